@@ -1,0 +1,2 @@
+//! prescale-api
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! prescale-forecast
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! prescale-operator
+#![forbid(unsafe_code)]

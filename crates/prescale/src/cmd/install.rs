@@ -1,0 +1,9 @@
+//! `prescale install`.
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`prescale install` is being built")
+}

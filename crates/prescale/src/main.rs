@@ -1,0 +1,56 @@
+//! The `prescale` command line: wiring only. Every subcommand lives in `cmd/<name>.rs`
+//! and calls into the library crates; no decision logic lives here.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// prescale: scale Kubernetes workloads ahead of demand.
+#[derive(Debug, Parser)]
+#[command(name = "prescale", version, about, long_about = None)]
+struct Cli {
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, global = true, env = "PRESCALE_LOG_JSON")]
+    log_json: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions (AIScaleTarget, ClusterAIScaleTemplate) as YAML.
+    Crds(cmd::crds::Args),
+    /// Check thoras.ai/v1 manifests offline; exits 1 and names each wrong field.
+    Validate(cmd::validate::Args),
+    /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
+    Install(cmd::install::Args),
+    /// Replay usage traces causally and compare prescale with the VPA, a reactive HPA,
+    /// a static peak and the oracle.
+    Backtest(cmd::backtest::Args),
+    /// Benchmarks (forecasting speed, storage size and speed).
+    Bench(cmd::bench::Args),
+    /// Serve a simulated Kubernetes cluster and write a kubeconfig for it.
+    Sim(cmd::sim::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    cmd::init_logging(cli.log_json);
+    let result = match cli.command {
+        Command::Crds(args) => cmd::crds::run(args),
+        Command::Validate(args) => cmd::validate::run(args),
+        Command::Install(args) => cmd::install::run(args),
+        Command::Backtest(args) => cmd::backtest::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! prescale-sim
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! prescale-store
+#![forbid(unsafe_code)]
