@@ -1,2 +1,11 @@
-//! prescale-operator
+//! prescale-operator: the controllers, the collector, the actuators and the operator's
+//! HTTP server. Decisions live in pure modules (`template::plan`, `pause`, `selector`);
+//! the controllers around them only read the cluster and apply what those decide.
 #![forbid(unsafe_code)]
+
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod pause;
+pub mod selector;
+pub mod template;
