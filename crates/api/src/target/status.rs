@@ -1,0 +1,115 @@
+//! What the operator reports on an AIScaleTarget: conditions, the latest suggestion, how
+//! much history it has, and OOM remediation state.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AIScaleTargetStatus {
+    /// Ready, ValidSpec, AbleToScale, ScalingActive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// The workloads this target resolved to (one with scaleTargetRef, many with selector).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<WorkloadStatus>,
+    /// The latest suggestion of the forecaster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<Suggestion>,
+    /// When usage was last collected for this target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_collection_time: Option<Time>,
+    /// The id of the last suggestion the actuators processed.
+    #[serde(rename = "lastProcessedSuggestionUID", default, skip_serializing_if = "Option::is_none")]
+    pub last_processed_suggestion_uid: Option<String>,
+    /// How much usage history the target has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryStatus>,
+    /// Memory raised after OOM kills, per container.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oom_adjusted_memory: BTreeMap<String, String>,
+    /// Containers OOM-killed since the last suggestion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oom_killed_containers: Vec<String>,
+    #[serde(rename = "lastOOMTime", default, skip_serializing_if = "Option::is_none")]
+    pub last_oom_time: Option<Time>,
+    /// Until when OOM-raised memory is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_stabilization_window_expiry: Option<Time>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadStatus {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// Changes whenever the suggestion's content changes.
+    pub id: String,
+    pub time: Option<Time>,
+    /// False until min_lookback_to_scale of history exists (the cold-start model is used).
+    pub has_enough_data_to_scale: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_replicas: Option<i32>,
+    /// Forecast peak of the horizon per metric, summed over pods (`cpu` in cores,
+    /// `memory` in bytes), as quantities.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub forecasted_totals: BTreeMap<String, String>,
+    /// Per-container requests.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerRecommendation>,
+    /// The model chosen by backtest, per metric.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast_errors: Option<ForecastErrors>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerRecommendation {
+    /// `<kind>/<name>` of the workload when the target has a selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_limit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<String>,
+}
+
+/// Relative backtest error (pinball loss over mean usage) of the chosen model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ForecastErrors {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizontal: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertical: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryStatus {
+    /// Oldest sample held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Time>,
+    /// Hours of history held (live collection and backfill).
+    pub hours: f64,
+    /// Days backfilled from Prometheus, when a backfill ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backfilled_days: Option<f64>,
+}

@@ -1,0 +1,46 @@
+//! Validation in Rust of the same rules the CRD carries as CEL (see `rules`), returning
+//! every problem with its field path, e.g.
+//! `spec.vertical.containers[0].memory.lowerbound: lowerbound is required`.
+
+mod fields;
+mod target;
+mod template;
+
+use std::fmt;
+
+pub use target::validate_target_spec;
+pub use template::validate_template_spec;
+
+/// One problem, at one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Collects errors while walking a spec.
+#[derive(Debug, Default)]
+pub(crate) struct Errors(pub Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, path: impl Into<String>, message: impl fmt::Display) {
+        self.0.push(FieldError { path: path.into(), message: message.to_string() });
+    }
+
+    /// Records `result`'s error, if any, at `path`.
+    pub fn check<T, E: fmt::Display>(&mut self, path: impl Into<String>, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.add(path, e);
+                None
+            }
+        }
+    }
+}
