@@ -3,7 +3,9 @@
 //! the controllers around them only read the cluster and apply what those decide.
 #![forbid(unsafe_code)]
 
+pub mod collector;
 pub mod http;
+pub mod install;
 pub mod leader;
 pub mod metrics;
 pub mod pause;

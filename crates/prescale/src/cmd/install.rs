@@ -1,9 +1,63 @@
-//! `prescale install`.
+//! `prescale install`: print a complete install manifest. Flags mirror seed 003's Helm values.
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use prescale_operator::install::{InstallOptions, install_objects};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`prescale install` is being built")
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Namespace of the operator.
+    #[arg(long, default_value = "prescale-system")]
+    namespace: String,
+    /// Registry (and path) to pull images from (Helm: imageCredentials.registry).
+    #[arg(long, default_value = "ghcr.io/prescale")]
+    image_registry: String,
+    /// Image tag.
+    #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
+    image_tag: String,
+    /// Existing docker-registry Secret used to pull images (Helm: imageCredentials.secretRef).
+    #[arg(long)]
+    image_pull_secret: Option<String>,
+    /// Operator replicas (2 is safe: leader election). More than one needs --postgres-secret.
+    #[arg(long, default_value_t = 1)]
+    operator_replicas: u32,
+    /// Separate forecast worker pods (Helm: thorasForecast.worker.replicas); 0 forecasts
+    /// inside the operator. Needs --postgres-secret.
+    #[arg(long, default_value_t = 0)]
+    worker_replicas: u32,
+    /// Secret with key `url` holding a PostgreSQL connection string for the history store.
+    #[arg(long)]
+    postgres_secret: Option<String>,
+    /// Keep history on a PersistentVolumeClaim (Helm: metricsCollector.persistence.enabled).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    persistence_enabled: bool,
+    /// Size of the claim (Helm: metricsCollector.persistence.pvcStorageRequestSize).
+    #[arg(long, default_value = "5Gi")]
+    persistence_size: String,
+    /// StorageClass of the claim (Helm: metricsCollector.persistence.storageClassName).
+    #[arg(long)]
+    storage_class_name: Option<String>,
+    /// Bind the claim to this existing PersistentVolume (Helm: metricsCollector.persistence.volumeName).
+    #[arg(long)]
+    volume_name: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let opts = InstallOptions {
+        namespace: args.namespace,
+        image_registry: args.image_registry,
+        image_tag: args.image_tag,
+        image_pull_secret: args.image_pull_secret,
+        operator_replicas: args.operator_replicas,
+        worker_replicas: args.worker_replicas,
+        postgres_secret: args.postgres_secret,
+        persistence_enabled: args.persistence_enabled,
+        persistence_size: args.persistence_size,
+        storage_class_name: args.storage_class_name,
+        volume_name: args.volume_name,
+    };
+    let crds = prescale_api::crd::crds().into_iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    for object in install_objects(&opts, crds)? {
+        print!("---\n{}", serde_saphyr::to_string(&object)?);
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,294 @@
+//! The install manifest (`prescale install`): namespace, CRDs, ServiceAccount,
+//! least-privilege RBAC, the operator Deployment, optional forecast workers, and the PVC of
+//! the embedded history store. Options mirror the Helm values of seed 003.
+//!
+//! Pure: options in, Kubernetes objects (as JSON values) out.
+
+use serde_json::{Value, json};
+
+/// Name shared by the operator's ServiceAccount, ClusterRole, Deployment and labels.
+pub const APP: &str = "prescale-operator";
+/// Where the embedded store lives inside the operator container.
+pub const DATA_DIR: &str = "/var/lib/prescale";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InstallOptions {
+    pub namespace: String,
+    /// `imageCredentials.registry`: the registry (and path) images are pulled from.
+    pub image_registry: String,
+    pub image_tag: String,
+    /// `imageCredentials.secretRef`: an existing docker-registry Secret for pulls.
+    pub image_pull_secret: Option<String>,
+    /// Operator replicas; more than one is safe (leader election through a Lease).
+    pub operator_replicas: u32,
+    /// `thorasForecast.worker.replicas`: separate `prescale worker` pods. They share
+    /// history through PostgreSQL, so they need `postgres_secret`.
+    pub worker_replicas: u32,
+    /// A Secret with key `url` holding the PostgreSQL connection string.
+    pub postgres_secret: Option<String>,
+    /// `metricsCollector.persistence.enabled`.
+    pub persistence_enabled: bool,
+    /// `metricsCollector.persistence.pvcStorageRequestSize`.
+    pub persistence_size: String,
+    pub storage_class_name: Option<String>,
+    pub volume_name: Option<String>,
+}
+
+impl Default for InstallOptions {
+    fn default() -> Self {
+        InstallOptions {
+            namespace: "prescale-system".into(),
+            image_registry: "ghcr.io/prescale".into(),
+            image_tag: env!("CARGO_PKG_VERSION").into(),
+            image_pull_secret: None,
+            operator_replicas: 1,
+            worker_replicas: 0,
+            postgres_secret: None,
+            persistence_enabled: true,
+            persistence_size: "5Gi".into(),
+            storage_class_name: None,
+            volume_name: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstallError {
+    #[error("--worker-replicas {0} needs --postgres-secret: forecast workers share history through PostgreSQL")]
+    WorkersNeedPostgres(u32),
+    #[error("--operator-replicas 2 or more with the embedded store needs a volume several pods can mount; use --postgres-secret, or keep one replica")]
+    ReplicasNeedSharedStore,
+    #[error("--persistence-size {0:?} is not a quantity such as 5Gi")]
+    BadSize(String),
+}
+
+/// Every object of the installation, in apply order.
+pub fn install_objects(
+    opts: &InstallOptions,
+    crds: Vec<Value>,
+) -> Result<Vec<Value>, InstallError> {
+    if opts.worker_replicas > 0 && opts.postgres_secret.is_none() {
+        return Err(InstallError::WorkersNeedPostgres(opts.worker_replicas));
+    }
+    if opts.operator_replicas > 1 && opts.postgres_secret.is_none() && opts.persistence_enabled {
+        return Err(InstallError::ReplicasNeedSharedStore);
+    }
+    if prescale_api::quantity::parse(&opts.persistence_size).is_err() {
+        return Err(InstallError::BadSize(opts.persistence_size.clone()));
+    }
+    let ns = opts.namespace.as_str();
+    let mut objects = vec![json!({
+        "apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": ns, "labels": labels()},
+    })];
+    objects.extend(crds);
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+    }));
+    objects.push(cluster_role());
+    objects.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": APP, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP},
+        "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}],
+    }));
+    objects.push(namespace_role(ns));
+    objects.push(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": APP},
+        "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}],
+    }));
+    if opts.persistence_enabled && opts.postgres_secret.is_none() {
+        objects.push(pvc(opts));
+    }
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+        "spec": {"selector": {"app.kubernetes.io/name": APP},
+                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
+    }));
+    objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
+    if opts.worker_replicas > 0 {
+        objects.push(deployment(opts, "prescale-worker", opts.worker_replicas, &["worker"]));
+    }
+    Ok(objects)
+}
+
+fn labels() -> Value {
+    json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "prescale"})
+}
+
+/// Cluster-wide permissions: exactly what the controllers, collector and actuators use.
+fn cluster_role() -> Value {
+    let read = json!(["get", "list", "watch"]);
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": APP, "labels": labels()},
+        "rules": [
+            {"apiGroups": ["thoras.ai"], "resources": ["aiscaletargets", "clusteraiscaletemplates"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+            {"apiGroups": ["thoras.ai"],
+             "resources": ["aiscaletargets/status", "clusteraiscaletemplates/status",
+                           "clusteraiscaletemplates/finalizers"],
+             "verbs": ["get", "update", "patch"]},
+            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets", "daemonsets"], "verbs": read},
+            {"apiGroups": ["apps"], "resources": ["deployments/scale", "statefulsets/scale"], "verbs": ["get", "update", "patch"]},
+            {"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "verbs": read},
+            {"apiGroups": ["argoproj.io"], "resources": ["rollouts/scale"], "verbs": ["get", "update", "patch"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": read},
+            {"apiGroups": [""], "resources": ["pods/resize"], "verbs": ["get", "update", "patch"]},
+            {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
+            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list"]},
+            {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch", "update", "patch"]},
+            {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": read},
+            {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": read},
+            {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+        ],
+    })
+}
+
+/// Permissions in the operator's own namespace only: its Lease and the pause ConfigMap.
+fn namespace_role(ns: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": APP, "namespace": ns, "labels": labels()},
+        "rules": [
+            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+            {"apiGroups": [""], "resources": ["configmaps"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+        ],
+    })
+}
+
+fn pvc(opts: &InstallOptions) -> Value {
+    let mut spec = json!({
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": opts.persistence_size}},
+    });
+    if let Some(class) = &opts.storage_class_name {
+        spec["storageClassName"] = json!(class);
+    }
+    if let Some(volume) = &opts.volume_name {
+        spec["volumeName"] = json!(volume);
+    }
+    json!({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "prescale-history", "namespace": opts.namespace, "labels": labels()},
+        "spec": spec,
+    })
+}
+
+fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]) -> Value {
+    let image = format!("{}/prescale:{}", opts.image_registry.trim_end_matches('/'), opts.image_tag);
+    let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    args.extend(["--namespace".into(), opts.namespace.clone()]);
+    let mut env = vec![json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})];
+    let mut volumes = vec![];
+    let mut mounts = vec![];
+    if let Some(secret) = &opts.postgres_secret {
+        env.push(json!({"name": "PRESCALE_STORE",
+                        "valueFrom": {"secretKeyRef": {"name": secret, "key": "url"}}}));
+    } else {
+        args.extend(["--store".into(), format!("{DATA_DIR}/history")]);
+        mounts.push(json!({"name": "history", "mountPath": DATA_DIR}));
+        volumes.push(if opts.persistence_enabled {
+            json!({"name": "history", "persistentVolumeClaim": {"claimName": "prescale-history"}})
+        } else {
+            json!({"name": "history", "emptyDir": {}})
+        });
+    }
+    let mut pod_spec = json!({
+        "serviceAccountName": APP,
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "fsGroup": 65532},
+        "containers": [{
+            "name": "prescale",
+            "image": image,
+            "args": args,
+            "env": env,
+            "ports": [{"name": "http", "containerPort": 8080}],
+            "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": mounts,
+        }],
+        "volumes": volumes,
+    });
+    if let Some(secret) = &opts.image_pull_secret {
+        pod_spec["imagePullSecrets"] = json!([{"name": secret}]);
+    }
+    let selector = json!({"app.kubernetes.io/name": name});
+    json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": opts.namespace, "labels": labels()},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": selector},
+            // One store file, one writer: never run two operators on it at once.
+            "strategy": if opts.postgres_secret.is_none() { json!({"type": "Recreate"}) } else { json!({"type": "RollingUpdate"}) },
+            "template": {"metadata": {"labels": selector}, "spec": pod_spec},
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(objects: &[Value]) -> Vec<&str> {
+        objects.iter().map(|o| o["kind"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn default_install_has_every_part() {
+        let objects = install_objects(&InstallOptions::default(), vec![json!({"kind": "CustomResourceDefinition"})]).unwrap();
+        assert_eq!(
+            kinds(&objects),
+            [
+                "Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+                "Role", "RoleBinding", "PersistentVolumeClaim", "Service", "Deployment"
+            ]
+        );
+        let rules = serde_json::to_string(&objects[3]["rules"]).unwrap();
+        for needed in ["pods/resize", "pods/eviction", "metrics.k8s.io", "aiscaletargets/status"] {
+            assert!(rules.contains(needed), "ClusterRole lacks {needed}");
+        }
+        assert!(serde_json::to_string(&objects[5]).unwrap().contains("leases"));
+    }
+
+    #[test]
+    fn helm_values_map_to_flags() {
+        let opts = InstallOptions {
+            image_registry: "registry.example.com/mirror/".into(),
+            image_pull_secret: Some("license".into()),
+            storage_class_name: Some("efs".into()),
+            volume_name: Some("pv-1".into()),
+            persistence_size: "100Gi".into(),
+            ..Default::default()
+        };
+        let objects = install_objects(&opts, vec![]).unwrap();
+        let text = serde_json::to_string(&objects).unwrap();
+        assert!(text.contains("registry.example.com/mirror/prescale:"), "{text}");
+        assert!(text.contains(r#""imagePullSecrets":[{"name":"license"}]"#));
+        assert!(text.contains(r#""storageClassName":"efs""#) && text.contains(r#""volumeName":"pv-1""#));
+        assert!(text.contains("100Gi"));
+    }
+
+    #[test]
+    fn workers_need_a_shared_store() {
+        let opts = InstallOptions { worker_replicas: 3, ..Default::default() };
+        assert_eq!(install_objects(&opts, vec![]), Err(InstallError::WorkersNeedPostgres(3)));
+        let opts = InstallOptions { worker_replicas: 3, postgres_secret: Some("pg".into()), ..Default::default() };
+        let objects = install_objects(&opts, vec![]).unwrap();
+        assert_eq!(objects.iter().filter(|o| o["kind"] == "Deployment").count(), 2);
+        assert!(!kinds(&objects).contains(&"PersistentVolumeClaim"));
+    }
+}
