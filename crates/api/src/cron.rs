@@ -7,7 +7,9 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\"): {reason}")]
+#[error(
+    "{text:?} is not a 5-field cron expression (minute hour day-of-month month day-of-week, e.g. \"*/15 * * * *\"): {reason}"
+)]
 pub struct CronError {
     pub text: String,
     pub reason: String,
@@ -20,16 +22,24 @@ pub struct Schedule {
 }
 
 pub fn parse_cron(text: &str) -> Result<Schedule, CronError> {
-    let error = |reason: String| CronError { text: text.to_string(), reason };
+    let error = |reason: String| CronError {
+        text: text.to_string(),
+        reason,
+    };
     if text.len() > 128 {
         return Err(error("longer than 128 characters".into()));
     }
-    let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
+    let parser = CronParser::builder()
+        .seconds(Seconds::Disallowed)
+        .year(Year::Disallowed)
+        .build();
     // croner can panic on some malformed inputs in older versions; guard so that a bad
     // manifest never takes the process down.
     let parsed = std::panic::catch_unwind(|| parser.parse(text))
         .map_err(|_| error("the expression could not be parsed".into()))?;
-    parsed.map(|cron| Schedule { cron }).map_err(|e| error(e.to_string()))
+    parsed
+        .map(|cron| Schedule { cron })
+        .map_err(|e| error(e.to_string()))
 }
 
 impl Schedule {

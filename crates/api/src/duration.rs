@@ -10,7 +10,9 @@ pub enum DurationError {
     Empty,
     #[error("{0:?} has a number without a unit: write e.g. \"15m\" or \"4h\" (units: ms, s, m, h)")]
     MissingUnit(String),
-    #[error("{0:?} is not a duration: expected e.g. \"15m\", \"4h\" or \"1h30m\" (units: ms, s, m, h)")]
+    #[error(
+        "{0:?} is not a duration: expected e.g. \"15m\", \"4h\" or \"1h30m\" (units: ms, s, m, h)"
+    )]
     Syntax(String),
     #[error("{0:?} is too long")]
     Overflow(String),
@@ -26,13 +28,17 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let mut total_ms: u128 = 0;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_end == 0 {
             return Err(syntax());
         }
         let number = &rest[..num_end];
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_end];
         rest = &rest[unit_end..];
         let unit_ms: u128 = match unit {
@@ -44,11 +50,23 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             _ => return Err(syntax()),
         };
         let (int, frac) = number.split_once('.').unwrap_or((number, ""));
-        if (int.is_empty() && frac.is_empty()) || frac.contains('.') || frac.len() > 9 || int.len() > 12 {
+        if (int.is_empty() && frac.is_empty())
+            || frac.contains('.')
+            || frac.len() > 9
+            || int.len() > 12
+        {
             return Err(syntax());
         }
-        let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| syntax())? };
-        let frac_value: u128 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| syntax())? };
+        let int: u128 = if int.is_empty() {
+            0
+        } else {
+            int.parse().map_err(|_| syntax())?
+        };
+        let frac_value: u128 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().map_err(|_| syntax())?
+        };
         let frac_ms = frac_value * unit_ms / 10u128.pow(frac.len() as u32);
         total_ms = int
             .checked_mul(unit_ms)
@@ -95,7 +113,10 @@ mod tests {
 
     #[test]
     fn refuses_bare_numbers_and_junk() {
-        assert_eq!(parse_duration("15"), Err(DurationError::MissingUnit("15".into())));
+        assert_eq!(
+            parse_duration("15"),
+            Err(DurationError::MissingUnit("15".into()))
+        );
         for bad in ["", "m", "15x", "1h-5m", "h1", "1..5m", "99999999999999999h"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
         }

@@ -14,7 +14,8 @@ pub struct YamlError(String);
 
 /// Splits a YAML stream into its documents; empty documents are dropped.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| YamlError(e.to_string()))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| YamlError(e.to_string()))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
@@ -33,26 +34,50 @@ pub enum Verdict {
 pub fn describe(doc: &Value) -> Option<String> {
     let kind = doc.get("kind")?.as_str()?;
     let meta = doc.get("metadata");
-    let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("<unnamed>");
-    Some(match meta.and_then(|m| m.get("namespace")).and_then(Value::as_str) {
-        Some(ns) => format!("{kind}/{ns}/{name}"),
-        None => format!("{kind}/{name}"),
-    })
+    let name = meta
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>");
+    Some(
+        match meta
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+        {
+            Some(ns) => format!("{kind}/{ns}/{name}"),
+            None => format!("{kind}/{name}"),
+        },
+    )
 }
 
 pub fn check_document(doc: &Value) -> Verdict {
-    let api_version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api_version = doc
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
-    let group = api_version.split_once('/').map(|(g, _)| g).unwrap_or_default();
+    let group = api_version
+        .split_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or_default();
     if group != GROUP {
-        return Verdict::Skipped(if kind.is_empty() { "a document without kind".into() } else { kind.into() });
+        return Verdict::Skipped(if kind.is_empty() {
+            "a document without kind".into()
+        } else {
+            kind.into()
+        });
     }
     let mut errors = Vec::new();
     if api_version != format!("{GROUP}/{VERSION}") {
-        errors.push(error("apiVersion", format!("unsupported version {api_version:?}: use {GROUP}/{VERSION}")));
+        errors.push(error(
+            "apiVersion",
+            format!("unsupported version {api_version:?}: use {GROUP}/{VERSION}"),
+        ));
         return Verdict::Invalid(errors);
     }
-    let name_ok = doc.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let name_ok = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if !name_ok {
         errors.push(error("metadata.name", "required"));
     }
@@ -74,7 +99,9 @@ pub fn check_document(doc: &Value) -> Verdict {
         }
         other => errors.push(error(
             "kind",
-            format!("unknown kind {other:?} in {GROUP}: use AIScaleTarget or ClusterAIScaleTemplate"),
+            format!(
+                "unknown kind {other:?} in {GROUP}: use AIScaleTarget or ClusterAIScaleTemplate"
+            ),
         )),
     }
     if errors.is_empty() {
@@ -85,7 +112,10 @@ pub fn check_document(doc: &Value) -> Verdict {
 }
 
 fn error(path: &str, message: impl Into<String>) -> FieldError {
-    FieldError { path: path.into(), message: message.into() }
+    FieldError {
+        path: path.into(),
+        message: message.into(),
+    }
 }
 
 /// Decodes with serde, turning a type error into a field error at its path.
@@ -96,8 +126,15 @@ fn decode<T: DeserializeOwned>(doc: &Value, errors: &mut Vec<FieldError>) -> Opt
             let mut path = e.path().to_string();
             let mut message = e.into_inner().to_string();
             // "missing field `model`" at `spec` reads better as "spec.model: required".
-            if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
-                path = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.strip_suffix('`'))
+            {
+                path = if path == "." {
+                    field.to_string()
+                } else {
+                    format!("{path}.{field}")
+                };
                 message = "required".into();
             }
             errors.push(error(if path == "." { "<root>" } else { &path }, message));

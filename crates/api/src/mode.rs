@@ -22,7 +22,13 @@ pub enum Scaling {
 
 /// Spellings accepted for each meaning, the first being canonical.
 pub const AUTONOMOUS_SPELLINGS: [&str; 2] = ["autonomous", "auto"];
-pub const RECOMMENDATION_SPELLINGS: [&str; 5] = ["recommendation", "recommend", "rec", "observe", "observation"];
+pub const RECOMMENDATION_SPELLINGS: [&str; 5] = [
+    "recommendation",
+    "recommend",
+    "rec",
+    "observe",
+    "observation",
+];
 
 /// A direction's `mode`, exactly as written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,7 +57,9 @@ impl DirectionMode {
     }
 
     pub fn all_spellings() -> impl Iterator<Item = &'static str> {
-        AUTONOMOUS_SPELLINGS.into_iter().chain(RECOMMENDATION_SPELLINGS)
+        AUTONOMOUS_SPELLINGS
+            .into_iter()
+            .chain(RECOMMENDATION_SPELLINGS)
     }
 }
 
@@ -157,7 +165,10 @@ mod tests {
             assert_eq!(serde_json::to_value(&m).unwrap(), serde_json::json!(s));
         }
         for s in RECOMMENDATION_SPELLINGS {
-            assert_eq!(DirectionMode(s.into()).scaling(), Some(Scaling::Recommendation));
+            assert_eq!(
+                DirectionMode(s.into()).scaling(),
+                Some(Scaling::Recommendation)
+            );
         }
         assert_eq!(DirectionMode("Auto".into()).scaling(), None);
     }

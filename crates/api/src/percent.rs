@@ -18,9 +18,17 @@ pub fn parse_percent(text: &str) -> Result<f64, PercentError> {
     let s = text.trim();
     let number = s.strip_suffix('%').unwrap_or(s).trim_end();
     let valid = !number.is_empty()
-        && number.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
+        && number
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
         && number.len() <= 24;
-    let value: f64 = if valid { number.parse().map_err(|_| PercentError::Syntax(text.into()))? } else { f64::NAN };
+    let value: f64 = if valid {
+        number
+            .parse()
+            .map_err(|_| PercentError::Syntax(text.into()))?
+    } else {
+        f64::NAN
+    };
     if !value.is_finite() {
         return Err(PercentError::Syntax(text.into()));
     }
@@ -86,8 +94,20 @@ mod tests {
         assert_eq!(parse_percent("0%"), Ok(0.0));
         assert_eq!(parse_percent("12.5%"), Ok(12.5));
         assert_eq!(parse_percent("50"), Ok(50.0));
-        assert!(matches!(parse_percent("-5%"), Err(PercentError::Negative(_))));
-        for bad in ["", "%", "ten%", "10%%", "1e999", "NaN", "inf%", "10 percent"] {
+        assert!(matches!(
+            parse_percent("-5%"),
+            Err(PercentError::Negative(_))
+        ));
+        for bad in [
+            "",
+            "%",
+            "ten%",
+            "10%%",
+            "1e999",
+            "NaN",
+            "inf%",
+            "10 percent",
+        ] {
             assert!(parse_percent(bad).is_err(), "{bad:?} parsed");
         }
     }

@@ -15,7 +15,9 @@ const NANO: i128 = 1_000_000_000;
 pub enum QuantityError {
     #[error("empty quantity")]
     Empty,
-    #[error("{0:?} is not a quantity: expected a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, e3, ...)")]
+    #[error(
+        "{0:?} is not a quantity: expected a number with an optional suffix (m, k, M, G, Ki, Mi, Gi, e3, ...)"
+    )]
     Syntax(String),
     #[error("{0:?} is too large")]
     Overflow(String),
@@ -60,7 +62,9 @@ impl Quantity {
     /// infinities and values out of range.
     pub fn from_f64(value: f64) -> Option<Self> {
         let nanos = (value * NANO as f64).ceil();
-        (nanos.is_finite() && nanos.abs() < 1e37).then(|| Quantity { nanos: nanos as i128 })
+        (nanos.is_finite() && nanos.abs() < 1e37).then_some(Quantity {
+            nanos: nanos as i128,
+        })
     }
 
     pub fn checked_add(self, other: Self) -> Option<Self> {
@@ -83,11 +87,11 @@ impl Quantity {
             return "0".into();
         }
         let nano = NANO as u128;
-        if n % nano != 0 {
+        if !n.is_multiple_of(nano) {
             // Fractions are always written with decimal suffixes, as the API server does.
-            return if n % 1_000_000 == 0 {
+            return if n.is_multiple_of(1_000_000) {
                 format!("{sign}{}m", n / 1_000_000)
-            } else if n % 1_000 == 0 {
+            } else if n.is_multiple_of(1_000) {
                 format!("{sign}{}u", n / 1_000)
             } else {
                 format!("{sign}{n}n")
@@ -100,7 +104,7 @@ impl Quantity {
         };
         let mut value = units;
         let mut i = 0;
-        while i + 1 < suffixes.len() && value % base == 0 {
+        while i + 1 < suffixes.len() && value.is_multiple_of(base) {
             value /= base;
             i += 1;
         }
@@ -109,7 +113,11 @@ impl Quantity {
 
     /// The family a quantity string uses (binary when it has a binary suffix).
     pub fn family_of(text: &str) -> Format {
-        if text.trim_end().ends_with('i') { Format::Binary } else { Format::Decimal }
+        if text.trim_end().ends_with('i') {
+            Format::Binary
+        } else {
+            Format::Decimal
+        }
     }
 }
 
@@ -140,7 +148,9 @@ pub fn parse(text: &str) -> Result<Quantity, QuantityError> {
         b'+' => (false, &s[1..]),
         _ => (false, s),
     };
-    let number_end = body.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(body.len());
+    let number_end = body
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(body.len());
     let (number, suffix) = body.split_at(number_end);
     let (int_part, frac_part) = match number.split_once('.') {
         Some((i, f)) => (i, f),
@@ -213,7 +223,9 @@ pub fn parse(text: &str) -> Result<Quantity, QuantityError> {
             nanos += 1; // round up to the next nano-unit, as the API server does
         }
     }
-    Ok(Quantity { nanos: if negative { -nanos } else { nanos } })
+    Ok(Quantity {
+        nanos: if negative { -nanos } else { nanos },
+    })
 }
 
 #[cfg(test)]
@@ -248,7 +260,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_quantity() {
-        for bad in ["", " ", "m", "1.2.3", "5 Mi", "12Q", "1e", "e3", "abc", "1Mii", "--1", "1e999"] {
+        for bad in [
+            "", " ", "m", "1.2.3", "5 Mi", "12Q", "1e", "e3", "abc", "1Mii", "--1", "1e999",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
     }

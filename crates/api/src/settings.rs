@@ -14,7 +14,7 @@ use crate::validate::FieldError;
 /// When forecasts run.
 #[derive(Debug, Clone)]
 pub enum Cadence {
-    Cron(Schedule),
+    Cron(Box<Schedule>),
     Interval(Duration),
 }
 
@@ -43,7 +43,10 @@ pub fn effective_model(
         .and_then(|d| d.metrics.as_ref())
         .and_then(|m| m.get(metric))
         .or_else(|| top.metrics.as_ref().and_then(|m| m.get(metric)));
-    let err = |path: &str, e: &dyn std::fmt::Display| FieldError { path: format!("spec.model.{path}"), message: e.to_string() };
+    let err = |path: &str, e: &dyn std::fmt::Display| FieldError {
+        path: format!("spec.model.{path}"),
+        message: e.to_string(),
+    };
 
     let horizon = match pick(|m| m.forecast_blocks.as_ref()) {
         Some(t) => parse_duration(t).map_err(|e| err("forecast_blocks", &e))?,
@@ -54,9 +57,16 @@ pub fn effective_model(
         Some(d) if d.forecast_cron.is_some() || d.forecast_interval.is_some() => d,
         _ => top,
     };
-    let cadence = match (&cadence_source.forecast_cron, &cadence_source.forecast_interval) {
-        (Some(cron), _) => Cadence::Cron(parse_cron(cron).map_err(|e| err("forecast_cron", &e))?),
-        (None, Some(i)) => Cadence::Interval(parse_duration(i).map_err(|e| err("forecast_interval", &e))?),
+    let cadence = match (
+        &cadence_source.forecast_cron,
+        &cadence_source.forecast_interval,
+    ) {
+        (Some(cron), _) => Cadence::Cron(Box::new(
+            parse_cron(cron).map_err(|e| err("forecast_cron", &e))?,
+        )),
+        (None, Some(i)) => {
+            Cadence::Interval(parse_duration(i).map_err(|e| err("forecast_interval", &e))?)
+        }
         (None, None) => Cadence::Interval(defaults::FORECAST_INTERVAL),
     };
     let mode = per_metric
@@ -73,7 +83,9 @@ pub fn effective_model(
         .or_else(|| direction.and_then(|d| d.forecast_buffer_percentage.as_ref()))
         .or(top.forecast_buffer_percentage.as_ref());
     let buffer_fraction = match buffer {
-        Some(b) => b.fraction().map_err(|e| err("forecast_buffer_percentage", &e))?,
+        Some(b) => b
+            .fraction()
+            .map_err(|e| err("forecast_buffer_percentage", &e))?,
         None => defaults::FORECAST_BUFFER_PERCENT / 100.0,
     };
     let min_lookback = match pick(|m| m.min_lookback_to_scale.as_ref()) {
@@ -88,7 +100,14 @@ pub fn effective_model(
     } else {
         None
     };
-    Ok(EffectiveModel { horizon, cadence, mode, percentile, buffer_fraction, min_lookback })
+    Ok(EffectiveModel {
+        horizon,
+        cadence,
+        mode,
+        percentile,
+        buffer_fraction,
+        min_lookback,
+    })
 }
 
 #[cfg(test)]
@@ -123,7 +142,11 @@ mod tests {
             metrics: Some(
                 [(
                     "memory".to_string(),
-                    MetricModelSpec { mode: Some(ModelMode::Percentile), percentile_value: Some(99.0), ..Default::default() },
+                    MetricModelSpec {
+                        mode: Some(ModelMode::Percentile),
+                        percentile_value: Some(99.0),
+                        ..Default::default()
+                    },
                 )]
                 .into(),
             ),
@@ -133,12 +156,21 @@ mod tests {
         assert_eq!(cpu.mode, ModelMode::Overshoot);
         assert!(matches!(cpu.cadence, Cadence::Cron(_)));
         let memory = effective_model(&top(), Some(&direction), "memory").unwrap();
-        assert_eq!((memory.mode, memory.percentile), (ModelMode::Percentile, Some(99.0)));
+        assert_eq!(
+            (memory.mode, memory.percentile),
+            (ModelMode::Percentile, Some(99.0))
+        );
     }
 
     #[test]
     fn percentile_without_value_names_the_field() {
-        let m = ModelSpec { mode: Some(ModelMode::Percentile), ..top() };
-        assert_eq!(effective_model(&m, None, "cpu").unwrap_err().path, "spec.model.percentile_value");
+        let m = ModelSpec {
+            mode: Some(ModelMode::Percentile),
+            ..top()
+        };
+        assert_eq!(
+            effective_model(&m, None, "cpu").unwrap_err().path,
+            "spec.model.percentile_value"
+        );
     }
 }

@@ -53,13 +53,25 @@ pub struct AIScaleTemplateSpec {
 pub struct TemplatePolicy {
     /// `skip` (default) leaves AIScaleTargets the template did not create alone;
     /// `override` takes them over.
-    #[serde(rename = "conflictResolution", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "conflictResolution",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub conflict_resolution: Option<ConflictResolution>,
     /// Only these namespaces.
-    #[serde(rename = "includedNamespaces", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "includedNamespaces",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub included_namespaces: Option<Vec<String>>,
     /// Every namespace but these.
-    #[serde(rename = "excludedNamespaces", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "excludedNamespaces",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub excluded_namespaces: Option<Vec<String>>,
 }
 

@@ -19,7 +19,14 @@ fn crds_carry_names_columns_and_rules() {
     let crds = prescale_api::crd::crds();
     let ast = &crds[0];
     assert_eq!(ast.spec.names.short_names, Some(vec!["ast".to_string()]));
-    assert!(ast.spec.versions[0].subresources.as_ref().unwrap().status.is_some());
+    assert!(
+        ast.spec.versions[0]
+            .subresources
+            .as_ref()
+            .unwrap()
+            .status
+            .is_some()
+    );
     let columns: Vec<_> = ast.spec.versions[0]
         .additional_printer_columns
         .iter()
@@ -29,7 +36,10 @@ fn crds_carry_names_columns_and_rules() {
     assert_eq!(columns, ["Model", "Horizontal", "Vertical", "Age"]);
     let template = &crds[1];
     assert_eq!(template.spec.scope, "Cluster");
-    assert_eq!(template.spec.names.short_names, Some(vec!["clusterast".to_string(), "astt".to_string()]));
+    assert_eq!(
+        template.spec.names.short_names,
+        Some(vec!["clusterast".to_string(), "astt".to_string()])
+    );
     let json = serde_json::to_string(&crds).unwrap();
     for rule in [
         prescale_api::rules::TARGET_REF_XOR_SELECTOR,
@@ -46,6 +56,10 @@ fn crds_carry_names_columns_and_rules() {
         prescale_api::rules::PERCENT_WELL_FORMED,
         prescale_api::rules::DURATION_HAS_UNIT,
     ] {
-        assert!(json.contains(rule.message), "CRDs lack the rule {:?}", rule.cel);
+        assert!(
+            json.contains(rule.message),
+            "CRDs lack the rule {:?}",
+            rule.cel
+        );
     }
 }

@@ -7,7 +7,9 @@ use prescale_api::manifest::{Verdict, check_document, parse_documents};
 use prescale_api::{AIScaleTarget, ClusterAIScaleTemplate};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -20,7 +22,11 @@ fn fixtures(dir: &str) -> Vec<PathBuf> {
 #[test]
 fn every_seed_example_validates() {
     let files = fixtures("valid");
-    assert!(files.len() >= 10, "expected the seed examples, found {}", files.len());
+    assert!(
+        files.len() >= 10,
+        "expected the seed examples, found {}",
+        files.len()
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let docs = parse_documents(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -37,7 +43,11 @@ fn every_seed_example_validates() {
 #[test]
 fn every_wrong_manifest_is_refused_at_its_field() {
     let files = fixtures("invalid");
-    assert!(files.len() >= 25, "at least 25 wrong manifests, found {}", files.len());
+    assert!(
+        files.len() >= 25,
+        "at least 25 wrong manifests, found {}",
+        files.len()
+    );
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let expected = text
@@ -49,15 +59,25 @@ fn every_wrong_manifest_is_refused_at_its_field() {
             .to_string();
         let docs = parse_documents(&text).unwrap();
         let Verdict::Invalid(errors) = check_document(&docs[0]) else {
-            panic!("{}: accepted, expected an error at {expected}", file.display());
+            panic!(
+                "{}: accepted, expected an error at {expected}",
+                file.display()
+            );
         };
         assert!(
-            errors.iter().any(|e| e.path == expected || e.path.starts_with(&format!("{expected}."))),
+            errors
+                .iter()
+                .any(|e| e.path == expected || e.path.starts_with(&format!("{expected}."))),
             "{}: expected an error at {expected}, got {errors:?}",
             file.display()
         );
         for e in &errors {
-            assert!(!e.message.is_empty(), "{}: empty message at {}", file.display(), e.path);
+            assert!(
+                !e.message.is_empty(),
+                "{}: empty message at {}",
+                file.display(),
+                e.path
+            );
         }
     }
 }
@@ -68,16 +88,22 @@ fn valid_manifests_round_trip_with_the_users_spelling() {
         let text = std::fs::read_to_string(&file).unwrap();
         for doc in parse_documents(&text).unwrap() {
             let back = match doc["kind"].as_str() {
-                Some("AIScaleTarget") => {
-                    serde_json::to_value(serde_json::from_value::<AIScaleTarget>(doc.clone()).unwrap()).unwrap()
-                }
-                Some("ClusterAIScaleTemplate") => {
-                    serde_json::to_value(serde_json::from_value::<ClusterAIScaleTemplate>(doc.clone()).unwrap())
-                        .unwrap()
-                }
+                Some("AIScaleTarget") => serde_json::to_value(
+                    serde_json::from_value::<AIScaleTarget>(doc.clone()).unwrap(),
+                )
+                .unwrap(),
+                Some("ClusterAIScaleTemplate") => serde_json::to_value(
+                    serde_json::from_value::<ClusterAIScaleTemplate>(doc.clone()).unwrap(),
+                )
+                .unwrap(),
                 other => panic!("unexpected kind {other:?}"),
             };
-            assert_eq!(numbers_as_floats(&back["spec"]), numbers_as_floats(&doc["spec"]), "{}", file.display());
+            assert_eq!(
+                numbers_as_floats(&back["spec"]),
+                numbers_as_floats(&doc["spec"]),
+                "{}",
+                file.display()
+            );
         }
     }
 }
@@ -88,7 +114,11 @@ fn numbers_as_floats(v: &serde_json::Value) -> serde_json::Value {
     match v {
         Value::Number(n) => serde_json::json!(n.as_f64()),
         Value::Array(a) => Value::Array(a.iter().map(numbers_as_floats).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), numbers_as_floats(v))).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), numbers_as_floats(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }

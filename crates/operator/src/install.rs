@@ -54,9 +54,13 @@ impl Default for InstallOptions {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InstallError {
-    #[error("--worker-replicas {0} needs --postgres-secret: forecast workers share history through PostgreSQL")]
+    #[error(
+        "--worker-replicas {0} needs --postgres-secret: forecast workers share history through PostgreSQL"
+    )]
     WorkersNeedPostgres(u32),
-    #[error("--operator-replicas 2 or more with the embedded store needs a volume several pods can mount; use --postgres-secret, or keep one replica")]
+    #[error(
+        "--operator-replicas 2 or more with the embedded store needs a volume several pods can mount; use --postgres-secret, or keep one replica"
+    )]
     ReplicasNeedSharedStore,
     #[error("--persistence-size {0:?} is not a quantity such as 5Gi")]
     BadSize(String),
@@ -111,7 +115,12 @@ pub fn install_objects(
     }));
     objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
     if opts.worker_replicas > 0 {
-        objects.push(deployment(opts, "prescale-worker", opts.worker_replicas, &["worker"]));
+        objects.push(deployment(
+            opts,
+            "prescale-worker",
+            opts.worker_replicas,
+            &["worker"],
+        ));
     }
     Ok(objects)
 }
@@ -186,10 +195,16 @@ fn pvc(opts: &InstallOptions) -> Value {
 }
 
 fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]) -> Value {
-    let image = format!("{}/prescale:{}", opts.image_registry.trim_end_matches('/'), opts.image_tag);
+    let image = format!(
+        "{}/prescale:{}",
+        opts.image_registry.trim_end_matches('/'),
+        opts.image_tag
+    );
     let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     args.extend(["--namespace".into(), opts.namespace.clone()]);
-    let mut env = vec![json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}})];
+    let mut env = vec![
+        json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
+    ];
     let mut volumes = vec![];
     let mut mounts = vec![];
     if let Some(secret) = &opts.postgres_secret {
@@ -244,24 +259,48 @@ mod tests {
     use super::*;
 
     fn kinds(objects: &[Value]) -> Vec<&str> {
-        objects.iter().map(|o| o["kind"].as_str().unwrap()).collect()
+        objects
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap())
+            .collect()
     }
 
     #[test]
     fn default_install_has_every_part() {
-        let objects = install_objects(&InstallOptions::default(), vec![json!({"kind": "CustomResourceDefinition"})]).unwrap();
+        let objects = install_objects(
+            &InstallOptions::default(),
+            vec![json!({"kind": "CustomResourceDefinition"})],
+        )
+        .unwrap();
         assert_eq!(
             kinds(&objects),
             [
-                "Namespace", "CustomResourceDefinition", "ServiceAccount", "ClusterRole", "ClusterRoleBinding",
-                "Role", "RoleBinding", "PersistentVolumeClaim", "Service", "Deployment"
+                "Namespace",
+                "CustomResourceDefinition",
+                "ServiceAccount",
+                "ClusterRole",
+                "ClusterRoleBinding",
+                "Role",
+                "RoleBinding",
+                "PersistentVolumeClaim",
+                "Service",
+                "Deployment"
             ]
         );
         let rules = serde_json::to_string(&objects[3]["rules"]).unwrap();
-        for needed in ["pods/resize", "pods/eviction", "metrics.k8s.io", "aiscaletargets/status"] {
+        for needed in [
+            "pods/resize",
+            "pods/eviction",
+            "metrics.k8s.io",
+            "aiscaletargets/status",
+        ] {
             assert!(rules.contains(needed), "ClusterRole lacks {needed}");
         }
-        assert!(serde_json::to_string(&objects[5]).unwrap().contains("leases"));
+        assert!(
+            serde_json::to_string(&objects[5])
+                .unwrap()
+                .contains("leases")
+        );
     }
 
     #[test]
@@ -276,19 +315,37 @@ mod tests {
         };
         let objects = install_objects(&opts, vec![]).unwrap();
         let text = serde_json::to_string(&objects).unwrap();
-        assert!(text.contains("registry.example.com/mirror/prescale:"), "{text}");
+        assert!(
+            text.contains("registry.example.com/mirror/prescale:"),
+            "{text}"
+        );
         assert!(text.contains(r#""imagePullSecrets":[{"name":"license"}]"#));
-        assert!(text.contains(r#""storageClassName":"efs""#) && text.contains(r#""volumeName":"pv-1""#));
+        assert!(
+            text.contains(r#""storageClassName":"efs""#) && text.contains(r#""volumeName":"pv-1""#)
+        );
         assert!(text.contains("100Gi"));
     }
 
     #[test]
     fn workers_need_a_shared_store() {
-        let opts = InstallOptions { worker_replicas: 3, ..Default::default() };
-        assert_eq!(install_objects(&opts, vec![]), Err(InstallError::WorkersNeedPostgres(3)));
-        let opts = InstallOptions { worker_replicas: 3, postgres_secret: Some("pg".into()), ..Default::default() };
+        let opts = InstallOptions {
+            worker_replicas: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            install_objects(&opts, vec![]),
+            Err(InstallError::WorkersNeedPostgres(3))
+        );
+        let opts = InstallOptions {
+            worker_replicas: 3,
+            postgres_secret: Some("pg".into()),
+            ..Default::default()
+        };
         let objects = install_objects(&opts, vec![]).unwrap();
-        assert_eq!(objects.iter().filter(|o| o["kind"] == "Deployment").count(), 2);
+        assert_eq!(
+            objects.iter().filter(|o| o["kind"] == "Deployment").count(),
+            2
+        );
         assert!(!kinds(&objects).contains(&"PersistentVolumeClaim"));
     }
 }

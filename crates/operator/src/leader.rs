@@ -27,15 +27,23 @@ pub enum LeaseDecision {
 }
 
 pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> LeaseDecision {
-    let Some(spec) = spec else { return LeaseDecision::Acquire };
+    let Some(spec) = spec else {
+        return LeaseDecision::Acquire;
+    };
     match spec.holder_identity.as_deref() {
         None | Some("") => LeaseDecision::Acquire,
         Some(holder) if holder == identity => LeaseDecision::Renew,
         Some(_) => {
             let duration = i64::from(spec.lease_duration_seconds.unwrap_or(15).max(1));
-            let last = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()).map(|t| t.0);
+            let last = spec
+                .renew_time
+                .as_ref()
+                .or(spec.acquire_time.as_ref())
+                .map(|t| t.0);
             match last {
-                Some(last) if now.as_second() - last.as_second() <= duration => LeaseDecision::Follow,
+                Some(last) if now.as_second() - last.as_second() <= duration => {
+                    LeaseDecision::Follow
+                }
                 _ => LeaseDecision::TakeOver,
             }
         }
@@ -45,9 +53,17 @@ pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> Lease
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
     #[error("reading Lease {namespace}/{name}: {source}")]
-    Read { namespace: String, name: String, source: kube::Error },
+    Read {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
     #[error("writing Lease {namespace}/{name}: {source}")]
-    Write { namespace: String, name: String, source: kube::Error },
+    Write {
+        namespace: String,
+        name: String,
+        source: kube::Error,
+    },
 }
 
 pub struct LeaseLock {
@@ -59,7 +75,13 @@ pub struct LeaseLock {
 }
 
 impl LeaseLock {
-    pub fn new(client: kube::Client, namespace: &str, name: &str, identity: &str, duration: Duration) -> Self {
+    pub fn new(
+        client: kube::Client,
+        namespace: &str,
+        name: &str,
+        identity: &str,
+        duration: Duration,
+    ) -> Self {
         LeaseLock {
             api: Api::namespaced(client, namespace),
             namespace: namespace.into(),
@@ -72,35 +94,56 @@ impl LeaseLock {
     /// One round: read the Lease, then acquire, renew or follow. Returns whether we lead.
     /// A 409 (someone else wrote first) is not an error: we simply do not lead this round.
     pub async fn try_lead(&self, now: Timestamp) -> Result<bool, LeaseError> {
-        let current = self.api.get_opt(&self.name).await.map_err(|source| LeaseError::Read {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            source,
-        })?;
-        let decision = decide(current.as_ref().and_then(|l| l.spec.as_ref()), &self.identity, now);
+        let current = self
+            .api
+            .get_opt(&self.name)
+            .await
+            .map_err(|source| LeaseError::Read {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                source,
+            })?;
+        let decision = decide(
+            current.as_ref().and_then(|l| l.spec.as_ref()),
+            &self.identity,
+            now,
+        );
         if decision == LeaseDecision::Follow {
             return Ok(false);
         }
-        let previous = current.as_ref().and_then(|l| l.spec.clone()).unwrap_or_default();
+        let previous = current
+            .as_ref()
+            .and_then(|l| l.spec.clone())
+            .unwrap_or_default();
         let stamp = Some(MicroTime(now));
         let spec = LeaseSpec {
             holder_identity: Some(self.identity.clone()),
             lease_duration_seconds: Some(self.duration.as_secs().clamp(1, i32::MAX as u64) as i32),
             renew_time: stamp.clone(),
-            acquire_time: if decision == LeaseDecision::Renew { previous.acquire_time.clone() } else { stamp },
+            acquire_time: if decision == LeaseDecision::Renew {
+                previous.acquire_time.clone()
+            } else {
+                stamp
+            },
             lease_transitions: Some(
-                previous.lease_transitions.unwrap_or(0) + i32::from(decision == LeaseDecision::TakeOver),
+                previous.lease_transitions.unwrap_or(0)
+                    + i32::from(decision == LeaseDecision::TakeOver),
             ),
             ..previous
         };
         let result = match current {
             Some(mut lease) => {
                 lease.spec = Some(spec);
-                self.api.replace(&self.name, &PostParams::default(), &lease).await
+                self.api
+                    .replace(&self.name, &PostParams::default(), &lease)
+                    .await
             }
             None => {
                 let lease = Lease {
-                    metadata: ObjectMeta { name: Some(self.name.clone()), ..Default::default() },
+                    metadata: ObjectMeta {
+                        name: Some(self.name.clone()),
+                        ..Default::default()
+                    },
                     spec: Some(spec),
                 };
                 self.api.create(&PostParams::default(), &lease).await
@@ -109,28 +152,46 @@ impl LeaseLock {
         match result {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
-            Err(source) => Err(LeaseError::Write { namespace: self.namespace.clone(), name: self.name.clone(), source }),
+            Err(source) => Err(LeaseError::Write {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                source,
+            }),
         }
     }
 
     /// Gives the Lease up on shutdown so a standby takes over at once.
     pub async fn release(&self) -> Result<(), LeaseError> {
-        let Some(mut lease) = self.api.get_opt(&self.name).await.map_err(|source| LeaseError::Read {
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-            source,
-        })?
+        let Some(mut lease) =
+            self.api
+                .get_opt(&self.name)
+                .await
+                .map_err(|source| LeaseError::Read {
+                    namespace: self.namespace.clone(),
+                    name: self.name.clone(),
+                    source,
+                })?
         else {
             return Ok(());
         };
-        let Some(spec) = lease.spec.as_mut() else { return Ok(()) };
+        let Some(spec) = lease.spec.as_mut() else {
+            return Ok(());
+        };
         if spec.holder_identity.as_deref() != Some(&self.identity) {
             return Ok(());
         }
         spec.holder_identity = None;
-        match self.api.replace(&self.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) | Err(kube::Error::Api(_)) => Ok(()),
-            Err(source) => Err(LeaseError::Write { namespace: self.namespace.clone(), name: self.name.clone(), source }),
+            Err(source) => Err(LeaseError::Write {
+                namespace: self.namespace.clone(),
+                name: self.name.clone(),
+                source,
+            }),
         }
     }
 }
@@ -155,19 +216,34 @@ mod tests {
     #[test]
     fn missing_or_released_lease_is_acquired() {
         assert_eq!(decide(None, "a", ts(100)), LeaseDecision::Acquire);
-        assert_eq!(decide(Some(&LeaseSpec::default()), "a", ts(100)), LeaseDecision::Acquire);
+        assert_eq!(
+            decide(Some(&LeaseSpec::default()), "a", ts(100)),
+            LeaseDecision::Acquire
+        );
     }
 
     #[test]
     fn holder_renews_and_others_follow_a_live_lease() {
-        assert_eq!(decide(Some(&held_by("a", 100)), "a", ts(105)), LeaseDecision::Renew);
-        assert_eq!(decide(Some(&held_by("a", 100)), "b", ts(115)), LeaseDecision::Follow);
+        assert_eq!(
+            decide(Some(&held_by("a", 100)), "a", ts(105)),
+            LeaseDecision::Renew
+        );
+        assert_eq!(
+            decide(Some(&held_by("a", 100)), "b", ts(115)),
+            LeaseDecision::Follow
+        );
     }
 
     #[test]
     fn expired_lease_is_taken_over() {
-        assert_eq!(decide(Some(&held_by("a", 100)), "b", ts(116)), LeaseDecision::TakeOver);
-        let no_times = LeaseSpec { holder_identity: Some("a".into()), ..Default::default() };
+        assert_eq!(
+            decide(Some(&held_by("a", 100)), "b", ts(116)),
+            LeaseDecision::TakeOver
+        );
+        let no_times = LeaseSpec {
+            holder_identity: Some("a".into()),
+            ..Default::default()
+        };
         assert_eq!(decide(Some(&no_times), "b", ts(0)), LeaseDecision::TakeOver);
     }
 }

@@ -64,22 +64,46 @@ impl Default for Metrics {
         let oom_kills = Counter::default();
         let scaling_paused = Gauge::default();
         registry.register("reconciles", "Reconciliations run", reconciles.clone());
-        registry.register("reconcile_errors", "Reconciliations that failed, by reason", reconcile_errors.clone());
+        registry.register(
+            "reconcile_errors",
+            "Reconciliations that failed, by reason",
+            reconcile_errors.clone(),
+        );
         registry.register(
             "reconcile_duration_seconds",
             "Time spent in one reconciliation",
             reconcile_duration.clone(),
         );
-        registry.register("managed_targets", "AIScaleTargets the operator manages", managed_targets.clone());
-        registry.register("recommendations", "Recommendations written to AIScaleTarget status", recommendations.clone());
-        registry.register("scale_actions", "Scaling actions, applied or skipped", scale_actions.clone());
+        registry.register(
+            "managed_targets",
+            "AIScaleTargets the operator manages",
+            managed_targets.clone(),
+        );
+        registry.register(
+            "recommendations",
+            "Recommendations written to AIScaleTarget status",
+            recommendations.clone(),
+        );
+        registry.register(
+            "scale_actions",
+            "Scaling actions, applied or skipped",
+            scale_actions.clone(),
+        );
         registry.register(
             "provisioning_ratio",
             "Recommended over currently requested resources, summed over managed targets",
             provisioning_ratio.clone(),
         );
-        registry.register("oom_kills", "OOM kills observed in managed workloads", oom_kills.clone());
-        registry.register("scaling_paused", "1 while the system-wide pause is on", scaling_paused.clone());
+        registry.register(
+            "oom_kills",
+            "OOM kills observed in managed workloads",
+            oom_kills.clone(),
+        );
+        registry.register(
+            "scaling_paused",
+            "1 while the system-wide pause is on",
+            scaling_paused.clone(),
+        );
         Metrics {
             registry,
             reconciles,
@@ -112,10 +136,17 @@ mod tests {
     #[test]
     fn exposition_carries_prefixed_series() {
         let m = Metrics::default();
-        m.reconciles.get_or_create(&ControllerLabels { controller: "template".into() }).inc();
+        m.reconciles
+            .get_or_create(&ControllerLabels {
+                controller: "template".into(),
+            })
+            .inc();
         m.scaling_paused.set(1);
         let text = m.encode();
-        assert!(text.contains("prescale_reconciles_total{controller=\"template\"} 1"), "{text}");
+        assert!(
+            text.contains("prescale_reconciles_total{controller=\"template\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("prescale_scaling_paused 1"), "{text}");
         assert!(text.contains("# EOF"), "{text}");
     }

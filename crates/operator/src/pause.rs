@@ -26,7 +26,10 @@ pub struct PauseState {
 }
 
 impl PauseState {
-    pub const RUNNING: PauseState = PauseState { paused: false, problem: None };
+    pub const RUNNING: PauseState = PauseState {
+        paused: false,
+        problem: None,
+    };
 }
 
 /// Decides the pause state from the ConfigMap's `data`, or `None` when it does not exist.
@@ -38,7 +41,10 @@ pub fn pause_state(data: Option<&BTreeMap<String, String>>) -> PauseState {
         return PauseState::RUNNING;
     };
     match parse_scaling_paused(doc) {
-        Ok(paused) => PauseState { paused, problem: None },
+        Ok(paused) => PauseState {
+            paused,
+            problem: None,
+        },
         Err(problem) => PauseState {
             paused: false,
             problem: Some(format!(
@@ -62,9 +68,13 @@ fn parse_scaling_paused(doc: &str) -> Result<bool, String> {
             Some(serde_json::Value::Bool(b)) => Ok(*b),
             Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
             Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-            Some(other) => Err(format!("`{SCALING_PAUSED_FIELD}` must be true or false, found {other}")),
+            Some(other) => Err(format!(
+                "`{SCALING_PAUSED_FIELD}` must be true or false, found {other}"
+            )),
         },
-        other => Err(format!("expected a mapping with `{SCALING_PAUSED_FIELD}`, found {other}")),
+        other => Err(format!(
+            "expected a mapping with `{SCALING_PAUSED_FIELD}`, found {other}"
+        )),
     }
 }
 
@@ -99,7 +109,12 @@ mod tests {
 
     #[test]
     fn malformed_config_is_reported_and_not_paused() {
-        for doc in ["scaling-paused: maybe", "[1, 2]", "scaling-paused: {", "scaling-paused: 1"] {
+        for doc in [
+            "scaling-paused: maybe",
+            "[1, 2]",
+            "scaling-paused: {",
+            "scaling-paused: 1",
+        ] {
             let state = pause_state(Some(&data(doc)));
             assert!(!state.paused, "{doc}");
             let problem = state.problem.expect(doc);

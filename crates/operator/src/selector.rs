@@ -37,10 +37,16 @@ pub fn validate_selector(selector: &LabelSelector, path: &str) -> Result<(), Str
         let has_values = req.values.as_ref().is_some_and(|v| !v.is_empty());
         match req.operator.as_str() {
             "In" | "NotIn" if !has_values => {
-                return Err(format!("{at}.values: required when operator is {}", req.operator));
+                return Err(format!(
+                    "{at}.values: required when operator is {}",
+                    req.operator
+                ));
             }
             "Exists" | "DoesNotExist" if has_values => {
-                return Err(format!("{at}.values: must be empty when operator is {}", req.operator));
+                return Err(format!(
+                    "{at}.values: must be empty when operator is {}",
+                    req.operator
+                ));
             }
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => {
@@ -60,7 +66,10 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
@@ -74,33 +83,76 @@ mod tests {
     #[test]
     fn match_labels_require_every_pair() {
         let sel = LabelSelector {
-            match_labels: Some(labels(&[("env", "production"), ("thoras.ai/enabled", "true")])),
+            match_labels: Some(labels(&[
+                ("env", "production"),
+                ("thoras.ai/enabled", "true"),
+            ])),
             ..Default::default()
         };
-        assert!(selector_matches(&sel, &labels(&[("env", "production"), ("thoras.ai/enabled", "true"), ("x", "y")])));
+        assert!(selector_matches(
+            &sel,
+            &labels(&[
+                ("env", "production"),
+                ("thoras.ai/enabled", "true"),
+                ("x", "y")
+            ])
+        ));
         assert!(!selector_matches(&sel, &labels(&[("env", "production")])));
-        assert!(!selector_matches(&sel, &labels(&[("env", "staging"), ("thoras.ai/enabled", "true")])));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[("env", "staging"), ("thoras.ai/enabled", "true")])
+        ));
     }
 
     #[test]
     fn match_expressions_follow_kubernetes_semantics() {
-        let sel = |e| LabelSelector { match_expressions: Some(vec![e]), ..Default::default() };
+        let sel = |e| LabelSelector {
+            match_expressions: Some(vec![e]),
+            ..Default::default()
+        };
         let tier = labels(&[("tier", "frontend")]);
         let none = labels(&[]);
-        assert!(selector_matches(&sel(expr("tier", "In", &["frontend", "backend"])), &tier));
-        assert!(!selector_matches(&sel(expr("tier", "In", &["backend"])), &tier));
-        assert!(!selector_matches(&sel(expr("tier", "In", &["frontend"])), &none));
-        assert!(selector_matches(&sel(expr("priority", "NotIn", &["critical"])), &none));
-        assert!(!selector_matches(&sel(expr("tier", "NotIn", &["frontend"])), &tier));
+        assert!(selector_matches(
+            &sel(expr("tier", "In", &["frontend", "backend"])),
+            &tier
+        ));
+        assert!(!selector_matches(
+            &sel(expr("tier", "In", &["backend"])),
+            &tier
+        ));
+        assert!(!selector_matches(
+            &sel(expr("tier", "In", &["frontend"])),
+            &none
+        ));
+        assert!(selector_matches(
+            &sel(expr("priority", "NotIn", &["critical"])),
+            &none
+        ));
+        assert!(!selector_matches(
+            &sel(expr("tier", "NotIn", &["frontend"])),
+            &tier
+        ));
         assert!(selector_matches(&sel(expr("tier", "Exists", &[])), &tier));
-        assert!(!selector_matches(&sel(expr("tier", "DoesNotExist", &[])), &tier));
-        assert!(selector_matches(&sel(expr("tier", "DoesNotExist", &[])), &none));
-        assert!(!selector_matches(&sel(expr("tier", "Matches", &["x"])), &tier));
+        assert!(!selector_matches(
+            &sel(expr("tier", "DoesNotExist", &[])),
+            &tier
+        ));
+        assert!(selector_matches(
+            &sel(expr("tier", "DoesNotExist", &[])),
+            &none
+        ));
+        assert!(!selector_matches(
+            &sel(expr("tier", "Matches", &["x"])),
+            &tier
+        ));
     }
 
     #[test]
     fn empty_selector_matches_everything() {
-        assert!(selector_matches(&LabelSelector::default(), &labels(&[("a", "b")])));
+        assert!(selector_matches(
+            &LabelSelector::default(),
+            &labels(&[("a", "b")])
+        ));
     }
 
     #[test]
@@ -110,8 +162,18 @@ mod tests {
             ..Default::default()
         };
         let err = validate_selector(&sel, "spec.selector").unwrap_err();
-        assert!(err.starts_with("spec.selector.matchExpressions[1].values"), "{err}");
-        let sel = LabelSelector { match_expressions: Some(vec![expr("a", "Eq", &["x"])]), ..Default::default() };
-        assert!(validate_selector(&sel, "spec.selector").unwrap_err().contains("operator"));
+        assert!(
+            err.starts_with("spec.selector.matchExpressions[1].values"),
+            "{err}"
+        );
+        let sel = LabelSelector {
+            match_expressions: Some(vec![expr("a", "Eq", &["x"])]),
+            ..Default::default()
+        };
+        assert!(
+            validate_selector(&sel, "spec.selector")
+                .unwrap_err()
+                .contains("operator")
+        );
     }
 }

@@ -26,13 +26,6 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
     Install(cmd::install::Args),
-    /// Replay usage traces causally and compare prescale with the VPA, a reactive HPA,
-    /// a static peak and the oracle.
-    Backtest(cmd::backtest::Args),
-    /// Benchmarks (forecasting speed, storage size and speed).
-    Bench(cmd::bench::Args),
-    /// Serve a simulated Kubernetes cluster and write a kubeconfig for it.
-    Sim(cmd::sim::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,9 +35,6 @@ fn main() -> std::process::ExitCode {
         Command::Crds(args) => cmd::crds::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Install(args) => cmd::install::run(args),
-        Command::Backtest(args) => cmd::backtest::run(args),
-        Command::Bench(args) => cmd::bench::run(args),
-        Command::Sim(args) => cmd::sim::run(args),
     };
     match result {
         Ok(code) => code,

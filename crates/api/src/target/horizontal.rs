@@ -29,18 +29,34 @@ pub struct HorizontalSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 16))]
     pub exclude_metrics: Option<Vec<ExcludeMetric>>,
-    #[serde(rename = "minReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "minReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 0))]
     pub min_replicas: Option<i32>,
-    #[serde(rename = "maxReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "maxReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1))]
     pub max_replicas: Option<i32>,
     /// Suggested replica counts are rounded up to a multiple of this.
-    #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "multipleOf",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1))]
     pub multiple_of: Option<i32>,
     /// Suggested replica counts are rounded up to one of these.
-    #[serde(rename = "allowedReplicas", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "allowedReplicas",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(length(min = 1, max = 64))]
     pub allowed_replicas: Option<Vec<i32>>,
 }

@@ -31,7 +31,11 @@ use super::vertical::VerticalSpec;
 #[x_kube(validation = Rule::new(crate::rules::SELECTOR_NO_HORIZONTAL.cel).message(crate::rules::SELECTOR_NO_HORIZONTAL.message))]
 pub struct AIScaleTargetSpec {
     /// The one workload to scale (same namespace). Exclusive with `selector`.
-    #[serde(rename = "scaleTargetRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "scaleTargetRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub scale_target_ref: Option<ScaleTargetRef>,
     /// Every Deployment, StatefulSet and Rollout in the namespace whose pods match.
     /// Exclusive with `scaleTargetRef`; vertical scaling only.
@@ -51,7 +55,11 @@ pub struct AIScaleTargetSpec {
 #[serde(deny_unknown_fields)]
 pub struct ScaleTargetRef {
     /// e.g. `apps/v1` or `argoproj.io/v1alpha1`; inferred from kind when omitted.
-    #[serde(rename = "apiVersion", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "apiVersion",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub api_version: Option<String>,
     /// Deployment, StatefulSet or Rollout.
     #[schemars(length(min = 1))]
@@ -64,14 +72,20 @@ pub struct ScaleTargetRef {
 }
 
 /// Kinds a target may reference, with their default apiVersion.
-pub const WORKLOAD_KINDS: [(&str, &str); 3] =
-    [("Deployment", "apps/v1"), ("StatefulSet", "apps/v1"), ("Rollout", "argoproj.io/v1alpha1")];
+pub const WORKLOAD_KINDS: [(&str, &str); 3] = [
+    ("Deployment", "apps/v1"),
+    ("StatefulSet", "apps/v1"),
+    ("Rollout", "argoproj.io/v1alpha1"),
+];
 
 impl ScaleTargetRef {
     /// The apiVersion, defaulted from the kind.
     pub fn effective_api_version(&self) -> Option<&str> {
         self.api_version.as_deref().or_else(|| {
-            WORKLOAD_KINDS.iter().find(|(kind, _)| *kind == self.kind).map(|(_, version)| *version)
+            WORKLOAD_KINDS
+                .iter()
+                .find(|(kind, _)| *kind == self.kind)
+                .map(|(_, version)| *version)
         })
     }
 }

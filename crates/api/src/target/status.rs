@@ -25,7 +25,11 @@ pub struct AIScaleTargetStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_collection_time: Option<Time>,
     /// The id of the last suggestion the actuators processed.
-    #[serde(rename = "lastProcessedSuggestionUID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastProcessedSuggestionUID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_processed_suggestion_uid: Option<String>,
     /// How much usage history the target has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +40,11 @@ pub struct AIScaleTargetStatus {
     /// Containers OOM-killed since the last suggestion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oom_killed_containers: Vec<String>,
-    #[serde(rename = "lastOOMTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastOOMTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_oom_time: Option<Time>,
     /// Until when OOM-raised memory is held.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,31 +10,59 @@ use crate::rules;
 use crate::target::model::ModelSpec;
 use crate::target::scaling::{ScalingBehavior, ScalingStep};
 
-pub(crate) fn duration(errors: &mut Errors, path: String, text: Option<&String>) -> Option<Duration> {
+pub(crate) fn duration(
+    errors: &mut Errors,
+    path: String,
+    text: Option<&String>,
+) -> Option<Duration> {
     let text = text?;
     errors.check(path, parse_duration(text))
 }
 
 /// `top_level`: the spec's own model, which must say how often to forecast.
 pub(crate) fn model(errors: &mut Errors, path: &str, model: &ModelSpec, top_level: bool) {
-    let blocks = duration(errors, format!("{path}.forecast_blocks"), model.forecast_blocks.as_ref());
-    let interval = duration(errors, format!("{path}.forecast_interval"), model.forecast_interval.as_ref());
-    duration(errors, format!("{path}.min_lookback_to_scale"), model.min_lookback_to_scale.as_ref());
+    let blocks = duration(
+        errors,
+        format!("{path}.forecast_blocks"),
+        model.forecast_blocks.as_ref(),
+    );
+    let interval = duration(
+        errors,
+        format!("{path}.forecast_interval"),
+        model.forecast_interval.as_ref(),
+    );
+    duration(
+        errors,
+        format!("{path}.min_lookback_to_scale"),
+        model.min_lookback_to_scale.as_ref(),
+    );
     if let Some(cron) = &model.forecast_cron {
         errors.check(format!("{path}.forecast_cron"), parse_cron(cron));
     }
     match (&model.forecast_cron, &model.forecast_interval) {
-        (Some(_), Some(_)) => errors.add(format!("{path}.forecast_interval"), rules::CRON_XOR_INTERVAL.message),
-        (None, None) if top_level => errors.add(format!("{path}.forecast_cron"), rules::MODEL_CADENCE_REQUIRED.message),
+        (Some(_), Some(_)) => errors.add(
+            format!("{path}.forecast_interval"),
+            rules::CRON_XOR_INTERVAL.message,
+        ),
+        (None, None) if top_level => errors.add(
+            format!("{path}.forecast_cron"),
+            rules::MODEL_CADENCE_REQUIRED.message,
+        ),
         _ => {}
     }
     if let (Some(blocks), Some(interval)) = (blocks, interval)
         && interval > blocks
     {
-        errors.add(format!("{path}.forecast_interval"), rules::INTERVAL_WITHIN_BLOCKS.message);
+        errors.add(
+            format!("{path}.forecast_interval"),
+            rules::INTERVAL_WITHIN_BLOCKS.message,
+        );
     }
     if let Some(buffer) = &model.forecast_buffer_percentage {
-        errors.check(format!("{path}.forecast_buffer_percentage"), buffer.percent());
+        errors.check(
+            format!("{path}.forecast_buffer_percentage"),
+            buffer.percent(),
+        );
     }
     percentile(errors, path, model.mode, model.percentile_value);
     for (metric, spec) in model.metrics.iter().flatten() {
@@ -49,9 +77,15 @@ pub(crate) fn model(errors: &mut Errors, path: &str, model: &ModelSpec, top_leve
 fn percentile(errors: &mut Errors, path: &str, mode: Option<ModelMode>, value: Option<f64>) {
     let in_range = value.is_some_and(|v| (0.0..=100.0).contains(&v));
     if mode == Some(ModelMode::Percentile) && !in_range {
-        errors.add(format!("{path}.percentile_value"), rules::PERCENTILE_NEEDS_VALUE.message);
+        errors.add(
+            format!("{path}.percentile_value"),
+            rules::PERCENTILE_NEEDS_VALUE.message,
+        );
     } else if value.is_some() && !in_range {
-        errors.add(format!("{path}.percentile_value"), "must be between 0 and 100");
+        errors.add(
+            format!("{path}.percentile_value"),
+            "must be between 0 and 100",
+        );
     }
 }
 
@@ -60,13 +94,27 @@ pub(crate) fn direction_mode(errors: &mut Errors, path: String, mode: Option<&Di
         && mode.scaling().is_none()
     {
         let spellings: Vec<&str> = DirectionMode::all_spellings().collect();
-        errors.add(path, format!("unknown mode {:?}: use one of {}", mode.0, spellings.join(", ")));
+        errors.add(
+            path,
+            format!(
+                "unknown mode {:?}: use one of {}",
+                mode.0,
+                spellings.join(", ")
+            ),
+        );
     }
 }
 
-pub(crate) fn scaling_behavior(errors: &mut Errors, path: &str, behavior: Option<&ScalingBehavior>) {
+pub(crate) fn scaling_behavior(
+    errors: &mut Errors,
+    path: &str,
+    behavior: Option<&ScalingBehavior>,
+) {
     let Some(behavior) = behavior else { return };
-    for (name, step) in [("scale_up", &behavior.scale_up), ("scale_down", &behavior.scale_down)] {
+    for (name, step) in [
+        ("scale_up", &behavior.scale_up),
+        ("scale_down", &behavior.scale_down),
+    ] {
         if let Some(step) = step {
             scaling_step(errors, &format!("{path}.{name}"), step);
         }
@@ -77,7 +125,9 @@ fn scaling_step(errors: &mut Errors, path: &str, step: &ScalingStep) {
     match step.type_ {
         StepType::Percent => match step.percent {
             None => errors.add(format!("{path}.percent"), rules::STEP_HAS_AMOUNT.message),
-            Some(p) if !p.is_finite() || p < 0.0 => errors.add(format!("{path}.percent"), "must be 0 or more"),
+            Some(p) if !p.is_finite() || p < 0.0 => {
+                errors.add(format!("{path}.percent"), "must be 0 or more")
+            }
             Some(_) => {}
         },
         StepType::Absolute => match &step.absolute {
@@ -85,7 +135,8 @@ fn scaling_step(errors: &mut Errors, path: &str, step: &ScalingStep) {
             Some(abs) => {
                 for (name, value) in [("cpu", &abs.cpu), ("memory", &abs.memory)] {
                     if let Some(value) = value
-                        && let Some(q) = errors.check(format!("{path}.absolute.{name}"), value.quantity())
+                        && let Some(q) =
+                            errors.check(format!("{path}.absolute.{name}"), value.quantity())
                         && q.nanos() < 0
                     {
                         errors.add(format!("{path}.absolute.{name}"), "must not be negative");

@@ -30,11 +30,18 @@ pub(crate) struct Errors(pub Vec<FieldError>);
 
 impl Errors {
     pub fn add(&mut self, path: impl Into<String>, message: impl fmt::Display) {
-        self.0.push(FieldError { path: path.into(), message: message.to_string() });
+        self.0.push(FieldError {
+            path: path.into(),
+            message: message.to_string(),
+        });
     }
 
     /// Records `result`'s error, if any, at `path`.
-    pub fn check<T, E: fmt::Display>(&mut self, path: impl Into<String>, result: Result<T, E>) -> Option<T> {
+    pub fn check<T, E: fmt::Display>(
+        &mut self,
+        path: impl Into<String>,
+        result: Result<T, E>,
+    ) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(e) => {

@@ -13,14 +13,20 @@ pub fn validate_target_spec(spec: &AIScaleTargetSpec, namespace: Option<&str>) -
     let mut errors = Errors::default();
     match (&spec.scale_target_ref, &spec.selector) {
         (Some(_), Some(_)) => errors.add("spec.selector", rules::TARGET_REF_XOR_SELECTOR.message),
-        (None, None) => errors.add("spec.scaleTargetRef", rules::TARGET_REF_XOR_SELECTOR.message),
+        (None, None) => errors.add(
+            "spec.scaleTargetRef",
+            rules::TARGET_REF_XOR_SELECTOR.message,
+        ),
         _ => {}
     }
     if let Some(target) = &spec.scale_target_ref {
         if !WORKLOAD_KINDS.iter().any(|(kind, _)| *kind == target.kind) {
             errors.add(
                 "spec.scaleTargetRef.kind",
-                format!("unsupported kind {:?}: use Deployment, StatefulSet or Rollout", target.kind),
+                format!(
+                    "unsupported kind {:?}: use Deployment, StatefulSet or Rollout",
+                    target.kind
+                ),
             );
         }
         if let (Some(own), Some(theirs)) = (namespace, target.namespace.as_deref())
@@ -35,7 +41,13 @@ pub fn validate_target_spec(spec: &AIScaleTargetSpec, namespace: Option<&str>) -
     if spec.selector.is_some() && spec.horizontal.is_some() {
         errors.add("spec.horizontal", rules::SELECTOR_NO_HORIZONTAL.message);
     }
-    directions(&mut errors, "spec", &spec.model, spec.horizontal.as_ref(), spec.vertical.as_ref());
+    directions(
+        &mut errors,
+        "spec",
+        &spec.model,
+        spec.horizontal.as_ref(),
+        spec.vertical.as_ref(),
+    );
     errors.0
 }
 
@@ -61,9 +73,16 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
     if let Some(m) = &h.model {
         model(errors, &format!("{path}.model"), m, false);
     }
-    scaling_behavior(errors, &format!("{path}.scaling_behavior"), h.scaling_behavior.as_ref());
+    scaling_behavior(
+        errors,
+        &format!("{path}.scaling_behavior"),
+        h.scaling_behavior.as_ref(),
+    );
     if h.multiple_of.is_some() && h.allowed_replicas.is_some() {
-        errors.add(format!("{path}.allowedReplicas"), rules::MULTIPLE_XOR_ALLOWED.message);
+        errors.add(
+            format!("{path}.allowedReplicas"),
+            rules::MULTIPLE_XOR_ALLOWED.message,
+        );
     }
     if h.multiple_of.is_some_and(|m| m < 1) {
         errors.add(format!("{path}.multipleOf"), "must be at least 1");
@@ -81,23 +100,36 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
     }
     if let Some(allowed) = &h.allowed_replicas {
         if allowed.is_empty() {
-            errors.add(format!("{path}.allowedReplicas"), "must list at least one replica count");
+            errors.add(
+                format!("{path}.allowedReplicas"),
+                "must list at least one replica count",
+            );
         }
         if allowed.len() > rules::MAX_ALLOWED_REPLICAS {
             errors.add(
                 format!("{path}.allowedReplicas"),
-                format!("at most {} entries, found {}", rules::MAX_ALLOWED_REPLICAS, allowed.len()),
+                format!(
+                    "at most {} entries, found {}",
+                    rules::MAX_ALLOWED_REPLICAS,
+                    allowed.len()
+                ),
             );
         }
         for (i, n) in allowed.iter().enumerate() {
             if *n < 0 {
-                errors.add(format!("{path}.allowedReplicas[{i}]"), "must not be negative");
+                errors.add(
+                    format!("{path}.allowedReplicas[{i}]"),
+                    "must not be negative",
+                );
             }
         }
     }
     for (i, m) in h.exclude_metrics.iter().flatten().enumerate() {
         if m.name.is_none() && m.type_.is_none() {
-            errors.add(format!("{path}.exclude_metrics[{i}]"), "needs a name, a type, or both");
+            errors.add(
+                format!("{path}.exclude_metrics[{i}]"),
+                "needs a name, a type, or both",
+            );
         }
     }
 }
@@ -107,22 +139,34 @@ fn validate_vertical(errors: &mut Errors, path: &str, v: &VerticalSpec) {
     if let Some(m) = &v.model {
         model(errors, &format!("{path}.model"), m, false);
     }
-    scaling_behavior(errors, &format!("{path}.scaling_behavior"), v.scaling_behavior.as_ref());
+    scaling_behavior(
+        errors,
+        &format!("{path}.scaling_behavior"),
+        v.scaling_behavior.as_ref(),
+    );
     let containers = v.containers.as_deref().unwrap_or_default();
     let mut seen = std::collections::BTreeSet::new();
     for (i, c) in containers.iter().enumerate() {
         let at = format!("{path}.containers[{i}]");
         if c.name.is_empty() {
-            errors.add(format!("{at}.name"), "required (a container name, or \"*\" for every container)");
+            errors.add(
+                format!("{at}.name"),
+                "required (a container name, or \"*\" for every container)",
+            );
         } else if !seen.insert(c.name.as_str()) {
-            errors.add(format!("{at}.name"), format!("container {:?} is listed twice", c.name));
+            errors.add(
+                format!("{at}.name"),
+                format!("container {:?} is listed twice", c.name),
+            );
         }
         resource(errors, &format!("{at}.cpu"), c.cpu.as_ref());
         resource(errors, &format!("{at}.memory"), c.memory.as_ref());
     }
     let in_place = v.in_place_resizing.as_ref();
     let in_place_enabled = in_place.and_then(|r| r.enabled);
-    let has_memory_limit = containers.iter().any(|c| c.memory.as_ref().is_some_and(|m| m.limit.is_some()));
+    let has_memory_limit = containers
+        .iter()
+        .any(|c| c.memory.as_ref().is_some_and(|m| m.limit.is_some()));
     if in_place_enabled == Some(true)
         && has_memory_limit
         && in_place.and_then(|r| r.allow_restart_on_memory_limit_decrease) != Some(true)
@@ -132,13 +176,22 @@ fn validate_vertical(errors: &mut Errors, path: &str, v: &VerticalSpec) {
             rules::MEMORY_LIMIT_NEEDS_RESTART.message,
         );
     }
-    if let (Some(enabled), Some(mode)) = (in_place_enabled, v.update_policy.as_ref().and_then(|p| p.update_mode))
-        && enabled != mode.resizes_in_place()
+    if let (Some(enabled), Some(mode)) = (
+        in_place_enabled,
+        v.update_policy.as_ref().and_then(|p| p.update_mode),
+    ) && enabled != mode.resizes_in_place()
     {
-        errors.add(format!("{path}.update_policy.update_mode"), rules::IN_PLACE_MATCHES_UPDATE_MODE.message);
+        errors.add(
+            format!("{path}.update_policy.update_mode"),
+            rules::IN_PLACE_MATCHES_UPDATE_MODE.message,
+        );
     }
     if let Some(d) = &v.disruption {
-        super::fields::duration(errors, format!("{path}.disruption.interval"), d.interval.as_ref());
+        super::fields::duration(
+            errors,
+            format!("{path}.disruption.interval"),
+            d.interval.as_ref(),
+        );
         if let Some(max) = &d.max_disrupted {
             disruption_budget(errors, format!("{path}.disruption.max_disrupted"), max);
         }
@@ -163,7 +216,10 @@ fn disruption_budget(
         IntOrString::Int(_) => {}
         IntOrString::String(s) => {
             if !s.trim_end().ends_with('%') {
-                errors.add(path, format!("{s:?} must be a number of pods or a percentage such as 20%"));
+                errors.add(
+                    path,
+                    format!("{s:?} must be a number of pods or a percentage such as 20%"),
+                );
             } else if let Some(p) = errors.check(path.clone(), crate::percent::parse_percent(s))
                 && !(p > 0.0 && p <= 100.0)
             {
@@ -175,17 +231,26 @@ fn disruption_budget(
 
 fn resource(errors: &mut Errors, path: &str, policy: Option<&ResourcePolicy>) {
     let Some(policy) = policy else {
-        errors.add(format!("{path}.lowerbound"), rules::LOWERBOUND_REQUIRED.message);
+        errors.add(
+            format!("{path}.lowerbound"),
+            rules::LOWERBOUND_REQUIRED.message,
+        );
         return;
     };
     let lower = match &policy.lowerbound {
         None => {
-            errors.add(format!("{path}.lowerbound"), rules::LOWERBOUND_REQUIRED.message);
+            errors.add(
+                format!("{path}.lowerbound"),
+                rules::LOWERBOUND_REQUIRED.message,
+            );
             None
         }
         Some(v) => errors.check(format!("{path}.lowerbound"), v.quantity()),
     };
-    let upper = policy.upperbound.as_ref().and_then(|v| errors.check(format!("{path}.upperbound"), v.quantity()));
+    let upper = policy
+        .upperbound
+        .as_ref()
+        .and_then(|v| errors.check(format!("{path}.upperbound"), v.quantity()));
     for (name, q) in [("lowerbound", lower), ("upperbound", upper)] {
         if q.is_some_and(|q| q.nanos() < 0) {
             errors.add(format!("{path}.{name}"), "must not be negative");
@@ -194,11 +259,17 @@ fn resource(errors: &mut Errors, path: &str, policy: Option<&ResourcePolicy>) {
     if let (Some(lower), Some(upper)) = (lower, upper)
         && lower > upper
     {
-        errors.add(format!("{path}.lowerbound"), rules::LOWER_WITHIN_UPPER.message);
+        errors.add(
+            format!("{path}.lowerbound"),
+            rules::LOWER_WITHIN_UPPER.message,
+        );
     }
     if let Some(ratio) = policy.limit.as_ref().and_then(|l| l.ratio)
         && !(ratio.is_finite() && ratio >= 1.0)
     {
-        errors.add(format!("{path}.limit.ratio"), "must be at least 1 (the limit cannot be below the request)");
+        errors.add(
+            format!("{path}.limit.ratio"),
+            "must be at least 1 (the limit cannot be below the request)",
+        );
     }
 }

@@ -11,10 +11,13 @@ pub fn validate_template_spec(spec: &ClusterAIScaleTemplateSpec) -> Vec<FieldErr
         let at = format!("spec.selector.matchExpressions[{i}]");
         let has_values = req.values.as_ref().is_some_and(|v| !v.is_empty());
         match req.operator.as_str() {
-            "In" | "NotIn" if !has_values => errors.add(format!("{at}.values"), "required for In and NotIn"),
-            "Exists" | "DoesNotExist" if has_values => {
-                errors.add(format!("{at}.values"), "must be empty for Exists and DoesNotExist")
+            "In" | "NotIn" if !has_values => {
+                errors.add(format!("{at}.values"), "required for In and NotIn")
             }
+            "Exists" | "DoesNotExist" if has_values => errors.add(
+                format!("{at}.values"),
+                "must be empty for Exists and DoesNotExist",
+            ),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
             other => errors.add(
                 format!("{at}.operator"),
@@ -23,12 +26,21 @@ pub fn validate_template_spec(spec: &ClusterAIScaleTemplateSpec) -> Vec<FieldErr
         }
     }
     let t = &spec.template;
-    directions(&mut errors, "spec.template", &t.model, t.horizontal.as_ref(), t.vertical.as_ref());
+    directions(
+        &mut errors,
+        "spec.template",
+        &t.model,
+        t.horizontal.as_ref(),
+        t.vertical.as_ref(),
+    );
     if let Some(policy) = &spec.policy
         && policy.included_namespaces.is_some()
         && policy.excluded_namespaces.is_some()
     {
-        errors.add("spec.policy.excludedNamespaces", rules::INCLUDED_XOR_EXCLUDED.message);
+        errors.add(
+            "spec.policy.excludedNamespaces",
+            rules::INCLUDED_XOR_EXCLUDED.message,
+        );
     }
     errors.0
 }

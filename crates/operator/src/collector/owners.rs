@@ -19,7 +19,9 @@ pub struct WorkloadRef {
 pub const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "StatefulSet", "Rollout", "DaemonSet"];
 
 fn controller(refs: &[OwnerReference]) -> Option<&OwnerReference> {
-    refs.iter().find(|r| r.controller == Some(true)).or_else(|| refs.first())
+    refs.iter()
+        .find(|r| r.controller == Some(true))
+        .or_else(|| refs.first())
 }
 
 /// Resolves the workload of a pod. `replica_set_owners` maps a ReplicaSet name (in the
@@ -33,11 +35,17 @@ pub fn workload_of_pod(
         let parent = controller(replica_set_owners.get(&owner.name)?)?;
         return WORKLOAD_KINDS
             .contains(&parent.kind.as_str())
-            .then(|| WorkloadRef { kind: parent.kind.clone(), name: parent.name.clone() });
+            .then(|| WorkloadRef {
+                kind: parent.kind.clone(),
+                name: parent.name.clone(),
+            });
     }
     WORKLOAD_KINDS
         .contains(&owner.kind.as_str())
-        .then(|| WorkloadRef { kind: owner.kind.clone(), name: owner.name.clone() })
+        .then(|| WorkloadRef {
+            kind: owner.kind.clone(),
+            name: owner.name.clone(),
+        })
 }
 
 #[cfg(test)]
@@ -57,17 +65,41 @@ mod tests {
 
     #[test]
     fn deployment_pods_resolve_through_their_replica_set() {
-        let rs = BTreeMap::from([("web-7d9".to_string(), vec![owner("Deployment", "web", true)])]);
+        let rs = BTreeMap::from([(
+            "web-7d9".to_string(),
+            vec![owner("Deployment", "web", true)],
+        )]);
         let got = workload_of_pod(&[owner("ReplicaSet", "web-7d9", true)], &rs);
-        assert_eq!(got, Some(WorkloadRef { kind: "Deployment".into(), name: "web".into() }));
+        assert_eq!(
+            got,
+            Some(WorkloadRef {
+                kind: "Deployment".into(),
+                name: "web".into()
+            })
+        );
     }
 
     #[test]
     fn rollout_statefulset_and_daemonset_pods_resolve() {
         let rs = BTreeMap::from([("r-1".to_string(), vec![owner("Rollout", "r", true)])]);
-        assert_eq!(workload_of_pod(&[owner("ReplicaSet", "r-1", true)], &rs).unwrap().kind, "Rollout");
-        assert_eq!(workload_of_pod(&[owner("StatefulSet", "db", true)], &rs).unwrap().name, "db");
-        assert_eq!(workload_of_pod(&[owner("DaemonSet", "agent", true)], &rs).unwrap().kind, "DaemonSet");
+        assert_eq!(
+            workload_of_pod(&[owner("ReplicaSet", "r-1", true)], &rs)
+                .unwrap()
+                .kind,
+            "Rollout"
+        );
+        assert_eq!(
+            workload_of_pod(&[owner("StatefulSet", "db", true)], &rs)
+                .unwrap()
+                .name,
+            "db"
+        );
+        assert_eq!(
+            workload_of_pod(&[owner("DaemonSet", "agent", true)], &rs)
+                .unwrap()
+                .kind,
+            "DaemonSet"
+        );
     }
 
     #[test]
@@ -75,12 +107,18 @@ mod tests {
         let rs = BTreeMap::new();
         assert_eq!(workload_of_pod(&[], &rs), None);
         assert_eq!(workload_of_pod(&[owner("Job", "j", true)], &rs), None);
-        assert_eq!(workload_of_pod(&[owner("ReplicaSet", "gone", true)], &rs), None);
+        assert_eq!(
+            workload_of_pod(&[owner("ReplicaSet", "gone", true)], &rs),
+            None
+        );
     }
 
     #[test]
     fn the_controller_reference_wins_over_others() {
-        let refs = [owner("ConfigMap", "x", false), owner("StatefulSet", "db", true)];
+        let refs = [
+            owner("ConfigMap", "x", false),
+            owner("StatefulSet", "db", true),
+        ];
         assert_eq!(workload_of_pod(&refs, &BTreeMap::new()).unwrap().name, "db");
     }
 }

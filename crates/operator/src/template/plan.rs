@@ -89,11 +89,16 @@ pub struct TargetView {
 
 impl TargetView {
     fn managed_by(&self) -> Option<&str> {
-        self.labels.get(MANAGED_BY_TEMPLATE_LABEL).map(String::as_str)
+        self.labels
+            .get(MANAGED_BY_TEMPLATE_LABEL)
+            .map(String::as_str)
     }
     fn targets(&self, w: &WorkloadView) -> bool {
         self.namespace == w.namespace
-            && self.target.as_ref().is_some_and(|(kind, name)| *kind == w.kind && *name == w.name)
+            && self
+                .target
+                .as_ref()
+                .is_some_and(|(kind, name)| *kind == w.kind && *name == w.name)
     }
 }
 
@@ -113,7 +118,10 @@ pub enum Action {
     Create(DesiredTarget),
     /// Bring an existing target (same namespace/name) to the desired label and spec.
     Update(DesiredTarget),
-    Delete { namespace: String, name: String },
+    Delete {
+        namespace: String,
+        name: String,
+    },
 }
 
 /// The outcome for one template.
@@ -143,7 +151,10 @@ pub fn plan_template(
         plan.actions = targets
             .iter()
             .filter(|t| t.managed_by() == Some(name))
-            .map(|t| Action::Delete { namespace: t.namespace.clone(), name: t.name.clone() })
+            .map(|t| Action::Delete {
+                namespace: t.namespace.clone(),
+                name: t.name.clone(),
+            })
             .collect();
         return plan;
     }
@@ -153,7 +164,8 @@ pub fn plan_template(
         let owner = owner_of(templates, w).map(|t| t.name.as_str());
         if owner != Some(name) {
             if let Some(winner) = owner {
-                plan.lost_to.push((format!("{}/{}", w.namespace, w.name), winner.to_string()));
+                plan.lost_to
+                    .push((format!("{}/{}", w.namespace, w.name), winner.to_string()));
                 // The winner decides about targets on this workload, ours included.
                 targets.iter().filter(|t| t.targets(w)).for_each(|t| {
                     wanted.insert((t.namespace.clone(), t.name.clone()));
@@ -163,8 +175,11 @@ pub fn plan_template(
         }
         plan.managed += 1;
         let desired = desired_target(me, w);
-        let existing_for_workload: Vec<&TargetView> = targets.iter().filter(|t| t.targets(w)).collect();
-        let by_name = targets.iter().find(|t| t.namespace == desired.namespace && t.name == desired.name);
+        let existing_for_workload: Vec<&TargetView> =
+            targets.iter().filter(|t| t.targets(w)).collect();
+        let by_name = targets
+            .iter()
+            .find(|t| t.namespace == desired.namespace && t.name == desired.name);
 
         // A target some other party (a person, or a template that no longer exists)
         // created for this workload is a conflict; one managed by another *live* template
@@ -177,11 +192,15 @@ pub fn plan_template(
             wanted.insert((foreign.namespace.clone(), foreign.name.clone()));
             match me.conflict_resolution {
                 ConflictResolution::Skip => {
-                    plan.skipped_conflicts.push(format!("{}/{}", w.namespace, w.name));
+                    plan.skipped_conflicts
+                        .push(format!("{}/{}", w.namespace, w.name));
                     continue;
                 }
                 ConflictResolution::Override => {
-                    let taken = DesiredTarget { name: foreign.name.clone(), ..desired };
+                    let taken = DesiredTarget {
+                        name: foreign.name.clone(),
+                        ..desired
+                    };
                     if !up_to_date(foreign, &taken) {
                         plan.actions.push(Action::Update(taken));
                     }
@@ -199,7 +218,10 @@ pub fn plan_template(
 
     for t in targets.iter().filter(|t| t.managed_by() == Some(name)) {
         if !wanted.contains(&(t.namespace.clone(), t.name.clone())) {
-            plan.actions.push(Action::Delete { namespace: t.namespace.clone(), name: t.name.clone() });
+            plan.actions.push(Action::Delete {
+                namespace: t.namespace.clone(),
+                name: t.name.clone(),
+            });
         }
     }
     plan
@@ -218,7 +240,8 @@ pub fn owner_of<'a>(templates: &'a [TemplateView], w: &WorkloadView) -> Option<&
 }
 
 fn managed_by_live_template(t: &TargetView, templates: &[TemplateView]) -> bool {
-    t.managed_by().is_some_and(|m| templates.iter().any(|tpl| tpl.name == m && !tpl.deleting))
+    t.managed_by()
+        .is_some_and(|m| templates.iter().any(|tpl| tpl.name == m && !tpl.deleting))
 }
 
 fn desired_target(t: &TemplateView, w: &WorkloadView) -> DesiredTarget {

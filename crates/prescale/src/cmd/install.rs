@@ -55,7 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         storage_class_name: args.storage_class_name,
         volume_name: args.volume_name,
     };
-    let crds = prescale_api::crd::crds().into_iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?;
+    let crds = prescale_api::crd::crds()
+        .into_iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
     for object in install_objects(&opts, crds)? {
         print!("---\n{}", serde_saphyr::to_string(&object)?);
     }

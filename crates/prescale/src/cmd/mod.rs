@@ -1,10 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
-pub mod backtest;
-pub mod bench;
 pub mod crds;
 pub mod install;
-pub mod sim;
 pub mod validate;
 
 /// Logs go to stderr so that commands printing YAML or JSON keep stdout clean.

@@ -23,7 +23,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let shown = file.display().to_string();
         let text = if shown == "-" {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s).context("reading standard input")?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("reading standard input")?;
             s
         } else {
             match std::fs::read_to_string(file) {
@@ -44,7 +46,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         for (i, doc) in docs.iter().enumerate() {
-            let at = format!("{shown}: document {} ({})", i + 1, describe(doc).unwrap_or_else(|| "no kind".into()));
+            let at = format!(
+                "{shown}: document {} ({})",
+                i + 1,
+                describe(doc).unwrap_or_else(|| "no kind".into())
+            );
             match check_document(doc) {
                 Verdict::Valid(_) => {
                     checked += 1;

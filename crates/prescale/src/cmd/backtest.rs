@@ -1,9 +1,0 @@
-//! `prescale backtest`.
-use std::process::ExitCode;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {}
-
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`prescale backtest` is being built")
-}
