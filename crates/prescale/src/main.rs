@@ -26,6 +26,8 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
     Install(cmd::install::Args),
+    /// Serve a simulated Kubernetes cluster (REST + watch) and write a kubeconfig for it.
+    Sim(cmd::sim::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +37,7 @@ fn main() -> std::process::ExitCode {
         Command::Crds(args) => cmd::crds::run(args),
         Command::Validate(args) => cmd::validate::run(args),
         Command::Install(args) => cmd::install::run(args),
+        Command::Sim(args) => cmd::sim::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,2 +1,17 @@
-//! prescale-sim
+//! prescale-sim: a simulated Kubernetes cluster that speaks the real REST + watch protocol,
+//! so kube-rs and kubectl work against it unchanged. Used by prescale's integration tests
+//! and by `prescale demo`; never by production code paths.
 #![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod error;
+pub mod patch;
+pub mod registry;
+pub mod resources;
+pub mod selector;
+pub mod server;
+pub mod store;
+pub mod testing;
+
+pub use clock::Clock;
+pub use server::{Sim, router};

@@ -2,6 +2,7 @@
 
 pub mod crds;
 pub mod install;
+pub mod sim;
 pub mod validate;
 
 /// Logs go to stderr so that commands printing YAML or JSON keep stdout clean.

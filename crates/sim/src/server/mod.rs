@@ -1,0 +1,233 @@
+//! The HTTP face of the simulated API server: Kubernetes REST paths mapped onto the store.
+
+mod discovery;
+mod request;
+mod subresource;
+mod table;
+mod watch;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::error::ApiError;
+use crate::patch::{PatchType, apply_patch};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::store::{Part, Propagation, Store};
+use request::{Query, Target, parse_path};
+
+/// Everything the server shares between requests.
+pub struct Sim {
+    store: Mutex<Store>,
+    usage: Mutex<Usage>,
+    pub clock: Arc<Clock>,
+}
+
+/// The latest usage figures of the load model, served as metrics.k8s.io.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    /// (namespace, pod) → [(container, cpu cores, memory bytes)]
+    pub pods: std::collections::BTreeMap<(String, String), Vec<(String, f64, f64)>>,
+    /// node → (cpu cores, memory bytes)
+    pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
+}
+
+impl Sim {
+    pub fn new(clock: Arc<Clock>) -> Arc<Self> {
+        Arc::new(Sim { store: Mutex::new(Store::new(clock.clone())), usage: Mutex::default(), clock })
+    }
+
+    pub fn usage(&self) -> MutexGuard<'_, Usage> {
+        self.usage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The store, for in-process controllers and tests.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new().fallback(handle).with_state(sim)
+}
+
+pub(crate) fn json_response(code: StatusCode, body: &Value) -> Response {
+    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        json_response(StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &self.status())
+    }
+}
+
+async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, 64 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return ApiError::bad_request(&format!("reading the body: {e}")).into_response(),
+    };
+    let query = Query::parse(parts.uri.query().unwrap_or_default());
+    let path = parts.uri.path().trim_end_matches('/').to_string();
+    if let Some(resp) = discovery::serve(&sim, &path) {
+        return resp;
+    }
+    let target = match parse_path(&sim.store(), &path) {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes).await {
+        Ok(resp) => resp,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if ct.contains("protobuf") || ct.contains("cbor") {
+        // Only JSON and YAML are spoken here; 415 tells clients to fall back to JSON.
+        return Err(ApiError {
+            code: 415,
+            reason: "UnsupportedMediaType",
+            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"),
+            name: String::new(),
+            kind: String::new(),
+        });
+    }
+    if ct.contains("yaml") {
+        return serde_saphyr::from_slice(bytes).map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
+}
+
+fn wants_table(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"))
+}
+
+async fn dispatch(
+    sim: &Arc<Sim>,
+    method: &Method,
+    headers: &HeaderMap,
+    query: &Query,
+    t: &Target,
+    bytes: &Bytes,
+) -> Result<Response, ApiError> {
+    let key = t.rt.key();
+    let ns = t.namespace.clone().unwrap_or_default();
+    if t.rt.group == "metrics.k8s.io" {
+        return subresource::metrics(sim, t, query);
+    }
+    match (method, &t.name, t.sub.as_deref()) {
+        (&Method::GET, None, None) if query.watch => watch::serve(sim.clone(), t, query, wants_table(headers)),
+        (&Method::GET, None, None) => {
+            let labels = LabelSelector::parse(&query.label_selector).map_err(|e| ApiError::bad_request(&e))?;
+            let fields = FieldSelector::parse(&query.field_selector).map_err(|e| ApiError::bad_request(&e))?;
+            let store = sim.store();
+            let items: Vec<Value> = store
+                .list(&key, t.namespace.as_deref())
+                .into_iter()
+                .filter(|o| labels.matches(o) && fields.matches(o))
+                .collect();
+            let rv = store.resource_version().to_string();
+            drop(store);
+            if wants_table(headers) {
+                return Ok(json_response(StatusCode::OK, &table::table(&t.rt, &items, &sim.clock, &rv)));
+            }
+            let list = json!({
+                "kind": format!("{}List", t.rt.kind),
+                "apiVersion": t.rt.api_version(),
+                "metadata": {"resourceVersion": rv},
+                "items": items,
+            });
+            Ok(json_response(StatusCode::OK, &list))
+        }
+        (&Method::GET, Some(name), None | Some("status")) => {
+            let obj = sim.store().get(&key, &ns, name)?;
+            if wants_table(headers) {
+                let rv = sim.store().resource_version().to_string();
+                return Ok(json_response(StatusCode::OK, &table::table(&t.rt, &[obj], &sim.clock, &rv)));
+            }
+            Ok(json_response(StatusCode::OK, &obj))
+        }
+        (&Method::POST, None, None) => {
+            let obj = decode(bytes, headers)?;
+            let ns = if ns.is_empty() {
+                obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string()
+            } else {
+                ns
+            };
+            let created = sim.store().create(&key, &ns, obj)?;
+            Ok(json_response(StatusCode::CREATED, &created))
+        }
+        (_, Some(_), Some("scale" | "eviction" | "resize")) => subresource::serve(sim, method, t, decode(bytes, headers)),
+        (&Method::PUT, Some(name), sub) => {
+            let part = if sub == Some("status") { Part::Status } else { Part::Main };
+            let obj = decode(bytes, headers)?;
+            let updated = sim.store().update(&key, &ns, name, obj, part)?;
+            Ok(json_response(StatusCode::OK, &updated))
+        }
+        (&Method::PATCH, Some(name), sub) => {
+            let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+            let kind = PatchType::from_content_type(ct)
+                .ok_or_else(|| ApiError { code: 415, ..ApiError::bad_request(&format!("unsupported patch type {ct:?}")) })?;
+            let patch = decode(bytes, headers)?;
+            let part = if sub == Some("status") { Part::Status } else { Part::Main };
+            let mut store = sim.store();
+            let current = match store.get(&key, &ns, name) {
+                Ok(obj) => obj,
+                Err(e) if e.code == 404 && kind == PatchType::Apply => {
+                    let created = store.create(&key, &ns, patch)?;
+                    return Ok(json_response(StatusCode::CREATED, &created));
+                }
+                Err(e) => return Err(e),
+            };
+            let mut patched = apply_patch(&current, &patch, kind).map_err(|m| ApiError::invalid(&t.rt.kind, name, &m))?;
+            // A patch without a resourceVersion applies to whatever is current.
+            if patch.pointer("/metadata/resourceVersion").is_none() {
+                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+            }
+            let updated = store.update(&key, &ns, name, patched, part)?;
+            Ok(json_response(StatusCode::OK, &updated))
+        }
+        (&Method::DELETE, Some(name), None) => {
+            let options: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            let policy = options
+                .get("propagationPolicy")
+                .and_then(Value::as_str)
+                .map(String::from)
+                .or_else(|| query.propagation_policy.clone());
+            let propagation = match policy.as_deref() {
+                Some("Foreground") => Propagation::Foreground,
+                Some("Orphan") => Propagation::Orphan,
+                _ => Propagation::Background,
+            };
+            let deleted = sim.store().delete(&key, &ns, name, propagation)?;
+            Ok(json_response(StatusCode::OK, &deleted))
+        }
+        (&Method::DELETE, None, None) => {
+            let labels = LabelSelector::parse(&query.label_selector).map_err(|e| ApiError::bad_request(&e))?;
+            let mut store = sim.store();
+            let names: Vec<(String, String)> = store
+                .list(&key, t.namespace.as_deref())
+                .iter()
+                .filter(|o| labels.matches(o))
+                .map(|o| {
+                    let get = |f: &str| o.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).unwrap_or_default().to_string();
+                    (get("namespace"), get("name"))
+                })
+                .collect();
+            let mut items = vec![];
+            for (ns, name) in names {
+                items.push(store.delete(&key, &ns, &name, Propagation::Background)?);
+            }
+            Ok(json_response(StatusCode::OK, &json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(), "metadata": {}, "items": items})))
+        }
+        _ => Err(ApiError::method_not_allowed(&format!("{method} is not supported on this path"))),
+    }
+}
