@@ -1,0 +1,92 @@
+//! `prescale crds`, `prescale install` and the seed manifests through the real kubectl,
+//! against the simulated cluster.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use prescale_sim::testing::TestCluster;
+
+fn prescale(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale")).args(args).output().unwrap();
+    assert!(out.status.success(), "prescale {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs kubectl with `input` on stdin; returns (success, stdout + stderr).
+fn kubectl(kubeconfig: &Path, args: &[&str], input: Option<&str>) -> (bool, String) {
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl must be installed (scripts/test checks for it)");
+    if let Some(input) = input {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_install_and_seed_manifests_apply_with_kubectl() {
+    let cluster = TestCluster::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kc).unwrap();
+    let kc2 = kc.clone();
+    let run = move |args: &[&str], input: Option<&str>| kubectl(&kc2, args, input);
+
+    let crds = prescale(&["crds"]);
+    let (ok, out) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        let crds = crds.clone();
+        move || run(&["apply", "--dry-run=client", "--validate=false", "-f", "-"], Some(&crds))
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    assert!(out.contains("aiscaletargets.thoras.ai created (dry run)"), "{out}");
+
+    let install = prescale(&["install"]);
+    let (ok, out) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["apply", "--dry-run=client", "--validate=false", "-f", "-"], Some(&install))
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{out}");
+    for kind in ["namespace/prescale-system", "clusterrole.rbac.authorization.k8s.io/prescale-operator", "deployment.apps/prescale-operator"] {
+        assert!(out.contains(&format!("{kind} created (dry run)")), "{kind} missing in {out}");
+    }
+
+    // Install the CRDs for real, then every seed example.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../api/tests/fixtures/valid");
+    let out = tokio::task::spawn_blocking(move || {
+        let (ok, out) = run(&["apply", "--validate=false", "-f", "-"], Some(&crds));
+        assert!(ok, "{out}");
+        for ns in ["shop", "production", "jobs"] {
+            let doc = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+            let (ok, out) = run(&["apply", "--validate=false", "-f", "-"], Some(&doc));
+            assert!(ok, "{out}");
+        }
+        let (ok, out) = run(&["apply", "--validate=false", "-f", fixtures.to_str().unwrap()], None);
+        assert!(ok, "{out}");
+        let (ok, listed) = run(&["get", "ast", "-A"], None);
+        assert!(ok, "{listed}");
+        let (ok, templates) = run(&["get", "clusterast"], None);
+        assert!(ok, "{templates}");
+        let (ok, deleted) = run(&["delete", "ast", "checkout", "-n", "shop"], None);
+        assert!(ok, "{deleted}");
+        format!("{out}\n{listed}\n{templates}")
+    })
+    .await
+    .unwrap();
+    assert!(out.contains("aiscaletarget.thoras.ai/checkout created"), "{out}");
+    assert!(out.contains("MODEL") && out.contains("HORIZONTAL") && out.contains("VERTICAL"), "printer columns: {out}");
+    assert!(out.contains("production-workloads"), "{out}");
+}
