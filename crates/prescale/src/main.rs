@@ -26,6 +26,9 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
     Install(cmd::install::Args),
+    /// Replay usage traces causally and compare prescale with the VPA, a reactive HPA, a
+    /// static peak and the oracle.
+    Backtest(cmd::backtest::Args),
     /// Serve a simulated Kubernetes cluster (REST + watch) and write a kubeconfig for it.
     Sim(cmd::sim::Args),
 }
@@ -38,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Validate(args) => cmd::validate::run(args),
         Command::Install(args) => cmd::install::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Backtest(args) => cmd::backtest::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
+pub mod backtest;
 pub mod crds;
 pub mod install;
 pub mod sim;
