@@ -29,7 +29,13 @@ pub struct BacktestConfig {
 
 impl Default for BacktestConfig {
     fn default() -> Self {
-        BacktestConfig { horizon: 900, cadence: 900, mode: Mode::Balanced, buffer: 0.0, warmup_days: 2.0 }
+        BacktestConfig {
+            horizon: 900,
+            cadence: 900,
+            mode: Mode::Balanced,
+            buffer: 0.0,
+            warmup_days: 2.0,
+        }
     }
 }
 
@@ -68,30 +74,52 @@ pub struct Trace {
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
     #[error("{name}: too short to backtest: {days:.2} days, the warm-up alone is {warmup} days")]
-    TooShort { name: String, days: f64, warmup: f64 },
+    TooShort {
+        name: String,
+        days: f64,
+        warmup: f64,
+    },
     #[error("{name}: horizon and cadence must be at least one sample ({step} s)")]
     BadWindow { name: String, step: i64 },
 }
 
 /// Replays one series under every policy.
-pub fn backtest_series(name: &str, series: &Series, config: &BacktestConfig) -> Result<SeriesResult, BacktestError> {
+pub fn backtest_series(
+    name: &str,
+    series: &Series,
+    config: &BacktestConfig,
+) -> Result<SeriesResult, BacktestError> {
     let step = series.step;
     let horizon = (config.horizon / step) as usize;
     let cadence = (config.cadence / step) as usize;
     if horizon == 0 || cadence == 0 {
-        return Err(BacktestError::BadWindow { name: name.into(), step });
+        return Err(BacktestError::BadWindow {
+            name: name.into(),
+            step,
+        });
     }
     let n = series.len();
     let warmup = ((config.warmup_days * DAY as f64) / step as f64) as usize;
     let days = (n as f64 * step as f64) / DAY as f64;
     if warmup + cadence >= n {
-        return Err(BacktestError::TooShort { name: name.into(), days, warmup: config.warmup_days });
+        return Err(BacktestError::TooShort {
+            name: name.into(),
+            days,
+            warmup: config.warmup_days,
+        });
     }
     let u = &series.values;
-    let resource = if name.to_lowercase().contains("memory") { Resource::Memory } else { Resource::Cpu };
+    let resource = if name.to_lowercase().contains("memory") {
+        Resource::Memory
+    } else {
+        Resource::Cpu
+    };
     let q = config.mode.quantile();
 
-    let mut provisioned: BTreeMap<String, Vec<f64>> = POLICIES.iter().map(|p| (p.to_string(), vec![f64::NAN; n])).collect();
+    let mut provisioned: BTreeMap<String, Vec<f64>> = POLICIES
+        .iter()
+        .map(|p| (p.to_string(), vec![f64::NAN; n]))
+        .collect();
     let mut models: BTreeMap<String, usize> = BTreeMap::new();
     let mut cycles: Vec<i64> = vec![];
     let mut cycles_day = usize::MAX;
@@ -134,17 +162,32 @@ pub fn backtest_series(name: &str, series: &Series, config: &BacktestConfig) -> 
         name: name.into(),
         policies,
         models,
-        trace: Trace { start: series.start, step, usage: u.clone(), provisioned },
+        trace: Trace {
+            start: series.start,
+            step,
+            usage: u.clone(),
+            provisioned,
+        },
     })
 }
 
 /// Σ f(u, p) over samples from `from` where both usage and provisioning are known.
 fn sum_where(u: &[f64], p: &[f64], from: usize, f: impl Fn(f64, f64) -> f64) -> f64 {
-    u[from..].iter().zip(&p[from..]).filter(|(u, p)| !u.is_nan() && !p.is_nan()).map(|(u, p)| f(*u, *p)).sum()
+    u[from..]
+        .iter()
+        .zip(&p[from..])
+        .filter(|(u, p)| !u.is_nan() && !p.is_nan())
+        .map(|(u, p)| f(*u, *p))
+        .sum()
 }
 
 fn metrics(u: &[f64], p: &[f64], from: usize, oracle_sum: f64, days: f64) -> Metrics {
-    let count = u[from..].iter().zip(&p[from..]).filter(|(u, p)| !u.is_nan() && !p.is_nan()).count().max(1);
+    let count = u[from..]
+        .iter()
+        .zip(&p[from..])
+        .filter(|(u, p)| !u.is_nan() && !p.is_nan())
+        .count()
+        .max(1);
     let provisioned = sum_where(u, p, from, |_, p| p);
     let used = sum_where(u, p, from, |u, _| u);
     let idle = sum_where(u, p, from, |u, p| (p - u).max(0.0));
@@ -152,7 +195,9 @@ fn metrics(u: &[f64], p: &[f64], from: usize, oracle_sum: f64, days: f64) -> Met
     let under = sum_where(u, p, from, |u, p| if u > p { 1.0 } else { 0.0 });
     let changes = p[from..]
         .windows(2)
-        .filter(|w| !w[0].is_nan() && !w[1].is_nan() && (w[1] - w[0]).abs() > 1e-9 * w[0].abs().max(1e-12))
+        .filter(|w| {
+            !w[0].is_nan() && !w[1].is_nan() && (w[1] - w[0]).abs() > 1e-9 * w[0].abs().max(1e-12)
+        })
         .count();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     Metrics {
@@ -169,7 +214,10 @@ fn metrics(u: &[f64], p: &[f64], from: usize, oracle_sum: f64, days: f64) -> Met
 pub fn summarize(results: &[SeriesResult]) -> BTreeMap<String, Metrics> {
     let mut out = BTreeMap::new();
     for policy in POLICIES {
-        let rows: Vec<&Metrics> = results.iter().filter_map(|r| r.policies.get(policy)).collect();
+        let rows: Vec<&Metrics> = results
+            .iter()
+            .filter_map(|r| r.policies.get(policy))
+            .collect();
         let n = rows.len().max(1) as f64;
         let mean = |f: fn(&Metrics) -> f64| rows.iter().map(|m| f(m)).sum::<f64>() / n;
         out.insert(
@@ -191,11 +239,17 @@ mod tests {
     use super::*;
 
     fn series(values: Vec<f64>) -> Series {
-        Series { start: 0, step: 300, values }
+        Series {
+            start: 0,
+            step: 300,
+            values,
+        }
     }
 
     fn daily(days: usize) -> Vec<f64> {
-        (0..days * 288).map(|i| 10.0 + 5.0 * ((i as f64) * 2.0 * std::f64::consts::PI / 288.0).sin()).collect()
+        (0..days * 288)
+            .map(|i| 10.0 + 5.0 * ((i as f64) * 2.0 * std::f64::consts::PI / 288.0).sin())
+            .collect()
     }
 
     #[test]
@@ -214,7 +268,10 @@ mod tests {
             let (pa, pb) = (&a.trace.provisioned[policy], &b.trace.provisioned[policy]);
             // Samples up to t are provisioned by decisions taken at or before t.
             for i in 0..=t {
-                assert!(pa[i] == pb[i] || (pa[i].is_nan() && pb[i].is_nan()), "{policy} changed at {i}");
+                assert!(
+                    pa[i] == pb[i] || (pa[i].is_nan() && pb[i].is_nan()),
+                    "{policy} changed at {i}"
+                );
             }
         }
     }
@@ -232,7 +289,8 @@ mod tests {
 
     #[test]
     fn too_short_is_a_clear_error() {
-        let err = backtest_series("tiny", &series(vec![1.0; 10]), &BacktestConfig::default()).unwrap_err();
+        let err = backtest_series("tiny", &series(vec![1.0; 10]), &BacktestConfig::default())
+            .unwrap_err();
         assert!(err.to_string().contains("tiny"), "{err}");
     }
 }

@@ -30,7 +30,12 @@ pub enum Resource {
 
 /// The VPA target recommendation from the history before now: P90 of a decaying
 /// histogram plus the 15 % margin. `ooms` is how many OOM kills were seen (memory only).
-pub fn vpa_recommendation(history: &[f64], step: i64, resource: Resource, ooms: usize) -> Option<f64> {
+pub fn vpa_recommendation(
+    history: &[f64],
+    step: i64,
+    resource: Resource,
+    ooms: usize,
+) -> Option<f64> {
     let target = match resource {
         Resource::Cpu => decaying_quantile(history, step, vpa::TARGET_PERCENTILE)?,
         Resource::Memory => {
@@ -45,7 +50,8 @@ pub fn vpa_recommendation(history: &[f64], step: i64, resource: Resource, ooms: 
                 }
                 let start = end.saturating_sub(per_interval);
                 let peak = block_max(&history[start..end]);
-                let weight = 0.5f64.powf((i * per_interval) as f64 * step as f64 / vpa::HALF_LIFE_SECS as f64);
+                let weight = 0.5f64
+                    .powf((i * per_interval) as f64 * step as f64 / vpa::HALF_LIFE_SECS as f64);
                 peaks.push((peak, weight));
             }
             weighted_quantile(&mut peaks, vpa::TARGET_PERCENTILE)?
@@ -78,14 +84,22 @@ pub fn reactive_capacity(usage: &[f64], step: i64) -> Vec<f64> {
                 last_seen / hpa::TARGET_UTILIZATION
             } else {
                 let ratio = last_seen / (hpa::TARGET_UTILIZATION * current.max(f64::MIN_POSITIVE));
-                if (ratio - 1.0).abs() <= hpa::TOLERANCE { current } else { last_seen / hpa::TARGET_UTILIZATION }
+                if (ratio - 1.0).abs() <= hpa::TOLERANCE {
+                    current
+                } else {
+                    last_seen / hpa::TARGET_UTILIZATION
+                }
             };
             recent.push(desired);
             if recent.len() > window {
                 recent.remove(0);
             }
             let stabilised = recent.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            current = if current.is_nan() || desired > current { desired } else { stabilised.min(current) };
+            current = if current.is_nan() || desired > current {
+                desired
+            } else {
+                stabilised.min(current)
+            };
         }
         capacity.push(current);
         if !u.is_nan() {
@@ -113,7 +127,9 @@ mod tests {
         assert!((r - 100.0 * 1.15).abs() < 1e-9, "{r}");
         let flat = vec![2.0; 1000];
         assert!((vpa_recommendation(&flat, 60, Resource::Memory, 0).unwrap() - 2.3).abs() < 1e-9);
-        assert!((vpa_recommendation(&flat, 60, Resource::Memory, 1).unwrap() - 2.3 * 1.2).abs() < 1e-9);
+        assert!(
+            (vpa_recommendation(&flat, 60, Resource::Memory, 1).unwrap() - 2.3 * 1.2).abs() < 1e-9
+        );
     }
 
     #[test]

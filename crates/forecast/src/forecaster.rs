@@ -41,7 +41,13 @@ pub enum ForecastError {
 
 /// Forecasts the peak of the next `horizon` samples after `history` (spaced `step`
 /// seconds) at quantile `q`. `cycles` are the seasonal cycles detected in the series.
-pub fn forecast_peak(history: &[f64], step: i64, horizon: usize, q: f64, cycles: &[i64]) -> Result<Forecast, ForecastError> {
+pub fn forecast_peak(
+    history: &[f64],
+    step: i64,
+    horizon: usize,
+    q: f64,
+    cycles: &[i64],
+) -> Result<Forecast, ForecastError> {
     if horizon == 0 {
         return Err(ForecastError::EmptyHorizon);
     }
@@ -52,24 +58,39 @@ pub fn forecast_peak(history: &[f64], step: i64, horizon: usize, q: f64, cycles:
     let mut candidates = vec![Model::RecentPeak];
     if cycles.contains(&DAY) {
         candidates.push(Model::SeasonalDaily);
+        candidates.push(Model::RecentOrSeasonal);
     }
     if cycles.contains(&WEEK) {
         candidates.push(Model::SeasonalWeekly);
     }
     let per_day = (DAY / step.max(1)).max(1) as usize;
     let origins = ((SELECTION_DAYS as usize * per_day) / horizon).clamp(1, 400);
-    let level = mean_valid(&history[history.len().saturating_sub(per_day)..]).max(f64::MIN_POSITIVE);
+    let level =
+        mean_valid(&history[history.len().saturating_sub(per_day)..]).max(f64::MIN_POSITIVE);
     // Never provision far beyond anything the last week has seen: a burst in the
     // calibration window must not turn into a permanent multiple of the level.
     let ceiling = block_max(&history[history.len().saturating_sub(7 * per_day)..]) * CEILING_MARGIN;
 
     let mut best: Option<Forecast> = None;
     for model in candidates {
-        let Some((correction, loss)) = calibrate(model, history, step, horizon, q, origins, level) else { continue };
-        let Some(raw) = raw_forecast(model, history, step, horizon, q) else { continue };
+        let Some((correction, loss)) = calibrate(model, history, step, horizon, q, origins, level)
+        else {
+            continue;
+        };
+        let Some(raw) = raw_forecast(model, history, step, horizon, q) else {
+            continue;
+        };
         let peak = correction.apply(raw.max(level * 0.01)).min(ceiling);
-        let candidate = Forecast { peak, model, relative_error: loss, calibrated: true };
-        if best.as_ref().is_none_or(|b| candidate.relative_error < b.relative_error) {
+        let candidate = Forecast {
+            peak,
+            model,
+            relative_error: loss,
+            calibrated: true,
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| candidate.relative_error < b.relative_error)
+        {
             best = Some(candidate);
         }
     }
@@ -78,12 +99,21 @@ pub fn forecast_peak(history: &[f64], step: i64, horizon: usize, q: f64, cycles:
     }
     // Cold start: a high percentile of everything seen, recent samples weighted more.
     let cold_q = q.max(0.95);
-    let peak = raw_forecast(Model::DecayingHistogram, history, step, horizon, cold_q).ok_or(ForecastError::NoData)?;
-    Ok(Forecast { peak, model: Model::DecayingHistogram, relative_error: f64::NAN, calibrated: false })
+    let peak = raw_forecast(Model::DecayingHistogram, history, step, horizon, cold_q)
+        .ok_or(ForecastError::NoData)?;
+    Ok(Forecast {
+        peak,
+        model: Model::DecayingHistogram,
+        relative_error: f64::NAN,
+        calibrated: false,
+    })
 }
 
 fn mean_valid(values: &[f64]) -> f64 {
-    let (s, n) = values.iter().filter(|v| !v.is_nan()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    let (s, n) = values
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
     if n == 0 { 0.0 } else { s / n as f64 }
 }
 
@@ -107,12 +137,22 @@ impl Correction {
 }
 
 /// The better of the two corrections of a model, and its relative pinball loss.
-fn calibrate(model: Model, history: &[f64], step: i64, horizon: usize, q: f64, origins: usize, level: f64) -> Option<(Correction, f64)> {
+fn calibrate(
+    model: Model,
+    history: &[f64],
+    step: i64,
+    horizon: usize,
+    q: f64,
+    origins: usize,
+    level: f64,
+) -> Option<(Correction, f64)> {
     let n = history.len();
     let floor = level * 0.01;
     let mut points = Vec::with_capacity(origins);
     for j in 0..origins {
-        let Some(origin) = n.checked_sub(horizon * (j + 1)) else { break };
+        let Some(origin) = n.checked_sub(horizon * (j + 1)) else {
+            break;
+        };
         if origin < horizon * 4 {
             break;
         }
@@ -120,7 +160,9 @@ fn calibrate(model: Model, history: &[f64], step: i64, horizon: usize, q: f64, o
         if actual.is_nan() {
             continue;
         }
-        let Some(raw) = raw_forecast(model, &history[..origin], step, horizon, q) else { continue };
+        let Some(raw) = raw_forecast(model, &history[..origin], step, horizon, q) else {
+            continue;
+        };
         points.push((j, raw.max(floor), actual));
     }
     if points.len() < MIN_ORIGINS {
@@ -129,18 +171,30 @@ fn calibrate(model: Model, history: &[f64], step: i64, horizon: usize, q: f64, o
     // Errors from the last day count twice as much as those from the day before.
     let half_life = ((DAY / step.max(1)) as f64 / horizon as f64).max(1.0);
     let weight = |j: usize| 0.5f64.powf(j as f64 / half_life);
-    let mut ratios: Vec<(f64, f64)> = points.iter().map(|(j, raw, actual)| (actual / raw, weight(*j))).collect();
-    let mut diffs: Vec<(f64, f64)> = points.iter().map(|(j, raw, actual)| (actual - raw, weight(*j))).collect();
+    let mut ratios: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(j, raw, actual)| (actual / raw, weight(*j)))
+        .collect();
+    let mut diffs: Vec<(f64, f64)> = points
+        .iter()
+        .map(|(j, raw, actual)| (actual - raw, weight(*j)))
+        .collect();
     let total: f64 = points.iter().map(|(_, _, a)| a).sum();
     let loss = |c: Correction| {
-        let l: f64 = points.iter().map(|(_, raw, actual)| pinball(*actual, c.apply(*raw), q)).sum();
+        let l: f64 = points
+            .iter()
+            .map(|(_, raw, actual)| pinball(*actual, c.apply(*raw), q))
+            .sum();
         if total > 0.0 { l / total } else { 0.0 }
     };
-    [weighted_quantile(&mut ratios, q).map(Correction::Scale), weighted_quantile(&mut diffs, q).map(Correction::Shift)]
-        .into_iter()
-        .flatten()
-        .map(|c| (c, loss(c)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
+    [
+        weighted_quantile(&mut ratios, q).map(Correction::Scale),
+        weighted_quantile(&mut diffs, q).map(Correction::Shift),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|c| (c, loss(c)))
+    .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 #[cfg(test)]
@@ -148,7 +202,9 @@ mod tests {
     use super::*;
 
     fn daily(days: usize) -> Vec<f64> {
-        (0..days * 288).map(|i| 10.0 + 5.0 * ((i as f64) * 2.0 * std::f64::consts::PI / 288.0).sin()).collect()
+        (0..days * 288)
+            .map(|i| 10.0 + 5.0 * ((i as f64) * 2.0 * std::f64::consts::PI / 288.0).sin())
+            .collect()
     }
 
     #[test]
@@ -158,7 +214,11 @@ mod tests {
         let (history, future) = values.split_at(values.len() - 3);
         let f = forecast_peak(history, 300, 3, 0.9, &cycles).unwrap();
         assert!(f.calibrated);
-        assert!(f.peak >= block_max(future) * 0.99, "{f:?} vs {}", block_max(future));
+        assert!(
+            f.peak >= block_max(future) * 0.99,
+            "{f:?} vs {}",
+            block_max(future)
+        );
         assert!(f.peak <= 15.5, "{f:?}");
     }
 
@@ -171,10 +231,22 @@ mod tests {
 
     #[test]
     fn degenerate_inputs_are_errors_not_panics() {
-        assert_eq!(forecast_peak(&[], 300, 3, 0.9, &[]), Err(ForecastError::NoData));
-        assert_eq!(forecast_peak(&[f64::NAN; 10], 300, 3, 0.9, &[]), Err(ForecastError::NoData));
-        assert_eq!(forecast_peak(&[1.0], 300, 0, 0.9, &[]), Err(ForecastError::EmptyHorizon));
+        assert_eq!(
+            forecast_peak(&[], 300, 3, 0.9, &[]),
+            Err(ForecastError::NoData)
+        );
+        assert_eq!(
+            forecast_peak(&[f64::NAN; 10], 300, 3, 0.9, &[]),
+            Err(ForecastError::NoData)
+        );
+        assert_eq!(
+            forecast_peak(&[1.0], 300, 0, 0.9, &[]),
+            Err(ForecastError::EmptyHorizon)
+        );
         let constant = vec![4.0; 2000];
-        assert_eq!(forecast_peak(&constant, 300, 3, 0.9, &[]).unwrap().peak, 4.0);
+        assert_eq!(
+            forecast_peak(&constant, 300, 3, 0.9, &[]).unwrap().peak,
+            4.0
+        );
     }
 }

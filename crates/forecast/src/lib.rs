@@ -8,5 +8,6 @@ pub mod forecaster;
 pub mod mode;
 pub mod models;
 pub mod quantile;
+pub mod recommend;
 pub mod seasons;
 pub mod series;

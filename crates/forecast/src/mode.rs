@@ -19,11 +19,11 @@ impl Mode {
     /// Quantile of the next block's peak the mode provisions for.
     pub fn quantile(self) -> f64 {
         match self {
-            Mode::Undershoot => 0.5,
-            Mode::CostOptimized => 0.75,
-            Mode::Balanced => 0.9,
-            Mode::AssuranceOptimized => 0.95,
-            Mode::Overshoot => 0.99,
+            Mode::Undershoot => 0.75,
+            Mode::CostOptimized => 0.9,
+            Mode::Balanced => 0.955,
+            Mode::AssuranceOptimized => 0.98,
+            Mode::Overshoot => 0.995,
             Mode::Percentile(p) => (p / 100.0).clamp(0.0, 1.0),
         }
     }
@@ -43,7 +43,9 @@ impl fmt::Display for Mode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown mode {0:?}: use undershoot, cost_optimized, balanced, assurance_optimized, overshoot or percentile:<0-100>")]
+#[error(
+    "unknown mode {0:?}: use undershoot, cost_optimized, balanced, assurance_optimized, overshoot or percentile:<0-100>"
+)]
 pub struct ModeError(pub String);
 
 impl FromStr for Mode {
@@ -74,7 +76,13 @@ mod tests {
 
     #[test]
     fn modes_are_increasingly_safe() {
-        let order = [Mode::Undershoot, Mode::CostOptimized, Mode::Balanced, Mode::AssuranceOptimized, Mode::Overshoot];
+        let order = [
+            Mode::Undershoot,
+            Mode::CostOptimized,
+            Mode::Balanced,
+            Mode::AssuranceOptimized,
+            Mode::Overshoot,
+        ];
         assert!(order.windows(2).all(|w| w[0].quantile() < w[1].quantile()));
         assert_eq!("percentile:97.5".parse::<Mode>().unwrap().quantile(), 0.975);
         assert!("percentile:120".parse::<Mode>().is_err());

@@ -15,6 +15,9 @@ pub enum Model {
     SeasonalDaily,
     /// Median of the peaks at the same time of week over the last weeks.
     SeasonalWeekly,
+    /// The larger of the recent peak and the daily seasonal peak: follows a level shift
+    /// at once and anticipates the daily rise.
+    RecentOrSeasonal,
     /// Decaying-histogram percentile of all history (24 h half-life): the cold-start model.
     DecayingHistogram,
 }
@@ -25,6 +28,7 @@ impl Model {
             Model::RecentPeak => "recent_peak",
             Model::SeasonalDaily => "seasonal_daily",
             Model::SeasonalWeekly => "seasonal_weekly",
+            Model::RecentOrSeasonal => "recent_or_seasonal",
             Model::DecayingHistogram => "decaying_histogram",
         }
     }
@@ -32,16 +36,39 @@ impl Model {
 
 /// Raw peak estimate for the `horizon` samples after `history`; `None` when the model has
 /// too little history.
-pub fn raw_forecast(model: Model, history: &[f64], step: i64, horizon: usize, q: f64) -> Option<f64> {
+pub fn raw_forecast(
+    model: Model,
+    history: &[f64],
+    step: i64,
+    horizon: usize,
+    q: f64,
+) -> Option<f64> {
     let n = history.len();
     let horizon = horizon.max(1);
     let est = match model {
         Model::RecentPeak => {
             let recent = block_max(&history[n.saturating_sub(horizon)..]);
-            if recent.is_nan() { block_max(&history[n.saturating_sub(horizon * 4)..]) } else { recent }
+            if recent.is_nan() {
+                block_max(&history[n.saturating_sub(horizon * 4)..])
+            } else {
+                recent
+            }
         }
-        Model::SeasonalDaily => seasonal(history, (crate::seasons::DAY / step.max(1)) as usize, horizon, 7)?,
-        Model::SeasonalWeekly => seasonal(history, (crate::seasons::WEEK / step.max(1)) as usize, horizon, 3)?,
+        Model::SeasonalDaily => seasonal(
+            history,
+            (crate::seasons::DAY / step.max(1)) as usize,
+            horizon,
+            7,
+        )?,
+        Model::SeasonalWeekly => seasonal(
+            history,
+            (crate::seasons::WEEK / step.max(1)) as usize,
+            horizon,
+            3,
+        )?,
+        Model::RecentOrSeasonal => raw_forecast(Model::RecentPeak, history, step, horizon, q)?.max(
+            raw_forecast(Model::SeasonalDaily, history, step, horizon, q)?,
+        ),
         Model::DecayingHistogram => decaying_quantile(history, step, q)?,
     };
     (est.is_finite() && est >= 0.0).then_some(est)
@@ -55,7 +82,9 @@ fn seasonal(history: &[f64], period: usize, horizon: usize, cycles: usize) -> Op
     }
     let mut pairs = vec![];
     for d in 1..=cycles {
-        let Some(start) = n.checked_sub(d * period) else { break };
+        let Some(start) = n.checked_sub(d * period) else {
+            break;
+        };
         let end = (start + horizon).min(n);
         let peak = block_max(&history[start..end]);
         pairs.push((peak, 0.75f64.powi(d as i32 - 1)));

@@ -4,7 +4,11 @@
 /// ignored); `None` when nothing remains. `q` is clamped to [0, 1].
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> Option<f64> {
     let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-    let mut valid: Vec<(f64, f64)> = pairs.iter().copied().filter(|(v, w)| !v.is_nan() && *w > 0.0).collect();
+    let mut valid: Vec<(f64, f64)> = pairs
+        .iter()
+        .copied()
+        .filter(|(v, w)| !v.is_nan() && *w > 0.0)
+        .collect();
     if valid.is_empty() {
         return None;
     }

@@ -13,7 +13,10 @@ pub fn detect_cycles(values: &[f64], step: i64) -> Vec<i64> {
     let hourly: Vec<f64> = values
         .chunks(per_hour)
         .map(|c| {
-            let (s, n) = c.iter().filter(|v| !v.is_nan()).fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+            let (s, n) = c
+                .iter()
+                .filter(|v| !v.is_nan())
+                .fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
             if n == 0 { f64::NAN } else { s / n as f64 }
         })
         .collect();
@@ -28,7 +31,10 @@ pub fn detect_cycles(values: &[f64], step: i64) -> Vec<i64> {
     if var <= f64::EPSILON * mean.abs().max(1.0) {
         return vec![]; // a constant series has no cycle
     }
-    let filled: Vec<f64> = tail.iter().map(|v| if v.is_nan() { mean } else { *v }).collect();
+    let filled: Vec<f64> = tail
+        .iter()
+        .map(|v| if v.is_nan() { mean } else { *v })
+        .collect();
     let mut cycles = vec![];
     for (cycle_hours, seconds) in [(24u32, DAY), (168u32, WEEK)] {
         if filled.len() < (cycle_hours as usize) * 2 {
@@ -41,7 +47,9 @@ pub fn detect_cycles(values: &[f64], step: i64) -> Vec<i64> {
         // Welch's segments are powers of two, so a 24 h cycle shows as a peak near 21 or 25:
         // the periodogram proposes, the autocorrelation at the exact lag confirms.
         let found = detector.detect(&filled);
-        let near = found.iter().any(|p| (*p as f64 - cycle_hours as f64).abs() <= cycle_hours as f64 * 0.3);
+        let near = found
+            .iter()
+            .any(|p| (*p as f64 - cycle_hours as f64).abs() <= cycle_hours as f64 * 0.3);
         if near && autocorrelation(&filled, cycle_hours as usize, mean, var) >= 0.3 {
             cycles.push(seconds);
         }
@@ -54,7 +62,10 @@ fn autocorrelation(values: &[f64], lag: usize, mean: f64, var: f64) -> f64 {
         return 0.0;
     }
     let n = values.len() - lag;
-    let cov = (0..n).map(|i| (values[i] - mean) * (values[i + lag] - mean)).sum::<f64>() / n as f64;
+    let cov = (0..n)
+        .map(|i| (values[i] - mean) * (values[i + lag] - mean))
+        .sum::<f64>()
+        / n as f64;
     cov / var
 }
 

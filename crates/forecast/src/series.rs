@@ -36,7 +36,10 @@ impl Series {
         }
         for w in samples.windows(2) {
             if w[1].0 <= w[0].0 {
-                return Err(SeriesError::NotIncreasing { previous: w[0].0, next: w[1].0 });
+                return Err(SeriesError::NotIncreasing {
+                    previous: w[0].0,
+                    next: w[1].0,
+                });
             }
         }
         if !samples.iter().any(|(_, v)| v.is_finite() && *v >= 0.0) {
@@ -48,7 +51,10 @@ impl Series {
         let start = samples[0].0;
         let points = (samples[samples.len() - 1].0 - start) / step + 1;
         if points > MAX_POINTS {
-            return Err(SeriesError::TooLong { points, max: MAX_POINTS });
+            return Err(SeriesError::TooLong {
+                points,
+                max: MAX_POINTS,
+            });
         }
         let mut values = vec![f64::NAN; points as usize];
         for &(t, v) in samples {
@@ -57,7 +63,11 @@ impl Series {
                 values[i] = v;
             }
         }
-        Ok(Series { start, step, values })
+        Ok(Series {
+            start,
+            step,
+            values,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +90,11 @@ impl Series {
 
 /// Maximum of the valid values in a slice; NaN when there are none.
 pub fn block_max(values: &[f64]) -> f64 {
-    values.iter().copied().filter(|v| !v.is_nan()).fold(f64::NAN, f64::max)
+    values
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .fold(f64::NAN, f64::max)
 }
 
 #[cfg(test)]
@@ -89,7 +103,14 @@ mod tests {
 
     #[test]
     fn gaps_stay_gaps_and_junk_is_missing() {
-        let s = Series::from_samples(&[(0, 1.0), (60, -5.0), (180, 3.0), (240, f64::NAN), (300, 2.0)]).unwrap();
+        let s = Series::from_samples(&[
+            (0, 1.0),
+            (60, -5.0),
+            (180, 3.0),
+            (240, f64::NAN),
+            (300, 2.0),
+        ])
+        .unwrap();
         assert_eq!(s.step, 60);
         assert_eq!(s.len(), 6);
         assert!(s.values[1].is_nan() && s.values[2].is_nan() && s.values[4].is_nan());
@@ -100,8 +121,17 @@ mod tests {
     #[test]
     fn bad_inputs_are_errors_not_panics() {
         assert_eq!(Series::from_samples(&[]), Err(SeriesError::Empty));
-        assert_eq!(Series::from_samples(&[(0, f64::NAN), (60, -1.0)]), Err(SeriesError::NoValidSample));
-        assert!(matches!(Series::from_samples(&[(60, 1.0), (0, 1.0)]), Err(SeriesError::NotIncreasing { .. })));
-        assert!(matches!(Series::from_samples(&[(0, 1.0), (1, 1.0), (2, 1.0), (10_000_000, 1.0)]), Err(SeriesError::TooLong { .. })));
+        assert_eq!(
+            Series::from_samples(&[(0, f64::NAN), (60, -1.0)]),
+            Err(SeriesError::NoValidSample)
+        );
+        assert!(matches!(
+            Series::from_samples(&[(60, 1.0), (0, 1.0)]),
+            Err(SeriesError::NotIncreasing { .. })
+        ));
+        assert!(matches!(
+            Series::from_samples(&[(0, 1.0), (1, 1.0), (2, 1.0), (10_000_000, 1.0)]),
+            Err(SeriesError::TooLong { .. })
+        ));
     }
 }

@@ -29,6 +29,8 @@ enum Command {
     /// Replay usage traces causally and compare prescale with the VPA, a reactive HPA, a
     /// static peak and the oracle.
     Backtest(cmd::backtest::Args),
+    /// Benchmarks whose figures are recorded in docs/BENCHMARKS.md.
+    Bench(cmd::bench::Args),
     /// Serve a simulated Kubernetes cluster (REST + watch) and write a kubeconfig for it.
     Sim(cmd::sim::Args),
 }
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Install(args) => cmd::install::run(args),
         Command::Sim(args) => cmd::sim::run(args),
         Command::Backtest(args) => cmd::backtest::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

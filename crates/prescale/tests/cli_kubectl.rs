@@ -7,8 +7,15 @@ use std::process::{Command, Stdio};
 use prescale_sim::testing::TestCluster;
 
 fn prescale(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_prescale")).args(args).output().unwrap();
-    assert!(out.status.success(), "prescale {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "prescale {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -24,11 +31,20 @@ fn kubectl(kubeconfig: &Path, args: &[&str], input: Option<&str>) -> (bool, Stri
         .expect("kubectl must be installed (scripts/test checks for it)");
     if let Some(input) = input {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -45,23 +61,43 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
     let (ok, out) = tokio::task::spawn_blocking({
         let run = run.clone();
         let crds = crds.clone();
-        move || run(&["apply", "--dry-run=client", "--validate=false", "-f", "-"], Some(&crds))
+        move || {
+            run(
+                &["apply", "--dry-run=client", "--validate=false", "-f", "-"],
+                Some(&crds),
+            )
+        }
     })
     .await
     .unwrap();
     assert!(ok, "{out}");
-    assert!(out.contains("aiscaletargets.thoras.ai created (dry run)"), "{out}");
+    assert!(
+        out.contains("aiscaletargets.thoras.ai created (dry run)"),
+        "{out}"
+    );
 
     let install = prescale(&["install"]);
     let (ok, out) = tokio::task::spawn_blocking({
         let run = run.clone();
-        move || run(&["apply", "--dry-run=client", "--validate=false", "-f", "-"], Some(&install))
+        move || {
+            run(
+                &["apply", "--dry-run=client", "--validate=false", "-f", "-"],
+                Some(&install),
+            )
+        }
     })
     .await
     .unwrap();
     assert!(ok, "{out}");
-    for kind in ["namespace/prescale-system", "clusterrole.rbac.authorization.k8s.io/prescale-operator", "deployment.apps/prescale-operator"] {
-        assert!(out.contains(&format!("{kind} created (dry run)")), "{kind} missing in {out}");
+    for kind in [
+        "namespace/prescale-system",
+        "clusterrole.rbac.authorization.k8s.io/prescale-operator",
+        "deployment.apps/prescale-operator",
+    ] {
+        assert!(
+            out.contains(&format!("{kind} created (dry run)")),
+            "{kind} missing in {out}"
+        );
     }
 
     // Install the CRDs for real, then every seed example.
@@ -74,7 +110,15 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
             let (ok, out) = run(&["apply", "--validate=false", "-f", "-"], Some(&doc));
             assert!(ok, "{out}");
         }
-        let (ok, out) = run(&["apply", "--validate=false", "-f", fixtures.to_str().unwrap()], None);
+        let (ok, out) = run(
+            &[
+                "apply",
+                "--validate=false",
+                "-f",
+                fixtures.to_str().unwrap(),
+            ],
+            None,
+        );
         assert!(ok, "{out}");
         let (ok, listed) = run(&["get", "ast", "-A"], None);
         assert!(ok, "{listed}");
@@ -86,7 +130,13 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
     })
     .await
     .unwrap();
-    assert!(out.contains("aiscaletarget.thoras.ai/checkout created"), "{out}");
-    assert!(out.contains("MODEL") && out.contains("HORIZONTAL") && out.contains("VERTICAL"), "printer columns: {out}");
+    assert!(
+        out.contains("aiscaletarget.thoras.ai/checkout created"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MODEL") && out.contains("HORIZONTAL") && out.contains("VERTICAL"),
+        "printer columns: {out}"
+    );
     assert!(out.contains("production-workloads"), "{out}");
 }

@@ -22,20 +22,31 @@ struct Inner {
 impl Clock {
     /// A clock starting at `start`, running `speed` times real time (0 = frozen until stepped).
     pub fn new(start: Timestamp, speed: f64) -> Self {
-        Clock { inner: Mutex::new(Inner { base: start, anchor: Instant::now(), speed: speed.max(0.0) }) }
+        Clock {
+            inner: Mutex::new(Inner {
+                base: start,
+                anchor: Instant::now(),
+                speed: speed.max(0.0),
+            }),
+        }
     }
 
     pub fn now(&self) -> Timestamp {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let elapsed = inner.anchor.elapsed().as_secs_f64() * inner.speed;
-        inner.base.checked_add(SignedDuration::from_secs_f64(elapsed)).unwrap_or(inner.base)
+        inner
+            .base
+            .checked_add(SignedDuration::from_secs_f64(elapsed))
+            .unwrap_or(inner.base)
     }
 
     /// Moves simulated time forward by `by`.
     pub fn advance(&self, by: Duration) {
         let now = self.now();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.base = now.checked_add(SignedDuration::try_from(by).unwrap_or(SignedDuration::ZERO)).unwrap_or(now);
+        inner.base = now
+            .checked_add(SignedDuration::try_from(by).unwrap_or(SignedDuration::ZERO))
+            .unwrap_or(now);
         inner.anchor = Instant::now();
     }
 
@@ -46,13 +57,19 @@ impl Clock {
     /// How long to wait in real time for `simulated` to pass.
     pub fn real_duration(&self, simulated: Duration) -> Duration {
         let speed = self.speed();
-        if speed <= 0.0 { Duration::from_millis(50) } else { simulated.div_f64(speed) }
+        if speed <= 0.0 {
+            Duration::from_millis(50)
+        } else {
+            simulated.div_f64(speed)
+        }
     }
 
     /// RFC 3339 in whole seconds, as Kubernetes writes `metadata.creationTimestamp`.
     pub fn rfc3339(&self) -> String {
         let now = self.now();
-        Timestamp::from_second(now.as_second()).unwrap_or(now).to_string()
+        Timestamp::from_second(now.as_second())
+            .unwrap_or(now)
+            .to_string()
     }
 }
 

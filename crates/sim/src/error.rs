@@ -14,15 +14,33 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(code: u16, reason: &'static str, kind: &str, name: &str, message: String) -> Self {
-        ApiError { code, reason, message, name: name.into(), kind: kind.into() }
+        ApiError {
+            code,
+            reason,
+            message,
+            name: name.into(),
+            kind: kind.into(),
+        }
     }
 
     pub fn not_found(plural: &str, name: &str) -> Self {
-        Self::new(404, "NotFound", plural, name, format!("{plural} \"{name}\" not found"))
+        Self::new(
+            404,
+            "NotFound",
+            plural,
+            name,
+            format!("{plural} \"{name}\" not found"),
+        )
     }
 
     pub fn already_exists(plural: &str, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", plural, name, format!("{plural} \"{name}\" already exists"))
+        Self::new(
+            409,
+            "AlreadyExists",
+            plural,
+            name,
+            format!("{plural} \"{name}\" already exists"),
+        )
     }
 
     pub fn conflict(plural: &str, name: &str) -> Self {
@@ -38,7 +56,13 @@ impl ApiError {
     }
 
     pub fn invalid(kind: &str, name: &str, message: &str) -> Self {
-        Self::new(422, "Invalid", kind, name, format!("{kind} \"{name}\" is invalid: {message}"))
+        Self::new(
+            422,
+            "Invalid",
+            kind,
+            name,
+            format!("{kind} \"{name}\" is invalid: {message}"),
+        )
     }
 
     pub fn bad_request(message: &str) -> Self {

@@ -20,7 +20,9 @@ impl PatchType {
             "application/merge-patch+json" => Some(PatchType::Merge),
             "application/json-patch+json" => Some(PatchType::Json),
             "application/strategic-merge-patch+json" => Some(PatchType::Strategic),
-            "application/apply-patch+yaml" | "application/apply-patch+json" => Some(PatchType::Apply),
+            "application/apply-patch+yaml" | "application/apply-patch+json" => {
+                Some(PatchType::Apply)
+            }
             _ => None,
         }
     }
@@ -31,8 +33,8 @@ pub fn apply_patch(target: &Value, patch: &Value, kind: PatchType) -> Result<Val
     match kind {
         PatchType::Merge => json_patch::merge(&mut out, patch),
         PatchType::Json => {
-            let ops: json_patch::Patch =
-                serde_json::from_value(patch.clone()).map_err(|e| format!("invalid JSON patch: {e}"))?;
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                .map_err(|e| format!("invalid JSON patch: {e}"))?;
             json_patch::patch(&mut out, &ops).map_err(|e| format!("JSON patch failed: {e}"))?;
         }
         // Server-side apply is simplified to a strategic merge of the applied configuration:
@@ -56,9 +58,12 @@ fn strategic_merge(target: &mut Value, patch: &Value) {
     if !target.is_object() {
         *target = Value::Object(Default::default());
     }
-    let Value::Object(target_map) = target else { return };
+    let Value::Object(target_map) = target else {
+        return;
+    };
     for (key, value) in patch_map {
-        if key.starts_with("$setElementOrder") || key == "$patch" || key.starts_with("$retainKeys") {
+        if key.starts_with("$setElementOrder") || key == "$patch" || key.starts_with("$retainKeys")
+        {
             continue;
         }
         match value {
@@ -68,7 +73,9 @@ fn strategic_merge(target: &mut Value, patch: &Value) {
             Value::Array(patch_items) => {
                 let existing = target_map.get_mut(key);
                 match (existing, merge_key(patch_items)) {
-                    (Some(Value::Array(items)), Some(mk)) if merge_key(items).is_some() || items.is_empty() => {
+                    (Some(Value::Array(items)), Some(mk))
+                        if merge_key(items).is_some() || items.is_empty() =>
+                    {
                         for p in patch_items {
                             let id = p.get(mk).cloned();
                             let delete = p.get("$patch").and_then(Value::as_str) == Some("delete");
@@ -87,7 +94,9 @@ fn strategic_merge(target: &mut Value, patch: &Value) {
                     }
                 }
             }
-            Value::Object(_) => strategic_merge(target_map.entry(key.clone()).or_insert(Value::Null), value),
+            Value::Object(_) => {
+                strategic_merge(target_map.entry(key.clone()).or_insert(Value::Null), value)
+            }
             _ => {
                 target_map.insert(key.clone(), value.clone());
             }
@@ -115,10 +124,22 @@ mod tests {
     #[test]
     fn json_patch_and_null_removal() {
         let target = json!({"a": 1, "b": {"c": 2}});
-        let out = apply_patch(&target, &json!([{"op": "replace", "path": "/a", "value": 5}]), PatchType::Json).unwrap();
+        let out = apply_patch(
+            &target,
+            &json!([{"op": "replace", "path": "/a", "value": 5}]),
+            PatchType::Json,
+        )
+        .unwrap();
         assert_eq!(out["a"], 5);
         let out = apply_patch(&target, &json!({"b": null}), PatchType::Strategic).unwrap();
         assert!(out.get("b").is_none());
-        assert!(apply_patch(&target, &json!([{"op": "test", "path": "/a", "value": 9}]), PatchType::Json).is_err());
+        assert!(
+            apply_patch(
+                &target,
+                &json!([{"op": "test", "path": "/a", "value": 9}]),
+                PatchType::Json
+            )
+            .is_err()
+        );
     }
 }

@@ -31,7 +31,11 @@ pub struct ResourceType {
 
 impl ResourceType {
     pub fn api_version(&self) -> String {
-        if self.group.is_empty() { self.version.clone() } else { format!("{}/{}", self.group, self.version) }
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
     }
 
     pub fn key(&self) -> (String, String) {
@@ -71,31 +75,211 @@ fn builtin(
 /// The built-in types.
 pub fn builtins() -> Vec<ResourceType> {
     let mut types = vec![
-        builtin("", "v1", "Namespace", "namespaces", false, &["ns"], true, false),
+        builtin(
+            "",
+            "v1",
+            "Namespace",
+            "namespaces",
+            false,
+            &["ns"],
+            true,
+            false,
+        ),
         builtin("", "v1", "Node", "nodes", false, &["no"], true, false),
         builtin("", "v1", "Pod", "pods", true, &["po"], true, false),
-        builtin("", "v1", "ConfigMap", "configmaps", true, &["cm"], false, false),
+        builtin(
+            "",
+            "v1",
+            "ConfigMap",
+            "configmaps",
+            true,
+            &["cm"],
+            false,
+            false,
+        ),
         builtin("", "v1", "Secret", "secrets", true, &[], false, false),
         builtin("", "v1", "Service", "services", true, &["svc"], true, false),
         builtin("", "v1", "Event", "events", true, &["ev"], false, false),
-        builtin("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], false, false),
-        builtin("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], true, false),
-        builtin("apps", "v1", "Deployment", "deployments", true, &["deploy"], true, true),
-        builtin("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], true, true),
-        builtin("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], true, true),
-        builtin("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], true, false),
-        builtin("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], true, false),
-        builtin("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", true, &["pdb"], true, false),
-        builtin("coordination.k8s.io", "v1", "Lease", "leases", true, &[], false, false),
-        builtin("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", false, &["crd", "crds"], true, false),
-        builtin("admissionregistration.k8s.io", "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", false, &[], false, false),
-        builtin("admissionregistration.k8s.io", "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", false, &[], false, false),
-        builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, &[], false, false),
-        builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, &[], false, false),
-        builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", true, &[], false, false),
-        builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, &[], false, false),
-        builtin("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", true, &[], false, false),
-        builtin("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", false, &[], false, false),
+        builtin(
+            "",
+            "v1",
+            "ServiceAccount",
+            "serviceaccounts",
+            true,
+            &["sa"],
+            false,
+            false,
+        ),
+        builtin(
+            "",
+            "v1",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            true,
+            &["pvc"],
+            true,
+            false,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "Deployment",
+            "deployments",
+            true,
+            &["deploy"],
+            true,
+            true,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "ReplicaSet",
+            "replicasets",
+            true,
+            &["rs"],
+            true,
+            true,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "StatefulSet",
+            "statefulsets",
+            true,
+            &["sts"],
+            true,
+            true,
+        ),
+        builtin(
+            "apps",
+            "v1",
+            "DaemonSet",
+            "daemonsets",
+            true,
+            &["ds"],
+            true,
+            false,
+        ),
+        builtin(
+            "autoscaling",
+            "v2",
+            "HorizontalPodAutoscaler",
+            "horizontalpodautoscalers",
+            true,
+            &["hpa"],
+            true,
+            false,
+        ),
+        builtin(
+            "policy",
+            "v1",
+            "PodDisruptionBudget",
+            "poddisruptionbudgets",
+            true,
+            &["pdb"],
+            true,
+            false,
+        ),
+        builtin(
+            "coordination.k8s.io",
+            "v1",
+            "Lease",
+            "leases",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "apiextensions.k8s.io",
+            "v1",
+            "CustomResourceDefinition",
+            "customresourcedefinitions",
+            false,
+            &["crd", "crds"],
+            true,
+            false,
+        ),
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfigurations",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "admissionregistration.k8s.io",
+            "v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfigurations",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRole",
+            "clusterroles",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "ClusterRoleBinding",
+            "clusterrolebindings",
+            false,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "Role",
+            "roles",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "metrics.k8s.io",
+            "v1beta1",
+            "PodMetrics",
+            "pods",
+            true,
+            &[],
+            false,
+            false,
+        ),
+        builtin(
+            "metrics.k8s.io",
+            "v1beta1",
+            "NodeMetrics",
+            "nodes",
+            false,
+            &[],
+            false,
+            false,
+        ),
     ];
     if let Some(pods) = types.iter_mut().find(|t| t.kind == "Pod") {
         pods.extra_subresources = vec!["resize", "eviction"];
@@ -106,29 +290,63 @@ pub fn builtins() -> Vec<ResourceType> {
 /// The types a CRD object defines (one per served version), or why it defines none.
 pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
     let spec = crd.get("spec").ok_or("spec: required")?;
-    let group = spec.get("group").and_then(Value::as_str).ok_or("spec.group: required")?;
+    let group = spec
+        .get("group")
+        .and_then(Value::as_str)
+        .ok_or("spec.group: required")?;
     let names = spec.get("names").ok_or("spec.names: required")?;
-    let kind = names.get("kind").and_then(Value::as_str).ok_or("spec.names.kind: required")?;
-    let plural = names.get("plural").and_then(Value::as_str).ok_or("spec.names.plural: required")?;
-    let singular = names.get("singular").and_then(Value::as_str).unwrap_or(&kind.to_lowercase()).to_string();
+    let kind = names
+        .get("kind")
+        .and_then(Value::as_str)
+        .ok_or("spec.names.kind: required")?;
+    let plural = names
+        .get("plural")
+        .and_then(Value::as_str)
+        .ok_or("spec.names.plural: required")?;
+    let singular = names
+        .get("singular")
+        .and_then(Value::as_str)
+        .unwrap_or(&kind.to_lowercase())
+        .to_string();
     let short_names: Vec<String> = names
         .get("shortNames")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
-    let versions = spec.get("versions").and_then(Value::as_array).ok_or("spec.versions: required")?;
+    let versions = spec
+        .get("versions")
+        .and_then(Value::as_array)
+        .ok_or("spec.versions: required")?;
     let mut types = Vec::new();
     for v in versions {
         if v.get("served").and_then(Value::as_bool) == Some(false) {
             continue;
         }
-        let version = v.get("name").and_then(Value::as_str).ok_or("spec.versions[].name: required")?;
+        let version = v
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or("spec.versions[].name: required")?;
         let sub = v.get("subresources");
         let scale = sub.and_then(|s| s.get("scale")).map(|s| ScalePaths {
-            spec_replicas: s.get("specReplicasPath").and_then(Value::as_str).unwrap_or(".spec.replicas").into(),
-            status_replicas: s.get("statusReplicasPath").and_then(Value::as_str).unwrap_or(".status.replicas").into(),
-            label_selector: s.get("labelSelectorPath").and_then(Value::as_str).map(String::from),
+            spec_replicas: s
+                .get("specReplicasPath")
+                .and_then(Value::as_str)
+                .unwrap_or(".spec.replicas")
+                .into(),
+            status_replicas: s
+                .get("statusReplicasPath")
+                .and_then(Value::as_str)
+                .unwrap_or(".status.replicas")
+                .into(),
+            label_selector: s
+                .get("labelSelectorPath")
+                .and_then(Value::as_str)
+                .map(String::from),
         });
         let columns = v
             .get("additionalPrinterColumns")

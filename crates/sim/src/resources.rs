@@ -15,12 +15,18 @@ fn quantity(v: Option<&Value>) -> Option<f64> {
 pub fn pod_requests(pod: &Value) -> (f64, f64) {
     containers(pod).fold((0.0, 0.0), |(c, m), container| {
         let r = container.pointer("/resources/requests");
-        (c + quantity(r.and_then(|r| r.get("cpu"))).unwrap_or(0.0), m + quantity(r.and_then(|r| r.get("memory"))).unwrap_or(0.0))
+        (
+            c + quantity(r.and_then(|r| r.get("cpu"))).unwrap_or(0.0),
+            m + quantity(r.and_then(|r| r.get("memory"))).unwrap_or(0.0),
+        )
     })
 }
 
 pub fn containers(pod: &Value) -> impl Iterator<Item = &Value> {
-    pod.pointer("/spec/containers").and_then(Value::as_array).into_iter().flatten()
+    pod.pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
 }
 
 /// A container's (request, limit) of one resource, in cores or bytes.
@@ -52,7 +58,9 @@ pub fn qos_class(pod: &Value) -> &'static str {
 
 /// (cpu cores, memory bytes) a node can give to pods.
 pub fn node_allocatable(node: &Value) -> (f64, f64) {
-    let a = node.pointer("/status/allocatable").or_else(|| node.pointer("/status/capacity"));
+    let a = node
+        .pointer("/status/allocatable")
+        .or_else(|| node.pointer("/status/capacity"));
     (
         quantity(a.and_then(|a| a.get("cpu"))).unwrap_or(f64::INFINITY),
         quantity(a.and_then(|a| a.get("memory"))).unwrap_or(f64::INFINITY),
@@ -69,11 +77,19 @@ mod tests {
     fn qos_classes() {
         let pod = |res: Value| json!({"spec": {"containers": [{"name": "a", "resources": res}]}});
         assert_eq!(qos_class(&pod(json!({}))), "BestEffort");
-        assert_eq!(qos_class(&pod(json!({"requests": {"cpu": "1"}}))), "Burstable");
         assert_eq!(
-            qos_class(&pod(json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}))),
+            qos_class(&pod(json!({"requests": {"cpu": "1"}}))),
+            "Burstable"
+        );
+        assert_eq!(
+            qos_class(&pod(
+                json!({"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}})
+            )),
             "Guaranteed"
         );
-        assert_eq!(pod_requests(&pod(json!({"requests": {"cpu": "500m", "memory": "1Ki"}}))), (0.5, 1024.0));
+        assert_eq!(
+            pod_requests(&pod(json!({"requests": {"cpu": "500m", "memory": "1Ki"}}))),
+            (0.5, 1024.0)
+        );
     }
 }

@@ -33,7 +33,11 @@ fn split_top(text: &str) -> Vec<&str> {
         }
     }
     parts.push(&text[start..]);
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 impl LabelSelector {
@@ -41,9 +45,17 @@ impl LabelSelector {
         let mut reqs = vec![];
         for part in split_top(text) {
             let set = |rest: &str| -> Result<Vec<String>, String> {
-                let inner = rest.trim().strip_prefix('(').and_then(|r| r.strip_suffix(')'));
-                let inner = inner.ok_or_else(|| format!("invalid label selector {part:?}: expected (a,b)"))?;
-                Ok(inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+                let inner = rest
+                    .trim()
+                    .strip_prefix('(')
+                    .and_then(|r| r.strip_suffix(')'));
+                let inner = inner
+                    .ok_or_else(|| format!("invalid label selector {part:?}: expected (a,b)"))?;
+                Ok(inner
+                    .split(',')
+                    .map(|v| v.trim().to_string())
+                    .filter(|v| !v.is_empty())
+                    .collect())
             };
             let req = if let Some((k, v)) = part.split_once("!=") {
                 Requirement::NotEquals(k.trim().into(), v.trim().into())
@@ -57,7 +69,10 @@ impl LabelSelector {
                 Requirement::In(k.trim().into(), set(rest)?)
             } else if let Some(k) = part.strip_prefix('!') {
                 Requirement::NotExists(k.trim().into())
-            } else if part.chars().all(|c| c.is_alphanumeric() || "-_./".contains(c)) {
+            } else if part
+                .chars()
+                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
+            {
                 Requirement::Exists(part.into())
             } else {
                 return Err(format!("invalid label selector {part:?}"));
@@ -94,7 +109,9 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (k, true, v)
             } else {
-                return Err(format!("invalid field selector {part:?}: expected field=value"));
+                return Err(format!(
+                    "invalid field selector {part:?}: expected field=value"
+                ));
             };
             reqs.push((field.trim().to_string(), equal, value.trim().to_string()));
         }
@@ -133,7 +150,11 @@ mod tests {
             ("missing notin (x)", true),
             ("", true),
         ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&pod), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&pod),
+                want,
+                "{sel}"
+            );
         }
         assert!(LabelSelector::parse("tier in front").is_err());
     }
@@ -141,7 +162,15 @@ mod tests {
     #[test]
     fn field_selectors() {
         let pod = json!({"metadata": {"name": "p"}, "spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
-        assert!(FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending").unwrap().matches(&pod));
-        assert!(!FieldSelector::parse("metadata.name=q").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("spec.nodeName=n1,status.phase!=Pending")
+                .unwrap()
+                .matches(&pod)
+        );
+        assert!(
+            !FieldSelector::parse("metadata.name=q")
+                .unwrap()
+                .matches(&pod)
+        );
     }
 }

@@ -66,7 +66,11 @@ impl Store {
             clock,
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
-            let _ = store.create(&("".into(), "namespaces".into()), "", json!({"metadata": {"name": ns}}));
+            let _ = store.create(
+                &("".into(), "namespaces".into()),
+                "",
+                json!({"metadata": {"name": ns}}),
+            );
         }
         store
     }
@@ -91,7 +95,10 @@ impl Store {
 
     /// The oldest resourceVersion a watch can still resume from.
     pub fn oldest_resumable(&self) -> u64 {
-        self.events.front().map(|e| e.rv.saturating_sub(1)).unwrap_or(self.rv)
+        self.events
+            .front()
+            .map(|e| e.rv.saturating_sub(1))
+            .unwrap_or(self.rv)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
@@ -100,11 +107,21 @@ impl Store {
 
     /// Events after `rv` of one type, oldest first.
     pub fn events_after(&self, key: &TypeKey, rv: u64) -> Vec<Arc<Event>> {
-        self.events.iter().filter(|e| e.rv > rv && &e.key == key).cloned().collect()
+        self.events
+            .iter()
+            .filter(|e| e.rv > rv && &e.key == key)
+            .cloned()
+            .collect()
     }
 
     fn emit(&mut self, key: &TypeKey, namespace: &str, kind: &'static str, object: Value) {
-        let event = Arc::new(Event { rv: self.rv, key: key.clone(), namespace: namespace.into(), kind, object });
+        let event = Arc::new(Event {
+            rv: self.rv,
+            key: key.clone(),
+            namespace: namespace.into(),
+            kind,
+            object,
+        });
         if self.events.len() >= EVENT_HISTORY {
             self.events.pop_front();
         }
@@ -118,7 +135,9 @@ impl Store {
     }
 
     fn rt(&self, key: &TypeKey) -> Result<&ResourceType, ApiError> {
-        self.types.get(key).ok_or_else(|| ApiError::not_found(&key.1, ""))
+        self.types
+            .get(key)
+            .ok_or_else(|| ApiError::not_found(&key.1, ""))
     }
 
     pub fn get(&self, key: &TypeKey, ns: &str, name: &str) -> Result<Value, ApiError> {
@@ -126,12 +145,23 @@ impl Store {
             .get(key)
             .and_then(|objs| objs.get(&(ns.to_string(), name.to_string())))
             .cloned()
-            .ok_or_else(|| ApiError::not_found(&self.types.get(key).map(|t| t.plural.clone()).unwrap_or_default(), name))
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    &self
+                        .types
+                        .get(key)
+                        .map(|t| t.plural.clone())
+                        .unwrap_or_default(),
+                    name,
+                )
+            })
     }
 
     /// Every object of a type, in one namespace or (with `None`) all.
     pub fn list(&self, key: &TypeKey, ns: Option<&str>) -> Vec<Value> {
-        let Some(objs) = self.objects.get(key) else { return vec![] };
+        let Some(objs) = self.objects.get(key) else {
+            return vec![];
+        };
         match ns {
             Some(ns) => objs
                 .range((ns.to_string(), String::new())..)
@@ -148,11 +178,22 @@ impl Store {
         if !obj.is_object() {
             return Err(ApiError::bad_request("the body must be a JSON object"));
         }
-        let mut name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let mut name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if name.is_empty() {
-            let prefix = obj.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or_default();
+            let prefix = obj
+                .pointer("/metadata/generateName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if prefix.is_empty() {
-                return Err(ApiError::invalid(&rt.kind, "", "metadata.name: Required value: name or generateName is required"));
+                return Err(ApiError::invalid(
+                    &rt.kind,
+                    "",
+                    "metadata.name: Required value: name or generateName is required",
+                ));
             }
             name = format!("{prefix}{}", random_suffix());
         }
@@ -162,7 +203,11 @@ impl Store {
                 return Err(ApiError::not_found("namespaces", ns));
             }
         }
-        if self.objects.get(key).is_some_and(|o| o.contains_key(&(ns.to_string(), name.clone()))) {
+        if self
+            .objects
+            .get(key)
+            .is_some_and(|o| o.contains_key(&(ns.to_string(), name.clone())))
+        {
             return Err(ApiError::already_exists(&rt.plural, &name));
         }
         let rv = self.next_rv();
@@ -185,7 +230,8 @@ impl Store {
             meta.remove("deletionTimestamp");
         }
         if rt.kind == "CustomResourceDefinition" {
-            let types = from_crd(&obj).map_err(|m| ApiError::invalid("CustomResourceDefinition", &name, &m))?;
+            let types = from_crd(&obj)
+                .map_err(|m| ApiError::invalid("CustomResourceDefinition", &name, &m))?;
             for t in types {
                 self.types.insert(t.key(), t);
             }
@@ -197,28 +243,49 @@ impl Store {
         if rt.kind == "Namespace" {
             obj["status"] = json!({"phase": "Active"});
         }
-        self.objects.entry(key.clone()).or_default().insert((ns.to_string(), name), obj.clone());
+        self.objects
+            .entry(key.clone())
+            .or_default()
+            .insert((ns.to_string(), name), obj.clone());
         self.emit(key, ns, "ADDED", obj.clone());
         Ok(obj)
     }
 
     /// Replaces an object (PUT semantics). A `metadata.resourceVersion` in `new` that is not
     /// the current one is a 409 Conflict.
-    pub fn update(&mut self, key: &TypeKey, ns: &str, name: &str, mut new: Value, part: Part) -> Result<Value, ApiError> {
+    pub fn update(
+        &mut self,
+        key: &TypeKey,
+        ns: &str,
+        name: &str,
+        mut new: Value,
+        part: Part,
+    ) -> Result<Value, ApiError> {
         let rt = self.rt(key)?.clone();
         let ns = if rt.namespaced { ns } else { "" };
         let old = self.get(key, ns, name)?;
-        if let Some(rv) = new.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+        if let Some(rv) = new
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
             && !rv.is_empty()
-            && Some(rv) != old.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+            && Some(rv)
+                != old
+                    .pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
         {
             return Err(ApiError::conflict(&rt.plural, name));
         }
         if !new.is_object() {
             return Err(ApiError::bad_request("the body must be a JSON object"));
         }
-        if new.pointer("/metadata/name").and_then(Value::as_str).is_some_and(|n| n != name) {
-            return Err(ApiError::bad_request("metadata.name does not match the name in the URL"));
+        if new
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n != name)
+        {
+            return Err(ApiError::bad_request(
+                "metadata.name does not match the name in the URL",
+            ));
         }
         if part == Part::Status {
             // Only status changes through the status subresource.
@@ -239,18 +306,30 @@ impl Store {
             }
         }
         // Fields the server owns.
-        for field in ["uid", "creationTimestamp", "deletionTimestamp", "namespace", "name", "generation"] {
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "namespace",
+            "name",
+            "generation",
+        ] {
             match old.pointer(&format!("/metadata/{field}")) {
                 Some(v) => new["metadata"][field] = v.clone(),
                 None => {
-                    new.get_mut("metadata").and_then(Value::as_object_mut).map(|m| m.remove(field));
+                    new.get_mut("metadata")
+                        .and_then(Value::as_object_mut)
+                        .map(|m| m.remove(field));
                 }
             }
         }
         new["apiVersion"] = json!(rt.api_version());
         new["kind"] = json!(rt.kind);
         if spec_of(&new) != spec_of(&old) {
-            let generation = old.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
+            let generation = old
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(1);
             new["metadata"]["generation"] = json!(generation + 1);
         }
         if strip_rv(&new) == strip_rv(&old) {
@@ -258,30 +337,51 @@ impl Store {
         }
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let finalizers_empty = new.pointer("/metadata/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty());
+        let finalizers_empty = new
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_none_or(|f| f.is_empty());
         if new.pointer("/metadata/deletionTimestamp").is_some() && finalizers_empty {
-            self.objects.entry(key.clone()).or_default().insert((ns.to_string(), name.to_string()), new);
+            self.objects
+                .entry(key.clone())
+                .or_default()
+                .insert((ns.to_string(), name.to_string()), new);
             return self.remove(key, ns, name, Propagation::Background);
         }
-        self.objects.entry(key.clone()).or_default().insert((ns.to_string(), name.to_string()), new.clone());
+        self.objects
+            .entry(key.clone())
+            .or_default()
+            .insert((ns.to_string(), name.to_string()), new.clone());
         self.emit(key, ns, "MODIFIED", new.clone());
         Ok(new)
     }
 
     /// Deletes an object: with finalizers it only gets a deletionTimestamp; otherwise it is
     /// removed and its dependents are garbage-collected per `propagation`.
-    pub fn delete(&mut self, key: &TypeKey, ns: &str, name: &str, propagation: Propagation) -> Result<Value, ApiError> {
+    pub fn delete(
+        &mut self,
+        key: &TypeKey,
+        ns: &str,
+        name: &str,
+        propagation: Propagation,
+    ) -> Result<Value, ApiError> {
         let rt = self.rt(key)?.clone();
         let ns = if rt.namespaced { ns } else { "" };
         let mut obj = self.get(key, ns, name)?;
-        let has_finalizers = obj.pointer("/metadata/finalizers").and_then(Value::as_array).is_some_and(|f| !f.is_empty());
+        let has_finalizers = obj
+            .pointer("/metadata/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty());
         if has_finalizers {
             if obj.pointer("/metadata/deletionTimestamp").is_none() {
                 obj["metadata"]["deletionTimestamp"] = json!(self.clock.rfc3339());
                 obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
                 let rv = self.next_rv();
                 obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-                self.objects.entry(key.clone()).or_default().insert((ns.to_string(), name.to_string()), obj.clone());
+                self.objects
+                    .entry(key.clone())
+                    .or_default()
+                    .insert((ns.to_string(), name.to_string()), obj.clone());
                 self.emit(key, ns, "MODIFIED", obj.clone());
             }
             return Ok(obj);
@@ -289,8 +389,19 @@ impl Store {
         self.remove(key, ns, name, propagation)
     }
 
-    fn remove(&mut self, key: &TypeKey, ns: &str, name: &str, propagation: Propagation) -> Result<Value, ApiError> {
-        let uid = self.get(key, ns, name)?.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or_default().to_string();
+    fn remove(
+        &mut self,
+        key: &TypeKey,
+        ns: &str,
+        name: &str,
+        propagation: Propagation,
+    ) -> Result<Value, ApiError> {
+        let uid = self
+            .get(key, ns, name)?
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if propagation == Propagation::Foreground {
             self.collect_dependents(&uid, Propagation::Foreground);
         }
@@ -302,7 +413,11 @@ impl Store {
         let rv = self.next_rv();
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         self.emit(key, ns, "DELETED", obj.clone());
-        if self.types.get(key).is_some_and(|t| t.kind == "CustomResourceDefinition") {
+        if self
+            .types
+            .get(key)
+            .is_some_and(|t| t.kind == "CustomResourceDefinition")
+        {
             self.unregister_crd(&obj);
         }
         if self.types.get(key).is_some_and(|t| t.kind == "Namespace") {
@@ -325,18 +440,28 @@ impl Store {
                 let owned = obj
                     .pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
-                    .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)));
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
                 if owned {
                     dependents.push((key.clone(), ns.clone(), name.clone()));
                 }
             }
         }
         for (key, ns, name) in dependents {
-            let Ok(mut obj) = self.get(&key, &ns, &name) else { continue };
+            let Ok(mut obj) = self.get(&key, &ns, &name) else {
+                continue;
+            };
             let refs: Vec<Value> = obj
                 .pointer("/metadata/ownerReferences")
                 .and_then(Value::as_array)
-                .map(|r| r.iter().filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid)).cloned().collect())
+                .map(|r| {
+                    r.iter()
+                        .filter(|r| r.get("uid").and_then(Value::as_str) != Some(uid))
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default();
             if refs.is_empty() && propagation != Propagation::Orphan {
                 let _ = self.delete(&key, &ns, &name, propagation);
@@ -351,7 +476,11 @@ impl Store {
         if let Ok(types) = from_crd(crd) {
             for t in types {
                 let key = t.key();
-                let names: Vec<ObjKey> = self.objects.get(&key).map(|o| o.keys().cloned().collect()).unwrap_or_default();
+                let names: Vec<ObjKey> = self
+                    .objects
+                    .get(&key)
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default();
                 for (ns, name) in names {
                     let _ = self.remove(&key, &ns, &name, Propagation::Background);
                 }
@@ -363,7 +492,11 @@ impl Store {
     fn delete_namespace_contents(&mut self, namespace: &str) {
         let keys: Vec<TypeKey> = self.objects.keys().cloned().collect();
         for key in keys {
-            let names: Vec<String> = self.list(&key, Some(namespace)).iter().filter_map(|o| name_of(o)).collect();
+            let names: Vec<String> = self
+                .list(&key, Some(namespace))
+                .iter()
+                .filter_map(|o| name_of(o))
+                .collect();
             for name in names {
                 let _ = self.remove(&key, namespace, &name, Propagation::Background);
             }
@@ -372,7 +505,9 @@ impl Store {
 }
 
 pub fn name_of(obj: &Value) -> Option<String> {
-    obj.pointer("/metadata/name").and_then(Value::as_str).map(String::from)
+    obj.pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
 /// Everything but metadata and status: what `generation` tracks.
@@ -409,5 +544,7 @@ fn uuid() -> String {
 /// Five lowercase alphanumerics, as the API server appends to generateName.
 pub fn random_suffix() -> String {
     const CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..5).map(|_| CHARS[rand::random_range(0..CHARS.len())] as char).collect()
+    (0..5)
+        .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
+        .collect()
 }

@@ -32,7 +32,10 @@ pub enum StartError {
 }
 
 /// Serves `sim` on `addr` until the returned task is aborted.
-pub async fn serve(sim: Arc<Sim>, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn serve(
+    sim: Arc<Sim>,
+    addr: SocketAddr,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
@@ -45,12 +48,23 @@ impl TestCluster {
     /// A cluster whose clock starts at `start` and runs at `speed` × real time.
     pub async fn start_with(start: Timestamp, speed: f64) -> Result<Self, StartError> {
         let sim = Sim::new(Arc::new(Clock::new(start, speed)));
-        let (addr, task) = serve(sim.clone(), "127.0.0.1:0".parse().expect("literal address")).await?;
-        let mut config = kube::Config::new(format!("http://{addr}").parse().map_err(|e| StartError::Client(format!("{e}")))?);
+        let (addr, task) =
+            serve(sim.clone(), "127.0.0.1:0".parse().expect("literal address")).await?;
+        let mut config = kube::Config::new(
+            format!("http://{addr}")
+                .parse()
+                .map_err(|e| StartError::Client(format!("{e}")))?,
+        );
         // Tests observe the server's answers as they are: no automatic retry of 429/503.
         config.default_retry = false;
-        let client = kube::Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
-        Ok(TestCluster { sim, addr, client, task })
+        let client =
+            kube::Client::try_from(config).map_err(|e| StartError::Client(e.to_string()))?;
+        Ok(TestCluster {
+            sim,
+            addr,
+            client,
+            task,
+        })
     }
 
     /// A cluster running in real time from now.

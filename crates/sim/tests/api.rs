@@ -6,7 +6,9 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::runtime::{WatchStreamExt, watcher};
 use prescale_sim::testing::TestCluster;
 use serde_json::json;
@@ -26,22 +28,49 @@ async fn crud_uid_generation_and_conflicts() {
     let created = api.create(&PostParams::default(), &cm("a")).await.unwrap();
     let uid = created.metadata.uid.clone().unwrap();
     assert!(!uid.is_empty());
-    let err = api.create(&PostParams::default(), &cm("a")).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"), "{err:?}");
+    let err = api
+        .create(&PostParams::default(), &cm("a"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "AlreadyExists"),
+        "{err:?}"
+    );
 
     let mut stale = created.clone();
     let mut fresh = created.clone();
     fresh.data = Some(BTreeMap::from([("k".to_string(), "w".to_string())]));
-    let updated = api.replace("a", &PostParams::default(), &fresh).await.unwrap();
-    assert_ne!(updated.metadata.resource_version, created.metadata.resource_version);
+    let updated = api
+        .replace("a", &PostParams::default(), &fresh)
+        .await
+        .unwrap();
+    assert_ne!(
+        updated.metadata.resource_version,
+        created.metadata.resource_version
+    );
     assert_eq!(updated.metadata.uid.as_deref(), Some(uid.as_str()));
     stale.data = Some(BTreeMap::from([("k".to_string(), "x".to_string())]));
-    let err = api.replace("a", &PostParams::default(), &stale).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"), "{err:?}");
+    let err = api
+        .replace("a", &PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"),
+        "{err:?}"
+    );
 
-    let listed = api.list(&ListParams::default().labels("app=demo")).await.unwrap();
+    let listed = api
+        .list(&ListParams::default().labels("app=demo"))
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 1);
-    assert!(api.list(&ListParams::default().labels("app in (other)")).await.unwrap().items.is_empty());
+    assert!(
+        api.list(&ListParams::default().labels("app in (other)"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     api.delete("a", &DeleteParams::default()).await.unwrap();
     let err = api.get("a").await.unwrap_err();
     assert!(matches!(err, kube::Error::Api(ref s) if s.code == 404 && s.reason == "NotFound"));
@@ -59,12 +88,26 @@ async fn generation_moves_on_spec_changes_only() {
     .unwrap();
     api.create(&PostParams::default(), &d).await.unwrap();
     let pp = PatchParams::default();
-    let labelled = api.patch("web", &pp, &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}}))).await.unwrap();
+    let labelled = api
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+        )
+        .await
+        .unwrap();
     assert_eq!(labelled.metadata.generation, Some(1));
-    let scaled = api.patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}}))).await.unwrap();
+    let scaled = api
+        .patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .unwrap();
     assert_eq!(scaled.metadata.generation, Some(2));
     let status = api
-        .patch_status("web", &pp, &Patch::Merge(json!({"status": {"replicas": 3}})))
+        .patch_status(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"status": {"replicas": 3}})),
+        )
         .await
         .unwrap();
     assert_eq!(status.metadata.generation, Some(2));
@@ -94,10 +137,21 @@ async fn watch_streams_changes_and_reflector_follows() {
         .boxed();
     let watching = tokio::spawn(async move { stream.take(2).try_collect::<Vec<_>>().await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    api.create(&PostParams::default(), &cm("one")).await.unwrap();
-    api.create(&PostParams::default(), &cm("two")).await.unwrap();
-    let seen = tokio::time::timeout(Duration::from_secs(10), watching).await.unwrap().unwrap().unwrap();
-    let names: Vec<_> = seen.iter().map(|o| o.metadata.name.clone().unwrap()).collect();
+    api.create(&PostParams::default(), &cm("one"))
+        .await
+        .unwrap();
+    api.create(&PostParams::default(), &cm("two"))
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), watching)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let names: Vec<_> = seen
+        .iter()
+        .map(|o| o.metadata.name.clone().unwrap())
+        .collect();
     assert_eq!(names, ["one", "two"]);
     assert_eq!(reader.state().len(), 2);
 }
@@ -111,11 +165,24 @@ async fn too_old_resource_version_is_gone() {
         let mut store = c.sim.store();
         let key = ("".to_string(), "configmaps".to_string());
         for i in 0..20_100 {
-            store.create(&key, "default", json!({"metadata": {"name": format!("c{i}")}})).unwrap();
+            store
+                .create(
+                    &key,
+                    "default",
+                    json!({"metadata": {"name": format!("c{i}")}}),
+                )
+                .unwrap();
         }
     }
-    let mut events = api.watch(&WatchParams::default().timeout(5), "1").await.unwrap().boxed();
-    let first = tokio::time::timeout(Duration::from_secs(5), events.next()).await.unwrap().unwrap();
+    let mut events = api
+        .watch(&WatchParams::default().timeout(5), "1")
+        .await
+        .unwrap()
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .unwrap()
+        .unwrap();
     match first {
         Ok(WatchEvent::Error(e)) => assert_eq!(e.code, 410),
         Err(kube::Error::Api(s)) => assert_eq!(s.code, 410),
@@ -133,9 +200,13 @@ async fn finalizers_hold_deletion_until_removed() {
     api.delete("held", &DeleteParams::default()).await.unwrap();
     let still = api.get("held").await.unwrap();
     assert!(still.metadata.deletion_timestamp.is_some());
-    api.patch("held", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": null}})))
-        .await
-        .unwrap();
+    api.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     assert!(api.get_opt("held").await.unwrap().is_none());
 }
 
@@ -143,20 +214,30 @@ async fn finalizers_hold_deletion_until_removed() {
 async fn owner_deletion_collects_dependents() {
     let c = TestCluster::start().await.unwrap();
     let api: Api<ConfigMap> = Api::namespaced(c.client.clone(), "default");
-    let owner = api.create(&PostParams::default(), &cm("owner")).await.unwrap();
-    for (name, policy) in [("child", DeleteParams::background()), ("child2", DeleteParams::foreground())] {
+    let owner = api
+        .create(&PostParams::default(), &cm("owner"))
+        .await
+        .unwrap();
+    for (name, policy) in [
+        ("child", DeleteParams::background()),
+        ("child2", DeleteParams::foreground()),
+    ] {
         let _ = policy;
         let mut child = cm(name);
-        child.metadata.owner_references = Some(vec![k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            name: "owner".into(),
-            uid: owner.metadata.uid.clone().unwrap(),
-            ..Default::default()
-        }]);
+        child.metadata.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "v1".into(),
+                kind: "ConfigMap".into(),
+                name: "owner".into(),
+                uid: owner.metadata.uid.clone().unwrap(),
+                ..Default::default()
+            },
+        ]);
         api.create(&PostParams::default(), &child).await.unwrap();
     }
-    api.delete("owner", &DeleteParams::foreground()).await.unwrap();
+    api.delete("owner", &DeleteParams::foreground())
+        .await
+        .unwrap();
     assert!(api.get_opt("child").await.unwrap().is_none());
     assert!(api.get_opt("child2").await.unwrap().is_none());
 }
@@ -180,7 +261,8 @@ async fn eviction_honours_disruption_budgets() {
         .await
         .unwrap();
     }
-    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> = Api::namespaced(c.client.clone(), "default");
+    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(c.client.clone(), "default");
     pdbs.create(
         &PostParams::default(),
         &serde_json::from_value(json!({"metadata": {"name": "db"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "db"}}}}))
@@ -189,8 +271,17 @@ async fn eviction_honours_disruption_budgets() {
     .await
     .unwrap();
     let err = pods.evict("p1", &Default::default()).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 429), "{err:?}");
-    pdbs.patch("db", &PatchParams::default(), &Patch::Merge(json!({"spec": {"minAvailable": 1}}))).await.unwrap();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 429),
+        "{err:?}"
+    );
+    pdbs.patch(
+        "db",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"minAvailable": 1}})),
+    )
+    .await
+    .unwrap();
     pods.evict("p1", &Default::default()).await.unwrap();
     assert!(pods.get_opt("p1").await.unwrap().is_none());
 }
@@ -214,18 +305,58 @@ async fn in_place_resize_keeps_qos_and_checks_room() {
     }))
     .unwrap();
     pods.create(&PostParams::default(), &pod).await.unwrap();
-    let resize = |cpu: &str| {
-        json!({"spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}]}})
-    };
-    let resized = pods.patch_resize("app", &PatchParams::default(), &Patch::Strategic(resize("1"))).await.unwrap();
-    let requests = resized.spec.unwrap().containers[0].resources.clone().unwrap().requests.unwrap();
+    let resize = |cpu: &str| json!({"spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}]}});
+    let resized = pods
+        .patch_resize(
+            "app",
+            &PatchParams::default(),
+            &Patch::Strategic(resize("1")),
+        )
+        .await
+        .unwrap();
+    let requests = resized.spec.unwrap().containers[0]
+        .resources
+        .clone()
+        .unwrap()
+        .requests
+        .unwrap();
     assert_eq!(requests["cpu"].0, "1");
-    let too_big = pods.patch_resize("app", &PatchParams::default(), &Patch::Strategic(resize("8"))).await.unwrap();
-    assert_eq!(too_big.spec.unwrap().containers[0].resources.clone().unwrap().requests.unwrap()["cpu"].0, "1");
+    let too_big = pods
+        .patch_resize(
+            "app",
+            &PatchParams::default(),
+            &Patch::Strategic(resize("8")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        too_big.spec.unwrap().containers[0]
+            .resources
+            .clone()
+            .unwrap()
+            .requests
+            .unwrap()["cpu"]
+            .0,
+        "1"
+    );
     let conditions = too_big.status.unwrap().conditions.unwrap_or_default();
-    assert!(conditions.iter().any(|c| c.type_ == "PodResizePending" && c.reason.as_deref() == Some("Infeasible")));
+    assert!(
+        conditions
+            .iter()
+            .any(|c| c.type_ == "PodResizePending" && c.reason.as_deref() == Some("Infeasible"))
+    );
     let qos_change = json!({"spec": {"containers": [{"name": "app", "resources": {
         "requests": {"cpu": "1", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}}]}});
-    let err = pods.patch_resize("app", &PatchParams::default(), &Patch::Strategic(qos_change)).await.unwrap_err();
-    assert!(matches!(err, kube::Error::Api(ref s) if s.code == 422), "{err:?}");
+    let err = pods
+        .patch_resize(
+            "app",
+            &PatchParams::default(),
+            &Patch::Strategic(qos_change),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 422),
+        "{err:?}"
+    );
 }

@@ -75,7 +75,10 @@ pub fn read_series(path: &Path) -> anyhow::Result<Series> {
         let line = i + 2;
         let record = record.with_context(|| format!("{}:{line}: not valid CSV", path.display()))?;
         let field = |n: usize, what: &str| {
-            record.get(n).map(str::trim).with_context(|| format!("{}:{line}: missing {what} column", path.display()))
+            record
+                .get(n)
+                .map(str::trim)
+                .with_context(|| format!("{}:{line}: missing {what} column", path.display()))
         };
         let ts: f64 = field(0, "timestamp")?
             .parse()
@@ -112,17 +115,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let queue = Mutex::new(files.iter().enumerate());
     let results: Mutex<Vec<(usize, anyhow::Result<SeriesResult>)>> = Mutex::new(vec![]);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
                     let Some((i, file)) = next else { break };
-                    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                    let result = read_series(file).and_then(|s| Ok(backtest_series(&name, &s, &config)?));
+                    let name = file
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let result =
+                        read_series(file).and_then(|s| Ok(backtest_series(&name, &s, &config)?));
                     progress.inc(1);
-                    results.lock().unwrap_or_else(|e| e.into_inner()).push((i, result));
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((i, result));
                 }
             });
         }
@@ -144,9 +157,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         let series: Vec<serde_json::Value> = ok
             .iter()
-            .map(|r| serde_json::json!({"name": r.name, "policies": r.policies, "models": r.models}))
+            .map(
+                |r| serde_json::json!({"name": r.name, "policies": r.policies, "models": r.models}),
+            )
             .collect();
-        println!("{}", serde_json::json!({"summary": summary, "series": series}));
+        println!(
+            "{}",
+            serde_json::json!({"summary": summary, "series": series})
+        );
     } else {
         print!("{}", report::summary_table(&summary));
     }

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each exposes `Args` (clap) and `run(Args) -> Result<ExitCode>`.
 
 pub mod backtest;
+pub mod bench;
 pub mod crds;
 pub mod install;
 pub mod sim;

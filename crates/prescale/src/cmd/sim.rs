@@ -31,10 +31,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let url = format!("http://{bound}");
-        std::fs::write(&args.kubeconfig_out, prescale_sim::testing::kubeconfig(&url))
-            .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
+        std::fs::write(
+            &args.kubeconfig_out,
+            prescale_sim::testing::kubeconfig(&url),
+        )
+        .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
         eprintln!("simulated cluster at {url}");
-        eprintln!("kubeconfig: {}  (try: KUBECONFIG={} kubectl get ns)", args.kubeconfig_out.display(), args.kubeconfig_out.display());
+        eprintln!(
+            "kubeconfig: {}  (try: KUBECONFIG={} kubectl get ns)",
+            args.kubeconfig_out.display(),
+            args.kubeconfig_out.display()
+        );
         tokio::select! {
             _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
             _ = task => {},

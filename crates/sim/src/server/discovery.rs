@@ -33,8 +33,10 @@ pub fn serve(sim: &Arc<Sim>, path: &str) -> Option<Response> {
             let groups: Vec<Value> = groups
                 .into_iter()
                 .map(|(name, versions)| {
-                    let vs: Vec<Value> =
-                        versions.iter().map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v})).collect();
+                    let vs: Vec<Value> = versions
+                        .iter()
+                        .map(|v| json!({"groupVersion": format!("{name}/{v}"), "version": v}))
+                        .collect();
                     json!({"name": name, "versions": vs, "preferredVersion": vs[0]})
                 })
                 .collect();
@@ -56,8 +58,10 @@ pub fn serve(sim: &Arc<Sim>, path: &str) -> Option<Response> {
                     if versions.is_empty() {
                         return None;
                     }
-                    let vs: Vec<Value> =
-                        versions.iter().map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v})).collect();
+                    let vs: Vec<Value> = versions
+                        .iter()
+                        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+                        .collect();
                     return Some(json_response(
                         StatusCode::OK,
                         &json!({"kind": "APIGroup", "apiVersion": "v1", "name": g, "versions": vs, "preferredVersion": vs[0]}),
@@ -66,11 +70,23 @@ pub fn serve(sim: &Arc<Sim>, path: &str) -> Option<Response> {
                 _ => return None,
             };
             let mut resources = vec![];
-            for t in store.types().filter(|t| t.group == group && t.version == version) {
+            for t in store
+                .types()
+                .filter(|t| t.group == group && t.version == version)
+            {
                 let verbs = if t.group == "metrics.k8s.io" {
                     json!(["get", "list"])
                 } else {
-                    json!(["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"])
+                    json!([
+                        "create",
+                        "delete",
+                        "deletecollection",
+                        "get",
+                        "list",
+                        "patch",
+                        "update",
+                        "watch"
+                    ])
                 };
                 resources.push(json!({
                     "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced,
@@ -100,7 +116,11 @@ pub fn serve(sim: &Arc<Sim>, path: &str) -> Option<Response> {
             if resources.is_empty() {
                 return None;
             }
-            let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+            let gv = if group.is_empty() {
+                version.to_string()
+            } else {
+                format!("{group}/{version}")
+            };
             json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
         }
     };

@@ -40,7 +40,11 @@ pub struct Usage {
 
 impl Sim {
     pub fn new(clock: Arc<Clock>) -> Arc<Self> {
-        Arc::new(Sim { store: Mutex::new(Store::new(clock.clone())), usage: Mutex::default(), clock })
+        Arc::new(Sim {
+            store: Mutex::new(Store::new(clock.clone())),
+            usage: Mutex::default(),
+            clock,
+        })
     }
 
     pub fn usage(&self) -> MutexGuard<'_, Usage> {
@@ -58,12 +62,20 @@ pub fn router(sim: Arc<Sim>) -> Router {
 }
 
 pub(crate) fn json_response(code: StatusCode, body: &Value) -> Response {
-    (code, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        json_response(StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &self.status())
+        json_response(
+            StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &self.status(),
+        )
     }
 }
 
@@ -89,25 +101,35 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
 }
 
 fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if ct.contains("protobuf") || ct.contains("cbor") {
         // Only JSON and YAML are spoken here; 415 tells clients to fall back to JSON.
         return Err(ApiError {
             code: 415,
             reason: "UnsupportedMediaType",
-            message: format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"),
+            message: format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
+            ),
             name: String::new(),
             kind: String::new(),
         });
     }
     if ct.contains("yaml") {
-        return serde_saphyr::from_slice(bytes).map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
+        return serde_saphyr::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
 }
 
 fn wants_table(headers: &HeaderMap) -> bool {
-    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("as=Table"))
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
 }
 
 async fn dispatch(
@@ -124,10 +146,14 @@ async fn dispatch(
         return subresource::metrics(sim, t, query);
     }
     match (method, &t.name, t.sub.as_deref()) {
-        (&Method::GET, None, None) if query.watch => watch::serve(sim.clone(), t, query, wants_table(headers)),
+        (&Method::GET, None, None) if query.watch => {
+            watch::serve(sim.clone(), t, query, wants_table(headers))
+        }
         (&Method::GET, None, None) => {
-            let labels = LabelSelector::parse(&query.label_selector).map_err(|e| ApiError::bad_request(&e))?;
-            let fields = FieldSelector::parse(&query.field_selector).map_err(|e| ApiError::bad_request(&e))?;
+            let labels = LabelSelector::parse(&query.label_selector)
+                .map_err(|e| ApiError::bad_request(&e))?;
+            let fields = FieldSelector::parse(&query.field_selector)
+                .map_err(|e| ApiError::bad_request(&e))?;
             let store = sim.store();
             let items: Vec<Value> = store
                 .list(&key, t.namespace.as_deref())
@@ -137,7 +163,10 @@ async fn dispatch(
             let rv = store.resource_version().to_string();
             drop(store);
             if wants_table(headers) {
-                return Ok(json_response(StatusCode::OK, &table::table(&t.rt, &items, &sim.clock, &rv)));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&t.rt, &items, &sim.clock, &rv),
+                ));
             }
             let list = json!({
                 "kind": format!("{}List", t.rt.kind),
@@ -151,33 +180,54 @@ async fn dispatch(
             let obj = sim.store().get(&key, &ns, name)?;
             if wants_table(headers) {
                 let rv = sim.store().resource_version().to_string();
-                return Ok(json_response(StatusCode::OK, &table::table(&t.rt, &[obj], &sim.clock, &rv)));
+                return Ok(json_response(
+                    StatusCode::OK,
+                    &table::table(&t.rt, &[obj], &sim.clock, &rv),
+                ));
             }
             Ok(json_response(StatusCode::OK, &obj))
         }
         (&Method::POST, None, None) => {
             let obj = decode(bytes, headers)?;
             let ns = if ns.is_empty() {
-                obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string()
+                obj.pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+                    .to_string()
             } else {
                 ns
             };
             let created = sim.store().create(&key, &ns, obj)?;
             Ok(json_response(StatusCode::CREATED, &created))
         }
-        (_, Some(_), Some("scale" | "eviction" | "resize")) => subresource::serve(sim, method, t, decode(bytes, headers)),
+        (_, Some(_), Some("scale" | "eviction" | "resize")) => {
+            subresource::serve(sim, method, t, decode(bytes, headers))
+        }
         (&Method::PUT, Some(name), sub) => {
-            let part = if sub == Some("status") { Part::Status } else { Part::Main };
+            let part = if sub == Some("status") {
+                Part::Status
+            } else {
+                Part::Main
+            };
             let obj = decode(bytes, headers)?;
             let updated = sim.store().update(&key, &ns, name, obj, part)?;
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::PATCH, Some(name), sub) => {
-            let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            let kind = PatchType::from_content_type(ct)
-                .ok_or_else(|| ApiError { code: 415, ..ApiError::bad_request(&format!("unsupported patch type {ct:?}")) })?;
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            let kind = PatchType::from_content_type(ct).ok_or_else(|| ApiError {
+                code: 415,
+                ..ApiError::bad_request(&format!("unsupported patch type {ct:?}"))
+            })?;
             let patch = decode(bytes, headers)?;
-            let part = if sub == Some("status") { Part::Status } else { Part::Main };
+            let part = if sub == Some("status") {
+                Part::Status
+            } else {
+                Part::Main
+            };
             let mut store = sim.store();
             let current = match store.get(&key, &ns, name) {
                 Ok(obj) => obj,
@@ -187,10 +237,12 @@ async fn dispatch(
                 }
                 Err(e) => return Err(e),
             };
-            let mut patched = apply_patch(&current, &patch, kind).map_err(|m| ApiError::invalid(&t.rt.kind, name, &m))?;
+            let mut patched = apply_patch(&current, &patch, kind)
+                .map_err(|m| ApiError::invalid(&t.rt.kind, name, &m))?;
             // A patch without a resourceVersion applies to whatever is current.
             if patch.pointer("/metadata/resourceVersion").is_none() {
-                patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+                patched["metadata"]["resourceVersion"] =
+                    current["metadata"]["resourceVersion"].clone();
             }
             let updated = store.update(&key, &ns, name, patched, part)?;
             Ok(json_response(StatusCode::OK, &updated))
@@ -211,14 +263,20 @@ async fn dispatch(
             Ok(json_response(StatusCode::OK, &deleted))
         }
         (&Method::DELETE, None, None) => {
-            let labels = LabelSelector::parse(&query.label_selector).map_err(|e| ApiError::bad_request(&e))?;
+            let labels = LabelSelector::parse(&query.label_selector)
+                .map_err(|e| ApiError::bad_request(&e))?;
             let mut store = sim.store();
             let names: Vec<(String, String)> = store
                 .list(&key, t.namespace.as_deref())
                 .iter()
                 .filter(|o| labels.matches(o))
                 .map(|o| {
-                    let get = |f: &str| o.pointer(&format!("/metadata/{f}")).and_then(Value::as_str).unwrap_or_default().to_string();
+                    let get = |f: &str| {
+                        o.pointer(&format!("/metadata/{f}"))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
                     (get("namespace"), get("name"))
                 })
                 .collect();
@@ -226,8 +284,13 @@ async fn dispatch(
             for (ns, name) in names {
                 items.push(store.delete(&key, &ns, &name, Propagation::Background)?);
             }
-            Ok(json_response(StatusCode::OK, &json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(), "metadata": {}, "items": items})))
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"kind": format!("{}List", t.rt.kind), "apiVersion": t.rt.api_version(), "metadata": {}, "items": items}),
+            ))
         }
-        _ => Err(ApiError::method_not_allowed(&format!("{method} is not supported on this path"))),
+        _ => Err(ApiError::method_not_allowed(&format!(
+            "{method} is not supported on this path"
+        ))),
     }
 }

@@ -61,7 +61,10 @@ fn decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;
@@ -86,11 +89,13 @@ pub fn parse_path(store: &Store, path: &str) -> Result<Target, ApiError> {
     };
     let known = |plural: &str| store.find_type(group, version, plural).cloned();
     let (namespace, rest) = match rest {
-        ["namespaces", ns, plural, more @ ..] if known(plural).is_some() => (Some(ns.to_string()), {
-            let mut v = vec![*plural];
-            v.extend_from_slice(more);
-            v
-        }),
+        ["namespaces", ns, plural, more @ ..] if known(plural).is_some() => {
+            (Some(ns.to_string()), {
+                let mut v = vec![*plural];
+                v.extend_from_slice(more);
+                v
+            })
+        }
         other => (None, other.to_vec()),
     };
     let plural = rest.first().ok_or_else(|| ApiError::not_found("", path))?;

@@ -16,44 +16,68 @@ use crate::resources::{pod_requests, qos_class};
 use crate::selector::LabelSelector;
 use crate::store::{Part, Propagation, Store};
 
-pub fn serve(sim: &Arc<Sim>, method: &Method, t: &Target, body: Result<Value, ApiError>) -> Result<Response, ApiError> {
+pub fn serve(
+    sim: &Arc<Sim>,
+    method: &Method,
+    t: &Target,
+    body: Result<Value, ApiError>,
+) -> Result<Response, ApiError> {
     let name = t.name.clone().unwrap_or_default();
     let ns = t.namespace.clone().unwrap_or_default();
     let mut store = sim.store();
     match (t.sub.as_deref(), method) {
-        (Some("scale"), &Method::GET) => Ok(json_response(StatusCode::OK, &scale_of(&store, t, &ns, &name)?)),
+        (Some("scale"), &Method::GET) => Ok(json_response(
+            StatusCode::OK,
+            &scale_of(&store, t, &ns, &name)?,
+        )),
         (Some("scale"), &Method::PUT | &Method::PATCH) => {
             let body = body?;
             let scale = if method == Method::PATCH {
                 let current = scale_of(&store, t, &ns, &name)?;
-                apply_patch(&current, &body, PatchType::Merge).map_err(|m| ApiError::bad_request(&m))?
+                apply_patch(&current, &body, PatchType::Merge)
+                    .map_err(|m| ApiError::bad_request(&m))?
             } else {
                 body
             };
             let replicas = scale
                 .pointer("/spec/replicas")
                 .and_then(Value::as_i64)
-                .ok_or_else(|| ApiError::invalid("Scale", &name, "spec.replicas: Required value"))?;
-            let paths = t.rt.scale.clone().ok_or_else(|| ApiError::not_found("scale", &name))?;
+                .ok_or_else(|| {
+                    ApiError::invalid("Scale", &name, "spec.replicas: Required value")
+                })?;
+            let paths =
+                t.rt.scale
+                    .clone()
+                    .ok_or_else(|| ApiError::not_found("scale", &name))?;
             let mut obj = store.get(&t.rt.key(), &ns, &name)?;
             set_path(&mut obj, &paths.spec_replicas, json!(replicas));
             store.update(&t.rt.key(), &ns, &name, obj, Part::Main)?;
-            Ok(json_response(StatusCode::OK, &scale_of(&store, t, &ns, &name)?))
+            Ok(json_response(
+                StatusCode::OK,
+                &scale_of(&store, t, &ns, &name)?,
+            ))
         }
         (Some("eviction"), &Method::POST) => evict(&mut store, &ns, &name),
-        (Some("resize"), &Method::GET) => Ok(json_response(StatusCode::OK, &store.get(&t.rt.key(), &ns, &name)?)),
+        (Some("resize"), &Method::GET) => Ok(json_response(
+            StatusCode::OK,
+            &store.get(&t.rt.key(), &ns, &name)?,
+        )),
         (Some("resize"), &Method::PATCH | &Method::PUT) => {
             let body = body?;
             let pod = store.get(&t.rt.key(), &ns, &name)?;
             let wanted = if method == Method::PATCH {
-                apply_patch(&pod, &body, PatchType::Strategic).map_err(|m| ApiError::bad_request(&m))?
+                apply_patch(&pod, &body, PatchType::Strategic)
+                    .map_err(|m| ApiError::bad_request(&m))?
             } else {
                 body
             };
             let resized = resize(&mut store, pod, &wanted)?;
             Ok(json_response(StatusCode::OK, &resized))
         }
-        _ => Err(ApiError::method_not_allowed(&format!("{method} is not supported on {}", t.sub.as_deref().unwrap_or("")))),
+        _ => Err(ApiError::method_not_allowed(&format!(
+            "{method} is not supported on {}",
+            t.sub.as_deref().unwrap_or("")
+        ))),
     }
 }
 
@@ -74,7 +98,10 @@ fn set_path(obj: &mut Value, path: &str, value: Value) {
 }
 
 fn scale_of(store: &Store, t: &Target, ns: &str, name: &str) -> Result<Value, ApiError> {
-    let paths = t.rt.scale.clone().ok_or_else(|| ApiError::not_found("scale", name))?;
+    let paths =
+        t.rt.scale
+            .clone()
+            .ok_or_else(|| ApiError::not_found("scale", name))?;
     let obj = store.get(&t.rt.key(), ns, name)?;
     let selector = paths
         .label_selector
@@ -85,7 +112,12 @@ fn scale_of(store: &Store, t: &Target, ns: &str, name: &str) -> Result<Value, Ap
         .or_else(|| {
             obj.pointer("/spec/selector/matchLabels")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
         })
         .unwrap_or_default();
     Ok(json!({
@@ -110,7 +142,10 @@ fn pods_key() -> (String, String) {
 fn is_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        .is_some_and(|c| {
+            c.iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+        })
 }
 
 /// Evicts a pod unless a PodDisruptionBudget forbids it (429, as the Eviction API does).
@@ -119,7 +154,9 @@ fn evict(store: &mut Store, ns: &str, name: &str) -> Result<Response, ApiError> 
     let pods = store.list(&pods_key(), Some(ns));
     for pdb in store.list(&("policy".into(), "poddisruptionbudgets".into()), Some(ns)) {
         let selector = selector_string(pdb.pointer("/spec/selector"));
-        let Ok(selector) = LabelSelector::parse(&selector) else { continue };
+        let Ok(selector) = LabelSelector::parse(&selector) else {
+            continue;
+        };
         if !selector.matches(&pod) {
             continue;
         }
@@ -143,7 +180,10 @@ fn evict(store: &mut Store, ns: &str, name: &str) -> Result<Response, ApiError> 
         };
         let pod_counts = is_ready(&pod);
         if allowed < 1 && pod_counts {
-            let pdb_name = pdb.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+            let pdb_name = pdb
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             return Err(ApiError::too_many_requests(&format!(
                 "Cannot evict pod as it would violate the pod's disruption budget {pdb_name:?}."
             )));
@@ -162,11 +202,23 @@ pub fn selector_string(sel: Option<&Value>) -> String {
     let mut parts: Vec<String> = sel
         .get("matchLabels")
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect()
+        })
         .unwrap_or_default();
-    for e in sel.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+    for e in sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let key = e["key"].as_str().unwrap_or_default();
-        let values: Vec<&str> = e["values"].as_array().map(|v| v.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         parts.push(match e["operator"].as_str().unwrap_or_default() {
             "In" => format!("{key} in ({})", values.join(",")),
             "NotIn" => format!("{key} notin ({})", values.join(",")),
@@ -180,10 +232,20 @@ pub fn selector_string(sel: Option<&Value>) -> String {
 /// Applies new container resources in place: refused when the QoS class would change
 /// (422, as the API server does); marked Infeasible when the node lacks room.
 fn resize(store: &mut Store, mut pod: Value, wanted: &Value) -> Result<Value, ApiError> {
-    let name = pod.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
-    let ns = pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = pod
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let ns = pod
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let mut candidate = pod.clone();
-    let containers = candidate.pointer_mut("/spec/containers").and_then(Value::as_array_mut);
+    let containers = candidate
+        .pointer_mut("/spec/containers")
+        .and_then(Value::as_array_mut);
     for c in containers.into_iter().flatten() {
         let cname = c["name"].clone();
         let new = wanted
@@ -202,11 +264,17 @@ fn resize(store: &mut Store, mut pod: Value, wanted: &Value) -> Result<Value, Ap
             "spec: Forbidden: Pod QOS Class may not change as a result of resizing",
         ));
     }
-    let node = pod.pointer("/spec/nodeName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let node = pod
+        .pointer("/spec/nodeName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let fits = node.is_empty() || node_has_room(store, &node, &pod, &candidate);
     if fits {
         pod["spec"]["containers"] = candidate["spec"]["containers"].clone();
-        let statuses = pod.pointer_mut("/status/containerStatuses").and_then(Value::as_array_mut);
+        let statuses = pod
+            .pointer_mut("/status/containerStatuses")
+            .and_then(Value::as_array_mut);
         for s in statuses.into_iter().flatten() {
             let resources = candidate
                 .pointer("/spec/containers")
@@ -240,7 +308,10 @@ fn resize(store: &mut Store, mut pod: Value, wanted: &Value) -> Result<Value, Ap
 }
 
 fn remove_resize_condition(pod: &mut Value) {
-    if let Some(c) = pod.pointer_mut("/status/conditions").and_then(Value::as_array_mut) {
+    if let Some(c) = pod
+        .pointer_mut("/status/conditions")
+        .and_then(Value::as_array_mut)
+    {
         c.retain(|c| c["type"] != "PodResizePending");
     }
     if let Some(status) = pod.get_mut("status").and_then(Value::as_object_mut) {
@@ -249,7 +320,9 @@ fn remove_resize_condition(pod: &mut Value) {
 }
 
 fn node_has_room(store: &Store, node: &str, before: &Value, after: &Value) -> bool {
-    let Ok(node_obj) = store.get(&(String::new(), "nodes".into()), "", node) else { return true };
+    let Ok(node_obj) = store.get(&(String::new(), "nodes".into()), "", node) else {
+        return true;
+    };
     let allocatable = crate::resources::node_allocatable(&node_obj);
     let used = store
         .list(&pods_key(), None)
@@ -301,7 +374,10 @@ pub fn metrics(sim: &Arc<Sim>, t: &Target, _q: &Query) -> Result<Response, ApiEr
             .collect()
     };
     if t.name.is_some() {
-        let item = items.into_iter().next().ok_or_else(|| ApiError::not_found(&t.rt.plural, t.name.as_deref().unwrap_or("")))?;
+        let item = items
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::not_found(&t.rt.plural, t.name.as_deref().unwrap_or("")))?;
         return Ok(json_response(StatusCode::OK, &item));
     }
     Ok(json_response(

@@ -49,9 +49,15 @@ fn custom_columns(rt: &ResourceType) -> Vec<(String, String, String)> {
     }
     let col = |n: &str, p: &str| (n.to_string(), "string".to_string(), p.to_string());
     match rt.kind.as_str() {
-        "Pod" => vec![col("Status", ".status.phase"), col("Node", ".spec.nodeName")],
+        "Pod" => vec![
+            col("Status", ".status.phase"),
+            col("Node", ".spec.nodeName"),
+        ],
         "Deployment" | "StatefulSet" | "ReplicaSet" => {
-            vec![col("Replicas", ".spec.replicas"), col("Ready", ".status.readyReplicas")]
+            vec![
+                col("Replicas", ".spec.replicas"),
+                col("Ready", ".status.readyReplicas"),
+            ]
         }
         "Node" => vec![col("Status", ".status.phase")],
         _ => vec![],
@@ -72,10 +78,15 @@ fn cell(obj: &Value, path: &str) -> Value {
 }
 
 fn age(obj: &Value, now: Timestamp) -> String {
-    let Some(created) = obj.pointer("/metadata/creationTimestamp").and_then(Value::as_str) else {
+    let Some(created) = obj
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+    else {
         return "<unknown>".into();
     };
-    let Ok(created) = created.parse::<Timestamp>() else { return "<unknown>".into() };
+    let Ok(created) = created.parse::<Timestamp>() else {
+        return "<unknown>".into();
+    };
     let secs = (now.as_second() - created.as_second()).max(0);
     match secs {
         s if s < 120 => format!("{s}s"),

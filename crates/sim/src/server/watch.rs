@@ -66,8 +66,15 @@ fn gone(message: &str) -> Bytes {
 impl WatchState {
     fn render(&self, kind: &str, object: &Value) -> Bytes {
         if self.as_table {
-            let rv = object.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-            return line(kind, table::table(&self.rt, std::slice::from_ref(object), &self.sim.clock, &rv));
+            let rv = object
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            return line(
+                kind,
+                table::table(&self.rt, std::slice::from_ref(object), &self.sim.clock, &rv),
+            );
         }
         line(kind, object.clone())
     }
@@ -82,7 +89,10 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
     };
     let since = match q.resource_version.as_deref() {
         None | Some("") | Some("0") => None,
-        Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(&format!("invalid resourceVersion {rv:?}")))?),
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(&format!("invalid resourceVersion {rv:?}")))?,
+        ),
     };
     let (initial, rx, last_rv) = {
         let store = sim.store();
@@ -104,7 +114,10 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
         };
         (initial, rx, store.resource_version())
     };
-    let timeout = q.timeout_seconds.map(Duration::from_secs).unwrap_or(DEFAULT_TIMEOUT);
+    let timeout = q
+        .timeout_seconds
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_TIMEOUT);
     let mut state = WatchState {
         sim,
         rt: t.rt.clone(),
@@ -119,7 +132,10 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
     };
     for (kind, obj) in initial {
         if kind == "GONE" {
-            state.pending.push_back(gone(&format!("too old resource version: {obj} ({})", state.last_rv)));
+            state.pending.push_back(gone(&format!(
+                "too old resource version: {obj} ({})",
+                state.last_rv
+            )));
             state.done = true;
             break;
         }
@@ -145,7 +161,8 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
                     }
                 }
                 Ok(Err(RecvError::Lagged(_))) => {
-                    s.pending.push_back(gone("the watch fell behind; list again"));
+                    s.pending
+                        .push_back(gone("the watch fell behind; list again"));
                     s.done = true;
                 }
                 Ok(Err(RecvError::Closed)) => return None,
@@ -161,5 +178,10 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
             }
         }
     });
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(stream),
+    )
+        .into_response())
 }
