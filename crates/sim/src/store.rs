@@ -211,10 +211,10 @@ impl Store {
             return Err(ApiError::already_exists(&rt.plural, &name));
         }
         let rv = self.next_rv();
-        let meta = obj.as_object_mut().and_then(|o| {
+        let meta = obj.as_object_mut().map(|o| {
             o.insert("apiVersion".into(), json!(rt.api_version()));
             o.insert("kind".into(), json!(rt.kind));
-            Some(o.entry("metadata").or_insert(json!({})))
+            o.entry("metadata").or_insert(json!({}))
         });
         if let Some(Value::Object(meta)) = meta {
             meta.insert("name".into(), json!(name));
@@ -495,7 +495,7 @@ impl Store {
             let names: Vec<String> = self
                 .list(&key, Some(namespace))
                 .iter()
-                .filter_map(|o| name_of(o))
+                .filter_map(name_of)
                 .collect();
             for name in names {
                 let _ = self.remove(&key, namespace, &name, Propagation::Background);

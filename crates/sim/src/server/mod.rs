@@ -29,11 +29,14 @@ pub struct Sim {
     pub clock: Arc<Clock>,
 }
 
+/// (container, cpu cores, memory bytes)
+pub type ContainerUsage = (String, f64, f64);
+
 /// The latest usage figures of the load model, served as metrics.k8s.io.
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
     /// (namespace, pod) → [(container, cpu cores, memory bytes)]
-    pub pods: std::collections::BTreeMap<(String, String), Vec<(String, f64, f64)>>,
+    pub pods: std::collections::BTreeMap<(String, String), Vec<ContainerUsage>>,
     /// node → (cpu cores, memory bytes)
     pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
 }

@@ -1,0 +1,39 @@
+//! Cluster behaviour: the workload controllers, the scheduler and the load model, run as
+//! one loop on the simulated clock.
+
+pub mod load;
+pub mod workloads;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::server::Sim;
+
+/// Simulated seconds between ticks of the cluster loop (metrics-server's resolution).
+pub const TICK_SECS: u64 = 15;
+/// Simulated seconds a pod needs to become Ready.
+pub const STARTUP_SECS: i64 = 5;
+
+/// One tick: reconcile workloads, then refresh usage.
+pub fn tick(sim: &Sim) {
+    let usage = {
+        let mut store = sim.store();
+        workloads::reconcile(&mut store, STARTUP_SECS);
+        load::update_usage(&mut store)
+    };
+    *sim.usage() = usage;
+}
+
+/// Runs the cluster loop until the task is aborted.
+pub fn spawn(sim: Arc<Sim>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tick(&sim);
+            let wait = sim
+                .clock
+                .real_duration(Duration::from_secs(TICK_SECS))
+                .max(Duration::from_millis(20));
+            tokio::time::sleep(wait).await;
+        }
+    })
+}

@@ -1,0 +1,173 @@
+//! Cluster behaviour through kube-rs: Deployment → ReplicaSet → Pods, scheduling onto
+//! nodes, readiness, metrics.k8s.io, OOM kills, rollout restart and cascading deletion.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use prescale_sim::cluster;
+use prescale_sim::testing::TestCluster;
+use serde_json::json;
+
+async fn cluster_with_nodes() -> TestCluster {
+    let c = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
+        .await
+        .unwrap();
+    let nodes: Api<Node> = Api::all(c.client.clone());
+    for n in ["n1", "n2"] {
+        let node = json!({"metadata": {"name": n}, "status": {"allocatable": {"cpu": "4", "memory": "8Gi"}}});
+        nodes
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(node).unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    c
+}
+
+fn deployment(name: &str, replicas: i32, memory_limit: Option<&str>) -> Deployment {
+    let mut resources = json!({"requests": {"cpu": "500m", "memory": "256Mi"}});
+    if let Some(l) = memory_limit {
+        resources["limits"] = json!({"memory": l});
+    }
+    serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "app", "image": "app:1", "resources": resources}]}}}
+    }))
+    .unwrap()
+}
+
+fn step(c: &TestCluster, secs: u64) {
+    for _ in 0..(secs / cluster::TICK_SECS).max(1) {
+        c.sim.clock.advance(Duration::from_secs(cluster::TICK_SECS));
+        cluster::tick(&c.sim);
+    }
+}
+
+#[tokio::test]
+async fn deployments_get_ready_scheduled_pods_and_metrics() {
+    let c = cluster_with_nodes().await;
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &deployment("web", 3, None))
+        .await
+        .unwrap();
+    step(&c, 60);
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    let list = pods.list(&Default::default()).await.unwrap().items;
+    assert_eq!(list.len(), 3);
+    for p in &list {
+        assert!(p.spec.as_ref().unwrap().node_name.is_some());
+        assert_eq!(
+            p.metadata.owner_references.as_ref().unwrap()[0].kind,
+            "ReplicaSet"
+        );
+        assert_eq!(p.status.as_ref().unwrap().phase.as_deref(), Some("Running"));
+    }
+    let d = deployments.get("web").await.unwrap();
+    assert_eq!(d.status.unwrap().ready_replicas, Some(3));
+
+    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
+    let metrics: Api<DynamicObject> = Api::namespaced_with(
+        c.client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "pods"),
+    );
+    let m = metrics.list(&Default::default()).await.unwrap().items;
+    assert_eq!(m.len(), 3);
+    let cpu = m[0].data["containers"][0]["usage"]["cpu"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(cpu.ends_with('n'), "{cpu}");
+
+    // Scale down through the scale subresource, then delete with cascading GC.
+    deployments
+        .patch_scale(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    step(&c, 30);
+    assert_eq!(pods.list(&Default::default()).await.unwrap().items.len(), 1);
+    deployments
+        .delete("web", &DeleteParams::background())
+        .await
+        .unwrap();
+    let rs: Api<ReplicaSet> = Api::namespaced(c.client.clone(), "default");
+    assert!(rs.list(&Default::default()).await.unwrap().items.is_empty());
+    assert!(
+        pods.list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn rollout_restart_replaces_pods_and_memory_over_limit_is_oom_killed() {
+    let c = cluster_with_nodes().await;
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &deployment("api", 2, Some("100Mi")))
+        .await
+        .unwrap();
+    step(&c, 60);
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    let before: Vec<String> = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    let restarted = pods
+        .get(&before[0])
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .container_statuses
+        .unwrap()[0]
+        .clone();
+    assert!(
+        restarted.restart_count >= 1,
+        "256Mi requested, 100Mi limit: must be OOM-killed"
+    );
+    assert_eq!(
+        restarted
+            .last_state
+            .unwrap()
+            .terminated
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("OOMKilled")
+    );
+
+    deployments.restart("api").await.unwrap();
+    step(&c, 60);
+    let after: Vec<String> = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.metadata.name.unwrap())
+        .collect();
+    assert_eq!(after.len(), 2);
+    assert!(
+        after.iter().all(|p| !before.contains(p)),
+        "{before:?} → {after:?}"
+    );
+}
