@@ -9,5 +9,7 @@ pub mod install;
 pub mod leader;
 pub mod metrics;
 pub mod pause;
+pub mod run;
 pub mod selector;
+pub mod target;
 pub mod template;

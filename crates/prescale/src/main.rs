@@ -26,6 +26,16 @@ enum Command {
     Validate(cmd::validate::Args),
     /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
     Install(cmd::install::Args),
+    /// One command, no cluster: a simulated cluster, workloads, the operator, recommendations.
+    Demo(cmd::demo::Args),
+    /// Run the controllers against the cluster of the current kubeconfig.
+    Operator(cmd::operator::Args),
+    /// Pause autonomous scaling cluster-wide (seed 002); forecasting goes on.
+    Pause(cmd::pause::Args),
+    /// Resume autonomous scaling.
+    Resume(cmd::pause::Args),
+    /// Show whether autonomous scaling is paused and how many targets it concerns.
+    Status(cmd::pause::Args),
     /// Replay usage traces causally and compare prescale with the VPA, a reactive HPA, a
     /// static peak and the oracle.
     Backtest(cmd::backtest::Args),
@@ -43,6 +53,11 @@ fn main() -> std::process::ExitCode {
         Command::Validate(args) => cmd::validate::run(args),
         Command::Install(args) => cmd::install::run(args),
         Command::Sim(args) => cmd::sim::run(args),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Operator(args) => cmd::operator::run(args),
+        Command::Pause(args) => cmd::pause::run(cmd::pause::Verb::Pause, args),
+        Command::Resume(args) => cmd::pause::run(cmd::pause::Verb::Resume, args),
+        Command::Status(args) => cmd::pause::run(cmd::pause::Verb::Status, args),
         Command::Backtest(args) => cmd::backtest::run(args),
         Command::Bench(args) => cmd::bench::run(args),
     };

@@ -18,7 +18,11 @@ use crate::{HistoryStore, Sample, SeriesKey, StoreError};
 #[derive(Serialize, Deserialize)]
 enum Record {
     Batch(Vec<(SeriesKey, i64, f64)>),
-    DeleteWorkload { namespace: String, kind: String, workload: String },
+    DeleteWorkload {
+        namespace: String,
+        kind: String,
+        workload: String,
+    },
 }
 
 pub struct FileStore {
@@ -28,7 +32,10 @@ pub struct FileStore {
 }
 
 fn io(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Io { path: path.display().to_string(), source }
+    StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 impl FileStore {
@@ -38,19 +45,31 @@ impl FileStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
-        let mut file = OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(|e| io(&path, e))?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
         let mut bytes = vec![];
         file.read_to_end(&mut bytes).map_err(|e| io(&path, e))?;
         let mut index = BTreeMap::new();
         let mut offset = 0usize;
         while offset + 8 <= bytes.len() {
-            let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap_or_default()) as usize;
-            let crc = u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().unwrap_or_default());
-            let Some(payload) = bytes.get(offset + 8..offset + 8 + len) else { break };
+            let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap_or_default())
+                as usize;
+            let crc =
+                u32::from_le_bytes(bytes[offset + 4..offset + 8].try_into().unwrap_or_default());
+            let Some(payload) = bytes.get(offset + 8..offset + 8 + len) else {
+                break;
+            };
             if crc32(payload) != crc {
                 break;
             }
-            let Ok(record) = serde_json::from_slice::<Record>(payload) else { break };
+            let Ok(record) = serde_json::from_slice::<Record>(payload) else {
+                break;
+            };
             apply(&mut index, record);
             offset += 8 + len;
         }
@@ -60,11 +79,16 @@ impl FileStore {
             file.sync_all().map_err(|e| io(&path, e))?;
         }
         file.seek(SeekFrom::End(0)).map_err(|e| io(&path, e))?;
-        Ok(FileStore { path, file: Mutex::new(file), index: RwLock::new(index) })
+        Ok(FileStore {
+            path,
+            file: Mutex::new(file),
+            index: RwLock::new(index),
+        })
     }
 
     fn write(&self, record: &Record) -> Result<(), StoreError> {
-        let payload = serde_json::to_vec(record).map_err(|e| io(&self.path, std::io::Error::other(e)))?;
+        let payload =
+            serde_json::to_vec(record).map_err(|e| io(&self.path, std::io::Error::other(e)))?;
         let mut frame = Vec::with_capacity(payload.len() + 8);
         frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         frame.extend_from_slice(&crc32(&payload).to_le_bytes());
@@ -83,7 +107,11 @@ fn apply(index: &mut BTreeMap<SeriesKey, Vec<Sample>>, record: Record) -> usize 
             }
             samples.len()
         }
-        Record::DeleteWorkload { namespace, kind, workload } => MemoryStore::remove_workload(index, &namespace, &kind, &workload),
+        Record::DeleteWorkload {
+            namespace,
+            kind,
+            workload,
+        } => MemoryStore::remove_workload(index, &namespace, &kind, &workload),
     }
 }
 
@@ -92,24 +120,54 @@ impl HistoryStore for FileStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let record = Record::Batch(batch.iter().map(|(k, (t, v))| (k.clone(), *t, *v)).collect());
+        let record = Record::Batch(
+            batch
+                .iter()
+                .map(|(k, (t, v))| (k.clone(), *t, *v))
+                .collect(),
+        );
         self.write(&record)?;
-        apply(&mut self.index.write().unwrap_or_else(|e| e.into_inner()), record);
+        apply(
+            &mut self.index.write().unwrap_or_else(|e| e.into_inner()),
+            record,
+        );
         Ok(())
     }
 
     fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample> {
-        MemoryStore::read_from(&self.index.read().unwrap_or_else(|e| e.into_inner()), key, from, to)
+        MemoryStore::read_from(
+            &self.index.read().unwrap_or_else(|e| e.into_inner()),
+            key,
+            from,
+            to,
+        )
     }
 
     fn series(&self) -> Vec<SeriesKey> {
-        self.index.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+        self.index
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 
-    fn delete_workload(&self, namespace: &str, kind: &str, workload: &str) -> Result<usize, StoreError> {
-        let record = Record::DeleteWorkload { namespace: namespace.into(), kind: kind.into(), workload: workload.into() };
+    fn delete_workload(
+        &self,
+        namespace: &str,
+        kind: &str,
+        workload: &str,
+    ) -> Result<usize, StoreError> {
+        let record = Record::DeleteWorkload {
+            namespace: namespace.into(),
+            kind: kind.into(),
+            workload: workload.into(),
+        };
         self.write(&record)?;
-        Ok(apply(&mut self.index.write().unwrap_or_else(|e| e.into_inner()), record))
+        Ok(apply(
+            &mut self.index.write().unwrap_or_else(|e| e.into_inner()),
+            record,
+        ))
     }
 }
 
@@ -119,7 +177,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -131,7 +193,13 @@ mod tests {
     use crate::Metric;
 
     fn key(c: &str) -> SeriesKey {
-        SeriesKey { namespace: "ns".into(), kind: "Deployment".into(), workload: "web".into(), container: c.into(), metric: Metric::Cpu }
+        SeriesKey {
+            namespace: "ns".into(),
+            kind: "Deployment".into(),
+            workload: "web".into(),
+            container: c.into(),
+            metric: Metric::Cpu,
+        }
     }
 
     #[test]
@@ -140,7 +208,12 @@ mod tests {
         let path = dir.path().join("history.log");
         {
             let s = FileStore::open(&path).unwrap();
-            s.append(&[(key("a"), (10, 1.0)), (key("a"), (20, 2.0)), (key("b"), (10, 5.0))]).unwrap();
+            s.append(&[
+                (key("a"), (10, 1.0)),
+                (key("a"), (20, 2.0)),
+                (key("b"), (10, 5.0)),
+            ])
+            .unwrap();
         }
         // A crash mid-write leaves half a record behind.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();

@@ -17,9 +17,16 @@ pub type Sample = (i64, f64);
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path}: record at byte {offset} is corrupt ({reason})")]
-    Corrupt { path: String, offset: u64, reason: String },
+    Corrupt {
+        path: String,
+        offset: u64,
+        reason: String,
+    },
 }
 
 /// Usage history of workloads.
@@ -32,7 +39,12 @@ pub trait HistoryStore: Send + Sync {
     fn series(&self) -> Vec<SeriesKey>;
     /// Deletes every series of one workload (unenrolling discards history, seed 002);
     /// returns how many series were removed.
-    fn delete_workload(&self, namespace: &str, kind: &str, workload: &str) -> Result<usize, StoreError>;
+    fn delete_workload(
+        &self,
+        namespace: &str,
+        kind: &str,
+        workload: &str,
+    ) -> Result<usize, StoreError>;
 }
 
 /// Maximum of each `bucket`-second bucket (the downsampling the forecaster uses).

@@ -15,7 +15,11 @@ impl MemoryStore {
         Self::default()
     }
 
-    pub(crate) fn insert(map: &mut BTreeMap<SeriesKey, Vec<Sample>>, key: &SeriesKey, sample: Sample) {
+    pub(crate) fn insert(
+        map: &mut BTreeMap<SeriesKey, Vec<Sample>>,
+        key: &SeriesKey,
+        sample: Sample,
+    ) {
         let samples = map.entry(key.clone()).or_default();
         // Keep time order; a sample at a time already held replaces it.
         match samples.last() {
@@ -28,14 +32,26 @@ impl MemoryStore {
         }
     }
 
-    pub(crate) fn read_from(map: &BTreeMap<SeriesKey, Vec<Sample>>, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample> {
-        let Some(samples) = map.get(key) else { return vec![] };
+    pub(crate) fn read_from(
+        map: &BTreeMap<SeriesKey, Vec<Sample>>,
+        key: &SeriesKey,
+        from: i64,
+        to: i64,
+    ) -> Vec<Sample> {
+        let Some(samples) = map.get(key) else {
+            return vec![];
+        };
         let start = samples.partition_point(|(t, _)| *t < from);
         let end = samples.partition_point(|(t, _)| *t < to);
         samples[start..end.max(start)].to_vec()
     }
 
-    pub(crate) fn remove_workload(map: &mut BTreeMap<SeriesKey, Vec<Sample>>, ns: &str, kind: &str, name: &str) -> usize {
+    pub(crate) fn remove_workload(
+        map: &mut BTreeMap<SeriesKey, Vec<Sample>>,
+        ns: &str,
+        kind: &str,
+        name: &str,
+    ) -> usize {
         let before = map.len();
         map.retain(|k, _| !(k.namespace == ns && k.kind == kind && k.workload == name));
         before - map.len()
@@ -52,14 +68,34 @@ impl HistoryStore for MemoryStore {
     }
 
     fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample> {
-        Self::read_from(&self.series.read().unwrap_or_else(|e| e.into_inner()), key, from, to)
+        Self::read_from(
+            &self.series.read().unwrap_or_else(|e| e.into_inner()),
+            key,
+            from,
+            to,
+        )
     }
 
     fn series(&self) -> Vec<SeriesKey> {
-        self.series.read().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+        self.series
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect()
     }
 
-    fn delete_workload(&self, namespace: &str, kind: &str, workload: &str) -> Result<usize, StoreError> {
-        Ok(Self::remove_workload(&mut self.series.write().unwrap_or_else(|e| e.into_inner()), namespace, kind, workload))
+    fn delete_workload(
+        &self,
+        namespace: &str,
+        kind: &str,
+        workload: &str,
+    ) -> Result<usize, StoreError> {
+        Ok(Self::remove_workload(
+            &mut self.series.write().unwrap_or_else(|e| e.into_inner()),
+            namespace,
+            kind,
+            workload,
+        ))
     }
 }

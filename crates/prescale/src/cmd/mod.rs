@@ -3,7 +3,10 @@
 pub mod backtest;
 pub mod bench;
 pub mod crds;
+pub mod demo;
 pub mod install;
+pub mod operator;
+pub mod pause;
 pub mod sim;
 pub mod validate;
 

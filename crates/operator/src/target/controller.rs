@@ -1,0 +1,554 @@
+//! The AIScaleTarget controller: validates each target (an invalid one gets `ValidSpec`
+//! False and waits for a change), resolves its workloads, collects their usage into the
+//! history store, forecasts when the target's cadence says so, and writes the suggestion,
+//! conditions and an Event into the cluster. In recommendation mode it changes nothing
+//! else; autonomous actuation is reported as not available yet.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::{Client, ResourceExt};
+use prescale_api::AIScaleTarget;
+use prescale_api::mode::Scaling;
+use prescale_api::settings::{Cadence, effective_model};
+use prescale_api::target::status::{AIScaleTargetStatus, HistoryStatus, WorkloadStatus};
+use prescale_api::validate::validate_target_spec;
+use prescale_store::{HistoryStore, Metric, SeriesKey};
+use serde_json::{Value, json};
+
+use super::suggest::{ContainerHistory, suggest};
+use crate::collector::owners::{WorkloadRef, workload_of_pod};
+use crate::pause::PauseState;
+use crate::selector::selector_matches;
+use crate::template::controller::{condition, list_workloads};
+use crate::template::plan::WorkloadView;
+
+/// (workload `kind/name`, container) → (cpu request, memory request, replicas).
+type Requests = HashMap<(String, String), (Option<f64>, Option<f64>, u32)>;
+
+/// How far back forecasts read history.
+const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
+
+#[derive(Default)]
+pub struct TargetMemory {
+    /// Data time of the last forecast, per target.
+    last_forecast: HashMap<(String, String), i64>,
+}
+
+pub struct TargetContext {
+    pub client: Client,
+    pub store: Arc<dyn HistoryStore>,
+}
+
+fn parse_cpu(s: &str) -> Option<f64> {
+    prescale_api::quantity::parse(s).ok().map(|q| q.as_f64())
+}
+
+/// Resolves the workloads of a target: its scaleTargetRef, or every workload of its
+/// namespace whose pod template matches its selector.
+fn resolve<'a>(
+    ast: &AIScaleTarget,
+    workloads: &'a [WorkloadView],
+    templates: &HashMap<String, BTreeMap<String, String>>,
+) -> Vec<&'a WorkloadView> {
+    let ns = ast.namespace().unwrap_or_default();
+    workloads
+        .iter()
+        .filter(|w| w.namespace == ns)
+        .filter(|w| match (&ast.spec.scale_target_ref, &ast.spec.selector) {
+            (Some(r), _) => r.kind == w.kind && r.name == w.name,
+            (None, Some(sel)) => templates
+                .get(&format!("{}/{}/{}", w.namespace, w.kind, w.name))
+                .is_some_and(|l| selector_matches(sel, l)),
+            _ => false,
+        })
+        .collect()
+}
+
+/// One collection of every target's workloads: appends per-pod peak CPU and memory per
+/// container, returns the metrics' timestamp (the data time) per namespace.
+async fn collect(
+    ctx: &TargetContext,
+    namespace: &str,
+    enrolled: &[&WorkloadView],
+) -> Result<Option<i64>, kube::Error> {
+    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
+    let metrics: Api<DynamicObject> = Api::namespaced_with(
+        ctx.client.clone(),
+        namespace,
+        &ApiResource::from_gvk_with_plural(&gvk, "pods"),
+    );
+    let items = metrics.list(&ListParams::default()).await?.items;
+    let pods: Vec<Pod> = Api::<Pod>::namespaced(ctx.client.clone(), namespace)
+        .list(&ListParams::default())
+        .await?
+        .items;
+    let rs_owners: BTreeMap<String, Vec<_>> =
+        Api::<ReplicaSet>::namespaced(ctx.client.clone(), namespace)
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .map(|rs| {
+                (
+                    rs.name_any(),
+                    rs.metadata.owner_references.unwrap_or_default(),
+                )
+            })
+            .collect();
+    let pod_owner: HashMap<String, WorkloadRef> = pods
+        .iter()
+        .filter_map(|p| {
+            Some((
+                p.name_any(),
+                workload_of_pod(
+                    p.metadata.owner_references.as_deref().unwrap_or_default(),
+                    &rs_owners,
+                )?,
+            ))
+        })
+        .collect();
+    let mut peaks: BTreeMap<SeriesKey, f64> = BTreeMap::new();
+    let mut data_time = None;
+    for m in &items {
+        let Some(owner) = pod_owner.get(&m.name_any()) else {
+            continue;
+        };
+        if !enrolled
+            .iter()
+            .any(|w| w.kind == owner.kind && w.name == owner.name)
+        {
+            continue;
+        }
+        let t = m.data["timestamp"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second());
+        data_time = data_time.max(t);
+        for c in m.data["containers"].as_array().into_iter().flatten() {
+            let container = c["name"].as_str().unwrap_or_default().to_string();
+            for (metric, field) in [(Metric::Cpu, "cpu"), (Metric::Memory, "memory")] {
+                let Some(v) = c["usage"][field].as_str().and_then(parse_cpu) else {
+                    continue;
+                };
+                let key = SeriesKey {
+                    namespace: namespace.into(),
+                    kind: owner.kind.clone(),
+                    workload: owner.name.clone(),
+                    container: container.clone(),
+                    metric,
+                };
+                let e = peaks.entry(key).or_insert(0.0);
+                *e = e.max(v);
+            }
+        }
+    }
+    if let Some(t) = data_time {
+        let batch: Vec<_> = peaks.into_iter().map(|(k, v)| (k, (t, v))).collect();
+        ctx.store
+            .append(&batch)
+            .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    }
+    Ok(data_time)
+}
+
+/// One pass over every target. Returns how many suggestions were written.
+pub async fn reconcile_targets(
+    ctx: &TargetContext,
+    memory: &mut TargetMemory,
+    pause: &PauseState,
+) -> Result<usize, kube::Error> {
+    let api: Api<AIScaleTarget> = Api::all(ctx.client.clone());
+    let targets = api.list(&ListParams::default()).await?.items;
+    if targets.is_empty() {
+        return Ok(0);
+    }
+    let workloads = list_workloads(&ctx.client)
+        .await
+        .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    let templates = pod_template_labels(&ctx.client).await?;
+    let mut written = 0;
+    let mut data_times: HashMap<String, Option<i64>> = HashMap::new();
+    for ast in &targets {
+        let ns = ast.namespace().unwrap_or_default();
+        let name = ast.name_any();
+        let ns_api: Api<AIScaleTarget> = Api::namespaced(ctx.client.clone(), &ns);
+        let generation = ast.metadata.generation;
+        let previous = ast.status.clone().unwrap_or_default();
+        let mut status = previous.clone();
+        status.observed_generation = generation;
+        let errors = validate_target_spec(&ast.spec, Some(&ns));
+        if !errors.is_empty() {
+            let message = errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            status.conditions = vec![
+                condition(
+                    "ValidSpec",
+                    "False",
+                    "InvalidSpec",
+                    &message,
+                    generation,
+                    Some(&previous.conditions),
+                ),
+                condition(
+                    "Ready",
+                    "False",
+                    "InvalidSpec",
+                    "fix the spec; the target waits for a change",
+                    generation,
+                    Some(&previous.conditions),
+                ),
+            ];
+            written += write_status(&ns_api, &name, &previous, &status).await?;
+            continue;
+        }
+        let resolved = resolve(ast, &workloads, &templates);
+        status.workloads = resolved
+            .iter()
+            .map(|w| WorkloadStatus {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+            })
+            .collect();
+        let data_time = match data_times.get(&ns) {
+            Some(t) => *t,
+            None => {
+                let all_enrolled: Vec<&WorkloadView> =
+                    workloads.iter().filter(|w| w.namespace == ns).collect();
+                let t = collect(ctx, &ns, &all_enrolled).await.ok().flatten();
+                data_times.insert(ns.clone(), t);
+                t
+            }
+        };
+        if let Some(t) = data_time {
+            status.last_collection_time = jiff::Timestamp::from_second(t).ok().map(Time);
+        }
+        let key = (ns.clone(), name.clone());
+        let model = effective_model(&ast.spec.model, None, "cpu").ok();
+        let due = match (
+            data_time,
+            memory.last_forecast.get(&key),
+            model.as_ref().map(|m| &m.cadence),
+        ) {
+            (None, _, _) => false,
+            (Some(_), None, _) => true,
+            (Some(t), Some(last), Some(Cadence::Interval(d))) => t - last >= d.as_secs() as i64,
+            (Some(t), Some(last), Some(Cadence::Cron(s))) => jiff::Timestamp::from_second(*last)
+                .ok()
+                .and_then(|l| s.next_after(l))
+                .is_some_and(|next| next.as_second() <= t),
+            (Some(_), Some(_), None) => false,
+        };
+        let histories = histories(
+            ctx,
+            &resolved,
+            &workloads_requests(&ctx.client, &resolved).await,
+            data_time.unwrap_or(0),
+        );
+        let span = histories
+            .iter()
+            .flat_map(|h| h.cpu.first().zip(h.cpu.last()))
+            .map(|(f, l)| l.0 - f.0)
+            .max()
+            .unwrap_or(0);
+        let since = histories
+            .iter()
+            .filter_map(|h| h.cpu.first().map(|f| f.0))
+            .min();
+        status.history = Some(HistoryStatus {
+            since: since
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .map(Time),
+            hours: span as f64 / 3600.0,
+            backfilled_days: None,
+        });
+        let mut suggestion_changed = false;
+        if due {
+            memory
+                .last_forecast
+                .insert(key.clone(), data_time.unwrap_or(0));
+            match suggest(&ast.spec, &histories, data_time.unwrap_or(0)) {
+                Ok(s) => {
+                    suggestion_changed = previous.suggestion.as_ref().map(|p| &p.id) != Some(&s.id);
+                    status.suggestion = Some(s);
+                }
+                Err(reason) => {
+                    tracing::debug!(target = %format!("{ns}/{name}"), %reason, "no suggestion yet")
+                }
+            }
+        }
+        let autonomous = [
+            ast.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
+            ast.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|m| m.scaling() == Some(Scaling::Autonomous));
+        let has_suggestion = status.suggestion.is_some();
+        let (able, able_reason, able_message) = match (autonomous, pause.paused) {
+            (false, _) => ("True", "RecommendationMode", "recommendation mode: suggestions are reported, nothing is applied".to_string()),
+            (true, true) => ("False", "ScalingPaused", "the system-wide pause is on: apply steps are skipped and recorded".to_string()),
+            (true, false) => ("False", "ActuationNotAvailable", "autonomous actuation is not available in this version; suggestions are reported only".to_string()),
+        };
+        let enough = status
+            .suggestion
+            .as_ref()
+            .is_some_and(|s| s.has_enough_data_to_scale);
+        status.conditions = vec![
+            condition(
+                "ValidSpec",
+                "True",
+                "Valid",
+                "the spec is valid",
+                generation,
+                Some(&previous.conditions),
+            ),
+            condition(
+                "Ready",
+                if has_suggestion { "True" } else { "False" },
+                if has_suggestion {
+                    "SuggestionAvailable"
+                } else {
+                    "CollectingUsage"
+                },
+                if has_suggestion {
+                    "a suggestion is available"
+                } else {
+                    "collecting usage for a first suggestion"
+                },
+                generation,
+                Some(&previous.conditions),
+            ),
+            condition(
+                "AbleToScale",
+                able,
+                able_reason,
+                &able_message,
+                generation,
+                Some(&previous.conditions),
+            ),
+            condition(
+                "ScalingActive",
+                if enough { "True" } else { "False" },
+                if enough {
+                    "EnoughData"
+                } else {
+                    "NotEnoughData"
+                },
+                if enough {
+                    "the forecast has enough history"
+                } else {
+                    "waiting for min_lookback_to_scale of history; the cold-start model is used"
+                },
+                generation,
+                Some(&previous.conditions),
+            ),
+        ];
+        written += write_status(&ns_api, &name, &previous, &status).await?;
+        if suggestion_changed {
+            let _ = record_event(&ctx.client, ast, &status).await;
+        }
+    }
+    Ok(written)
+}
+
+async fn write_status(
+    api: &Api<AIScaleTarget>,
+    name: &str,
+    previous: &AIScaleTargetStatus,
+    status: &AIScaleTargetStatus,
+) -> Result<usize, kube::Error> {
+    if previous == status {
+        return Ok(0);
+    }
+    api.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": status})),
+    )
+    .await?;
+    Ok(1)
+}
+
+async fn record_event(
+    client: &Client,
+    ast: &AIScaleTarget,
+    status: &AIScaleTargetStatus,
+) -> Result<(), kube::Error> {
+    let ns = ast.namespace().unwrap_or_default();
+    let summary: Vec<String> = status
+        .suggestion
+        .iter()
+        .flat_map(|s| &s.containers)
+        .map(|c| {
+            format!(
+                "{} cpu={} memory={}",
+                c.name,
+                c.cpu.as_deref().unwrap_or("-"),
+                c.memory.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    let now = Time(jiff::Timestamp::now());
+    let event = Event {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}.", ast.name_any())),
+            namespace: Some(ns.clone()),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some("thoras.ai/v1".into()),
+            kind: Some("AIScaleTarget".into()),
+            name: Some(ast.name_any()),
+            namespace: Some(ns.clone()),
+            uid: ast.uid(),
+            ..Default::default()
+        },
+        reason: Some("SuggestionChanged".into()),
+        message: Some(format!("new suggestion: {}", summary.join(", "))),
+        type_: Some("Normal".into()),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(1),
+        ..Default::default()
+    };
+    Api::<Event>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &event)
+        .await
+        .map(|_| ())
+}
+
+/// Pod-template labels of every workload, keyed `namespace/kind/name` (for selectors).
+async fn pod_template_labels(
+    client: &Client,
+) -> Result<HashMap<String, BTreeMap<String, String>>, kube::Error> {
+    let mut out = HashMap::new();
+    for (kind, plural) in [
+        ("Deployment", "deployments"),
+        ("StatefulSet", "statefulsets"),
+    ] {
+        let gvk = GroupVersionKind::gvk("apps", "v1", kind);
+        let api: Api<DynamicObject> = Api::all_with(
+            client.clone(),
+            &ApiResource::from_gvk_with_plural(&gvk, plural),
+        );
+        for o in api.list(&ListParams::default()).await?.items {
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(o.data["spec"]["template"]["metadata"]["labels"].clone())
+                    .unwrap_or_default();
+            out.insert(
+                format!(
+                    "{}/{kind}/{}",
+                    o.namespace().unwrap_or_default(),
+                    o.name_any()
+                ),
+                labels,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Requests and replicas of each container of each workload, from the pod template.
+async fn workloads_requests(
+    client: &Client,
+    workloads: &[&WorkloadView],
+) -> Requests {
+    let mut out = HashMap::new();
+    for w in workloads {
+        let (group, plural) = match w.kind.as_str() {
+            "Deployment" => ("apps", "deployments"),
+            "StatefulSet" => ("apps", "statefulsets"),
+            _ => ("argoproj.io", "rollouts"),
+        };
+        let version = if group == "apps" { "v1" } else { "v1alpha1" };
+        let gvk = GroupVersionKind::gvk(group, version, &w.kind);
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            &w.namespace,
+            &ApiResource::from_gvk_with_plural(&gvk, plural),
+        );
+        let Ok(obj) = api.get(&w.name).await else {
+            continue;
+        };
+        let replicas = obj.data["spec"]["replicas"].as_u64().unwrap_or(1) as u32;
+        for c in obj.data["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let get = |r: &str| {
+                c["resources"]["requests"][r]
+                    .as_str()
+                    .and_then(parse_cpu)
+                    .or_else(|| c["resources"]["requests"][r].as_f64())
+            };
+            out.insert(
+                (
+                    format!("{}/{}", w.kind, w.name),
+                    c["name"].as_str().unwrap_or_default().to_string(),
+                ),
+                (get("cpu"), get("memory"), replicas),
+            );
+        }
+    }
+    out
+}
+
+fn histories(
+    ctx: &TargetContext,
+    workloads: &[&WorkloadView],
+    requests: &Requests,
+    now: i64,
+) -> Vec<ContainerHistory> {
+    let mut out = vec![];
+    for w in workloads {
+        let id = format!("{}/{}", w.kind, w.name);
+        let mut containers: Vec<String> = requests
+            .keys()
+            .filter(|(k, _)| *k == id)
+            .map(|(_, c)| c.clone())
+            .collect();
+        containers.sort();
+        for container in containers {
+            let key = |metric| SeriesKey {
+                namespace: w.namespace.clone(),
+                kind: w.kind.clone(),
+                workload: w.name.clone(),
+                container: container.clone(),
+                metric,
+            };
+            let (cpu_request, memory_request, replicas) = requests
+                .get(&(id.clone(), container.clone()))
+                .copied()
+                .unwrap_or((None, None, 1));
+            out.push(ContainerHistory {
+                workload: id.clone(),
+                container: container.clone(),
+                cpu: ctx
+                    .store
+                    .read(&key(Metric::Cpu), now - HISTORY_WINDOW_SECS, now + 1),
+                memory: ctx
+                    .store
+                    .read(&key(Metric::Memory), now - HISTORY_WINDOW_SECS, now + 1),
+                cpu_request,
+                memory_request,
+                replicas,
+            });
+        }
+    }
+    out
+}
+
+/// The status value as JSON, for tests and the CLI.
+pub fn status_json(ast: &AIScaleTarget) -> Value {
+    serde_json::to_value(&ast.status).unwrap_or(Value::Null)
+}

@@ -1,0 +1,4 @@
+//! The AIScaleTarget controller: `suggest` decides, `controller` reads and writes.
+
+pub mod controller;
+pub mod suggest;

@@ -1,0 +1,206 @@
+//! `prescale demo`: one command, no cluster. Starts the simulated cluster with a handful of
+//! workloads under synthetic daily load, installs the CRDs and a ClusterAIScaleTemplate,
+//! runs the operator against it with accelerated time, and shows the recommendations.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use kube::api::{Api, ListParams};
+use prescale_api::AIScaleTarget;
+use prescale_operator::run::{OperatorConfig, run as run_operator};
+use prescale_sim::{Clock, Sim};
+use serde_json::json;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Simulated seconds per real second (720: one simulated day every two minutes).
+    #[arg(long, default_value_t = 720.0)]
+    speed: f64,
+    /// Stop after this many real seconds (0 = run until Ctrl-C).
+    #[arg(long, default_value_t = 0)]
+    duration: u64,
+    /// Where to write the kubeconfig for kubectl.
+    #[arg(long, default_value = "prescale-demo.kubeconfig")]
+    kubeconfig_out: PathBuf,
+    /// Port on 127.0.0.1 for the simulated API server (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+}
+
+const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
+    ("shop", "Deployment", "storefront", 3, "500m", "512Mi"),
+    ("shop", "Deployment", "checkout", 2, "250m", "256Mi"),
+    ("shop", "StatefulSet", "cart-db", 1, "1", "2Gi"),
+    ("payments", "Deployment", "gateway", 2, "300m", "384Mi"),
+    ("payments", "Deployment", "ledger", 1, "200m", "1Gi"),
+];
+
+const TEMPLATE: &str = r#"
+apiVersion: thoras.ai/v1
+kind: ClusterAIScaleTemplate
+metadata:
+  name: demo-workloads
+spec:
+  selector:
+    matchLabels:
+      thoras.ai/enabled: "true"
+  policy:
+    excludedNamespaces: [kube-system]
+  template:
+    model:
+      forecast_blocks: 15m
+      forecast_interval: 15m
+      forecast_buffer_percentage: 10%
+      mode: balanced
+      min_lookback_to_scale: 6h
+    horizontal:
+      mode: recommendation
+    vertical:
+      mode: recommendation
+      containers:
+        - name: "*"
+          cpu:
+            lowerbound: 50m
+            upperbound: "4"
+          memory:
+            lowerbound: 64Mi
+            upperbound: 8Gi
+"#;
+
+fn seed(sim: &Sim) -> anyhow::Result<()> {
+    let mut store = sim.store();
+    let key = |g: &str, p: &str| (g.to_string(), p.to_string());
+    for n in 1..=3 {
+        let node = json!({"metadata": {"name": format!("node-{n}")},
+                          "status": {"allocatable": {"cpu": "8", "memory": "32Gi"}, "capacity": {"cpu": "8", "memory": "32Gi"}}});
+        store.create(&key("", "nodes"), "", node)?;
+    }
+    for ns in ["shop", "payments"] {
+        store.create(
+            &key("", "namespaces"),
+            "",
+            json!({"metadata": {"name": ns}}),
+        )?;
+    }
+    for crd in prescale_api::crd::crds() {
+        store.create(
+            &key("apiextensions.k8s.io", "customresourcedefinitions"),
+            "",
+            serde_json::to_value(crd)?,
+        )?;
+    }
+    for (ns, kind, name, replicas, cpu, memory) in WORKLOADS {
+        let obj = json!({
+            "metadata": {"name": name, "labels": {"thoras.ai/enabled": "true", "app": name}},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "serviceName": name,
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "app", "image": format!("example/{name}:1"),
+                                           "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}}}
+        });
+        let plural = if kind == "Deployment" {
+            "deployments"
+        } else {
+            "statefulsets"
+        };
+        store.create(&key("apps", plural), ns, obj)?;
+    }
+    let template: serde_json::Value =
+        serde_saphyr::from_str(TEMPLATE).context("the demo template")?;
+    store.create(&key("thoras.ai", "clusteraiscaletemplates"), "", template)?;
+    Ok(())
+}
+
+fn table(targets: &[AIScaleTarget]) -> String {
+    let mut out = format!(
+        "{:<10} {:<16} {:<8} {:<10} {:<10} {:<9} {:<20}\n",
+        "NAMESPACE", "AISCALETARGET", "READY", "CPU", "MEMORY", "REPLICAS", "ENOUGH DATA / MODEL"
+    );
+    for t in targets {
+        let s = t.status.as_ref().and_then(|s| s.suggestion.as_ref());
+        let c = s.and_then(|s| s.containers.first());
+        let model = s
+            .and_then(|s| s.models.values().next().cloned())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{:<10} {:<16} {:<8} {:<10} {:<10} {:<9} {:<20}\n",
+            t.metadata.namespace.as_deref().unwrap_or_default(),
+            t.metadata.name.as_deref().unwrap_or_default(),
+            if s.is_some() { "yes" } else { "waiting" },
+            c.and_then(|c| c.cpu.clone()).unwrap_or_else(|| "-".into()),
+            c.and_then(|c| c.memory.clone())
+                .unwrap_or_else(|| "-".into()),
+            s.and_then(|s| s.suggested_replicas)
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "-".into()),
+            s.map(|s| format!("{} / {model}", s.has_enough_data_to_scale))
+                .unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if !(args.speed.is_finite() && args.speed > 0.0) {
+        anyhow::bail!("--speed {} must be a positive number", args.speed);
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let sim = Sim::new(Arc::new(Clock::new(jiff::Timestamp::now(), args.speed)));
+        seed(&sim)?;
+        let (addr, _server) = prescale_sim::testing::serve(sim.clone(), std::net::SocketAddr::from(([127, 0, 0, 1], args.port)))
+            .await
+            .context("starting the simulated API server")?;
+        let url = format!("http://{addr}");
+        std::fs::write(&args.kubeconfig_out, prescale_sim::testing::kubeconfig(&url))
+            .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
+        let _cluster = prescale_sim::cluster::spawn(sim.clone());
+        let mut config = kube::Config::new(url.parse().context("the simulated cluster's URL")?);
+        config.default_namespace = "default".into();
+        let client = kube::Client::try_from(config).context("connecting to the simulated cluster")?;
+        let operator = OperatorConfig {
+            namespace: "prescale-system".into(),
+            metrics_addr: None,
+            interval: Duration::from_secs(1),
+            identity: "prescale-demo".into(),
+        };
+        {
+            let mut store = sim.store();
+            store.create(&("".into(), "namespaces".into()), "", json!({"metadata": {"name": "prescale-system"}}))?;
+        }
+        let store = prescale_store::MemoryStore::new();
+        let client2 = client.clone();
+        tokio::spawn(async move {
+            let _ = run_operator(client2, Arc::new(store), operator, std::future::pending()).await;
+        });
+        let kc = args.kubeconfig_out.display();
+        println!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed);
+        println!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.");
+        println!("Try, in another terminal:");
+        println!("  export KUBECONFIG={kc}");
+        println!("  kubectl get clusterast");
+        println!("  kubectl get ast -A");
+        println!("  kubectl get ast storefront-ast -n shop -o yaml");
+        println!("  cargo run -p prescale -- status   # and pause / resume");
+        println!();
+        let started = Instant::now();
+        let api: Api<AIScaleTarget> = Api::all(client.clone());
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                _ = tokio::signal::ctrl_c() => break,
+            }
+            let targets = api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+            let sim_time = sim.clock.now();
+            println!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len());
+            print!("{}", table(&targets));
+            if args.duration > 0 && started.elapsed() >= Duration::from_secs(args.duration) {
+                let ready = targets.iter().filter(|t| t.status.as_ref().and_then(|s| s.suggestion.as_ref()).is_some()).count();
+                println!("{ready}/{} targets have a recommendation", WORKLOADS.len());
+                return Ok(if ready == WORKLOADS.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
