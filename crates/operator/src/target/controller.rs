@@ -458,10 +458,7 @@ async fn pod_template_labels(
 }
 
 /// Requests and replicas of each container of each workload, from the pod template.
-async fn workloads_requests(
-    client: &Client,
-    workloads: &[&WorkloadView],
-) -> Requests {
+async fn workloads_requests(client: &Client, workloads: &[&WorkloadView]) -> Requests {
     let mut out = HashMap::new();
     for w in workloads {
         let (group, plural) = match w.kind.as_str() {
