@@ -27,6 +27,21 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// The simulated API server: a full list of N pods, and pod GETs per second.
+    Sim {
+        /// Pods to create.
+        #[arg(long, default_value_t = 10_000)]
+        pods: usize,
+        /// GET requests to time.
+        #[arg(long, default_value_t = 20_000)]
+        gets: usize,
+        /// Concurrent clients for the GETs.
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// A realistic 1-minute usage series: daily and weekly cycles, a slow trend, noise and
@@ -51,7 +66,67 @@ fn synthetic(days: usize) -> Vec<f64> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let What::Forecast { runs, days, json } = args.what;
+    match args.what {
+        What::Forecast { runs, days, json } => forecast(runs, days, json),
+        What::Sim { pods, gets, concurrency, json } => sim(pods, gets, concurrency, json),
+    }
+}
+
+fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams};
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let cluster = prescale_sim::testing::TestCluster::start().await?;
+        {
+            let mut store = cluster.sim.store();
+            let key = ("".to_string(), "pods".to_string());
+            for i in 0..pods {
+                let pod = serde_json::json!({
+                    "metadata": {"name": format!("pod-{i}"), "labels": {"app": format!("app-{}", i % 100)}},
+                    "spec": {"nodeName": format!("node-{}", i % 50), "containers": [{"name": "app", "image": "app:1",
+                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]},
+                    "status": {"phase": "Running"}
+                });
+                store.create(&key, "default", pod)?;
+            }
+        }
+        let api: Api<Pod> = Api::namespaced(cluster.client.clone(), "default");
+        let mut list_ms = vec![];
+        for _ in 0..5 {
+            let start = Instant::now();
+            let items = api.list(&ListParams::default()).await?.items;
+            list_ms.push(start.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(items.len() == pods, "listed {} pods, expected {pods}", items.len());
+        }
+        list_ms.sort_by(f64::total_cmp);
+        let start = Instant::now();
+        let per_task = gets / concurrency.max(1);
+        let mut tasks = vec![];
+        for t in 0..concurrency.max(1) {
+            let api = api.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per_task {
+                    api.get(&format!("pod-{}", (t * per_task + i) % pods.max(1))).await?;
+                }
+                Ok::<_, kube::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        let rate = (per_task * concurrency.max(1)) as f64 / start.elapsed().as_secs_f64();
+        let median = list_ms[list_ms.len() / 2];
+        if json {
+            println!("{}", serde_json::json!({"pods": pods, "list_median_ms": median, "gets_per_second": rate}));
+        } else {
+            println!("{pods} pods: full list median {median:.0} ms; {rate:.0} GET/s with {concurrency} clients");
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn forecast(runs: usize, days: usize, json: bool) -> anyhow::Result<ExitCode> {
     let values = synthetic(days.max(1));
     let horizon = 15;
     let q = Mode::Balanced.quantile();
