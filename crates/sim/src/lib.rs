@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod cluster;
 pub mod error;
+pub mod faults;
 pub mod patch;
 pub mod registry;
 pub mod resources;

@@ -360,3 +360,29 @@ async fn in_place_resize_keeps_qos_and_checks_room() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn injected_faults_fail_requests_and_clients_see_them() {
+    let c = TestCluster::start().await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(c.client.clone(), "default");
+    api.create(&PostParams::default(), &cm("f")).await.unwrap();
+    c.sim.set_faults(vec![prescale_sim::faults::Fault {
+        resource: Some("configmaps".into()),
+        verb: Some("get".into()),
+        error_rate: 1.0,
+        error_code: 500,
+        ..Default::default()
+    }]);
+    let err = api.get("f").await.unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 500),
+        "{err:?}"
+    );
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        1,
+        "only GETs are faulted"
+    );
+    c.sim.set_faults(vec![]);
+    api.get("f").await.unwrap();
+}

@@ -9,7 +9,13 @@ use std::time::{Duration, Instant};
 use prescale_store::{FileStore, HistoryStore, Metric, SeriesKey};
 
 fn key(c: usize) -> SeriesKey {
-    SeriesKey { namespace: "ns".into(), kind: "Deployment".into(), workload: "w".into(), container: format!("c{c}"), metric: Metric::Cpu }
+    SeriesKey {
+        namespace: "ns".into(),
+        kind: "Deployment".into(),
+        workload: "w".into(),
+        container: format!("c{c}"),
+        metric: Metric::Cpu,
+    }
 }
 
 #[test]
@@ -52,7 +58,8 @@ fn fifty_sigkills_lose_nothing_acknowledged() {
         if let Some(last) = reader.join().unwrap() {
             acknowledged = acknowledged.max(last);
         }
-        let store = FileStore::open(&path).unwrap_or_else(|e| panic!("round {round}: the store does not open: {e}"));
+        let store = FileStore::open(&path)
+            .unwrap_or_else(|e| panic!("round {round}: the store does not open: {e}"));
         for c in 0..4 {
             let samples = store.read(&key(c), 0, i64::MAX);
             assert!(
@@ -62,8 +69,15 @@ fn fifty_sigkills_lose_nothing_acknowledged() {
                 acknowledged + 1
             );
             for (i, (t, v)) in samples.iter().enumerate() {
-                assert_eq!(*t, i as i64, "round {round}: timestamps must be 0, 1, 2, ... without holes");
-                assert_eq!(*v, *t as f64 * 0.5 + c as f64, "round {round}: value at {t} is corrupt");
+                assert_eq!(
+                    *t, i as i64,
+                    "round {round}: timestamps must be 0, 1, 2, ... without holes"
+                );
+                assert_eq!(
+                    *v,
+                    *t as f64 * 0.5 + c as f64,
+                    "round {round}: value at {t} is corrupt"
+                );
             }
         }
         next = store.read(&key(0), 0, i64::MAX).len() as i64;

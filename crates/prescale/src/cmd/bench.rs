@@ -68,14 +68,21 @@ fn synthetic(days: usize) -> Vec<f64> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
-        What::Sim { pods, gets, concurrency, json } => sim(pods, gets, concurrency, json),
+        What::Sim {
+            pods,
+            gets,
+            concurrency,
+            json,
+        } => sim(pods, gets, concurrency, json),
     }
 }
 
 fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let cluster = prescale_sim::testing::TestCluster::start().await?;
         {

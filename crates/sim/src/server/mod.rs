@@ -26,6 +26,7 @@ use request::{Query, Target, parse_path};
 pub struct Sim {
     store: Mutex<Store>,
     usage: Mutex<Usage>,
+    faults: Mutex<Vec<crate::faults::Fault>>,
     pub clock: Arc<Clock>,
 }
 
@@ -46,8 +47,14 @@ impl Sim {
         Arc::new(Sim {
             store: Mutex::new(Store::new(clock.clone())),
             usage: Mutex::default(),
+            faults: Mutex::default(),
             clock,
         })
+    }
+
+    /// Replaces the fault-injection rules (empty: no faults).
+    pub fn set_faults(&self, faults: Vec<crate::faults::Fault>) {
+        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
     }
 
     pub fn usage(&self) -> MutexGuard<'_, Usage> {
@@ -97,6 +104,47 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
+    let verb = match (&parts.method, &target.name) {
+        (&Method::GET, None) if query.watch => "watch",
+        (&Method::GET, None) => "list",
+        (&Method::GET, Some(_)) => "get",
+        (&Method::POST, _) => "create",
+        (&Method::PUT, _) => "update",
+        (&Method::PATCH, _) => "patch",
+        (&Method::DELETE, _) => "delete",
+        _ => "other",
+    };
+    let injection = {
+        let faults = sim.faults.lock().unwrap_or_else(|e| e.into_inner());
+        crate::faults::decide(&faults, &target.rt.plural, verb, rand::random::<f64>)
+    };
+    if !injection.latency.is_zero() {
+        tokio::time::sleep(injection.latency).await;
+    }
+    if let Some(code) = injection.fail_with {
+        let reason = match code {
+            429 => "TooManyRequests",
+            409 => "Conflict",
+            _ => "InternalError",
+        };
+        return ApiError {
+            code,
+            reason,
+            message: format!("injected fault on {verb} {}", target.rt.plural),
+            name: String::new(),
+            kind: String::new(),
+        }
+        .into_response();
+    }
+    let mut query = query;
+    if let Some(cut) = injection.watch_cut_after {
+        query.timeout_seconds = Some(
+            query
+                .timeout_seconds
+                .unwrap_or(u64::MAX)
+                .min(cut.as_secs().max(1)),
+        );
+    }
     match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),

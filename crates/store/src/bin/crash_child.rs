@@ -9,7 +9,8 @@ use std::io::Write;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let (Some(path), Some(first)) = (args.next(), args.next().and_then(|s| s.parse::<i64>().ok())) else {
+    let (Some(path), Some(first)) = (args.next(), args.next().and_then(|s| s.parse::<i64>().ok()))
+    else {
         eprintln!("usage: crash_child PATH FIRST_TIMESTAMP");
         std::process::exit(2);
     };
@@ -38,7 +39,10 @@ fn main() {
             eprintln!("{e}");
             std::process::exit(1);
         }
-        if writeln!(stdout, "{t}").and_then(|_| stdout.flush()).is_err() {
+        if writeln!(stdout, "{t}")
+            .and_then(|_| stdout.flush())
+            .is_err()
+        {
             return;
         }
     }
