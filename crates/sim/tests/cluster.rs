@@ -171,3 +171,66 @@ async fn rollout_restart_replaces_pods_and_memory_over_limit_is_oom_killed() {
         "{before:?} → {after:?}"
     );
 }
+
+#[tokio::test]
+async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
+    let c = cluster_with_nodes().await;
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &deployment("busy", 1, None))
+        .await
+        .unwrap();
+    let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+        Api::namespaced(c.client.clone(), "default");
+    // A 10 % CPU target is far below what the load model produces: the HPA must scale up.
+    let hpa = json!({"metadata": {"name": "busy"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "busy"},
+        "minReplicas": 1, "maxReplicas": 4,
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 10}}}]}});
+    hpas.create(
+        &PostParams::default(),
+        &serde_json::from_value(hpa).unwrap(),
+    )
+    .await
+    .unwrap();
+    step(&c, 120);
+    assert_eq!(
+        deployments
+            .get("busy")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(4),
+        "capped at maxReplicas"
+    );
+    let status = hpas.get("busy").await.unwrap().status.unwrap();
+    assert_eq!(status.desired_replicas, 4);
+    // A very high target asks for one replica, but only once the window has passed.
+    hpas.patch("busy", &PatchParams::default(), &Patch::Merge(json!({"spec": {"metrics": [{"type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 1000}}}]}}))).await.unwrap();
+    step(&c, 60);
+    assert_eq!(
+        deployments
+            .get("busy")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(4),
+        "stabilisation holds the scale-down"
+    );
+    step(&c, 360);
+    assert_eq!(
+        deployments
+            .get("busy")
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .replicas,
+        Some(1)
+    );
+}

@@ -1,6 +1,7 @@
 //! Cluster behaviour: the workload controllers, the scheduler and the load model, run as
 //! one loop on the simulated clock.
 
+pub mod hpa;
 pub mod load;
 pub mod workloads;
 
@@ -14,13 +15,13 @@ pub const TICK_SECS: u64 = 15;
 /// Simulated seconds a pod needs to become Ready.
 pub const STARTUP_SECS: i64 = 5;
 
-/// One tick: reconcile workloads, then refresh usage.
+/// One tick: reconcile workloads, refresh usage, then let HPAs act on it.
 pub fn tick(sim: &Sim) {
-    let usage = {
-        let mut store = sim.store();
-        workloads::reconcile(&mut store, STARTUP_SECS);
-        load::update_usage(&mut store)
-    };
+    let mut store = sim.store();
+    workloads::reconcile(&mut store, STARTUP_SECS);
+    let usage = load::update_usage(&mut store);
+    hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
+    drop(store);
     *sim.usage() = usage;
 }
 

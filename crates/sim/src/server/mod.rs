@@ -27,6 +27,7 @@ pub struct Sim {
     store: Mutex<Store>,
     usage: Mutex<Usage>,
     faults: Mutex<Vec<crate::faults::Fault>>,
+    hpa: Mutex<crate::cluster::hpa::HpaMemory>,
     pub clock: Arc<Clock>,
 }
 
@@ -48,8 +49,14 @@ impl Sim {
             store: Mutex::new(Store::new(clock.clone())),
             usage: Mutex::default(),
             faults: Mutex::default(),
+            hpa: Mutex::default(),
             clock,
         })
+    }
+
+    /// The HPA controller's recommendation history.
+    pub fn hpa_memory(&self) -> MutexGuard<'_, crate::cluster::hpa::HpaMemory> {
+        self.hpa.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Replaces the fault-injection rules (empty: no faults).
