@@ -140,3 +140,110 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
     );
     assert!(out.contains("production-workloads"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_scale_rollout_restart_metrics_watch_and_cascading_delete() {
+    let cluster = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kc).unwrap();
+    let sim = cluster.sim.clone();
+    let tick = move |n: usize| {
+        for _ in 0..n {
+            sim.clock.advance(std::time::Duration::from_secs(
+                prescale_sim::cluster::TICK_SECS,
+            ));
+            prescale_sim::cluster::tick(&sim);
+        }
+    };
+    let manifest = r#"
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "8", memory: 16Gi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: nginx
+        resources: {requests: {cpu: 100m, memory: 64Mi}}
+"#;
+    let run = |args: &[&str], input: Option<&str>| kubectl(&kc, args, input);
+    let (ok, out) = tokio::task::block_in_place(|| {
+        run(&["apply", "--validate=false", "-f", "-"], Some(manifest))
+    });
+    assert!(ok, "{out}");
+    let (ok, out) =
+        tokio::task::block_in_place(|| run(&["scale", "deployment/web", "--replicas=3"], None));
+    assert!(ok, "{out}");
+    tick(4);
+    let pods = |out: &str| {
+        out.lines()
+            .filter(|l| l.starts_with("web-"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let (ok, out) = tokio::task::block_in_place(|| run(&["get", "pods"], None));
+    assert!(ok, "{out}");
+    let before = pods(&out);
+    assert_eq!(before.len(), 3, "{out}");
+
+    let (ok, out) =
+        tokio::task::block_in_place(|| run(&["rollout", "restart", "deployment/web"], None));
+    assert!(ok, "{out}");
+    tick(4);
+    let (_, out) = tokio::task::block_in_place(|| run(&["get", "pods"], None));
+    let after = pods(&out);
+    assert_eq!(after.len(), 3, "{out}");
+    assert!(
+        after.iter().all(|p| !before.contains(p)),
+        "rollout restart replaces every pod: {before:?} → {after:?}"
+    );
+
+    let (ok, raw) = tokio::task::block_in_place(|| {
+        run(
+            &[
+                "get",
+                "--raw",
+                "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+            ],
+            None,
+        )
+    });
+    assert!(ok, "{raw}");
+    let metrics: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    assert_eq!(metrics["items"].as_array().unwrap().len(), 3, "{raw}");
+
+    // `get -w` prints the current objects and keeps streaming until stopped.
+    let watch = tokio::task::block_in_place(|| {
+        let mut child = Command::new("kubectl")
+            .args(["get", "deployments", "-w"])
+            .env("KUBECONFIG", &kc)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        child.kill().unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    });
+    assert!(watch.contains("web"), "{watch}");
+
+    let (ok, out) = tokio::task::block_in_place(|| run(&["delete", "deployment", "web"], None));
+    assert!(ok, "{out}");
+    let (_, out) = tokio::task::block_in_place(|| run(&["get", "pods,replicasets"], None));
+    assert!(
+        pods(&out).is_empty() && !out.contains("web-"),
+        "cascading delete: {out}"
+    );
+}

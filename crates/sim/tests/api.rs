@@ -386,3 +386,61 @@ async fn injected_faults_fail_requests_and_clients_see_them() {
     c.sim.set_faults(vec![]);
     api.get("f").await.unwrap();
 }
+
+#[tokio::test]
+async fn a_kube_runtime_controller_reconciles_a_custom_resource() {
+    use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    use kube::runtime::controller::{Action, Controller};
+    use std::sync::Arc;
+
+    let c = TestCluster::start().await.unwrap();
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(c.client.clone());
+    let crd = json!({
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
+                 "versions": [{"name": "v1", "served": true, "storage": true, "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    });
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(crd).unwrap(),
+    )
+    .await
+    .unwrap();
+    let gvk = GroupVersionKind::gvk("example.com", "v1", "Widget");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "widgets");
+    let widgets: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), "default", &ar);
+    let mut w = DynamicObject::new("w1", &ar);
+    w.data = json!({"spec": {"size": 3}});
+    widgets.create(&PostParams::default(), &w).await.unwrap();
+
+    let reconcile = |obj: Arc<DynamicObject>, api: Arc<Api<DynamicObject>>| async move {
+        let size = obj.data["spec"]["size"].as_i64().unwrap_or(0);
+        api.patch_status(
+            &obj.metadata.name.clone().unwrap(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"seen": size}})),
+        )
+        .await?;
+        Ok::<_, kube::Error>(Action::await_change())
+    };
+    let error_policy = |_: Arc<DynamicObject>, _: &kube::Error, _: Arc<Api<DynamicObject>>| {
+        Action::requeue(Duration::from_secs(1))
+    };
+    let controller = Controller::new_with(widgets.clone(), watcher::Config::default(), ar.clone())
+        .run(reconcile, error_policy, Arc::new(widgets.clone()))
+        .for_each(|_| async {});
+    let handle = tokio::spawn(controller);
+    let mut seen = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        seen = widgets.get_status("w1").await.unwrap().data["status"]["seen"].as_i64();
+        if seen.is_some() {
+            break;
+        }
+    }
+    handle.abort();
+    assert_eq!(seen, Some(3));
+}
