@@ -1,8 +1,14 @@
-//! The embedded default: one append-only log file. Each record is
-//! `[length u32 LE][crc32 u32 LE][payload]`, the payload a JSON batch of samples or a
-//! deletion; every append is fsynced before it returns. On open the log is replayed; a
-//! torn record at the tail (a crash mid-write) is cut off, so everything acknowledged
-//! before the crash is there and nothing corrupt is read.
+//! The embedded default: a compressed snapshot plus an append-only log.
+//!
+//! * `PATH` is the log. Each record is `[length u32 LE][crc32 u32 LE][payload]`; a batch
+//!   payload holds each series' key once and its samples in the `codec` encoding. Every
+//!   append is fsynced before it returns. On open the log is replayed; a torn record at the
+//!   tail (a crash mid-write) is cut off, so everything acknowledged is there and nothing
+//!   corrupt is read.
+//! * `PATH.snapshot` is written by `compact`: every series, raw samples past the retention
+//!   folded into 5-minute buckets, all `codec`-encoded, checksummed, written to a temporary
+//!   file, fsynced and renamed into place before the log is emptied. A crash at any point
+//!   leaves either the old or the new snapshot, and replaying the log over it is idempotent.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -10,25 +16,25 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
-use serde::{Deserialize, Serialize};
-
+use crate::codec::{decode, encode};
 use crate::memory::MemoryStore;
+use crate::retention::{Bucket, Retention, apply as apply_retention, buckets};
 use crate::{HistoryStore, Sample, SeriesKey, StoreError};
 
-#[derive(Serialize, Deserialize)]
-enum Record {
-    Batch(Vec<(SeriesKey, i64, f64)>),
-    DeleteWorkload {
-        namespace: String,
-        kind: String,
-        workload: String,
-    },
+const BATCH: u8 = 1;
+const DELETE: u8 = 2;
+const SNAPSHOT_MAGIC: &[u8; 4] = b"PSS1";
+
+#[derive(Default)]
+struct Index {
+    raw: BTreeMap<SeriesKey, Vec<Sample>>,
+    aggregates: BTreeMap<SeriesKey, Vec<Bucket>>,
 }
 
 pub struct FileStore {
     path: PathBuf,
     file: Mutex<File>,
-    index: RwLock<BTreeMap<SeriesKey, Vec<Sample>>>,
+    index: RwLock<Index>,
 }
 
 fn io(path: &Path, source: std::io::Error) -> StoreError {
@@ -38,13 +44,70 @@ fn io(path: &Path, source: std::io::Error) -> StoreError {
     }
 }
 
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn get_bytes<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let len = u32::from_le_bytes(data.get(*pos..*pos + 4)?.try_into().ok()?) as usize;
+    let bytes = data.get(*pos + 4..*pos + 4 + len)?;
+    *pos += 4 + len;
+    Some(bytes)
+}
+
+fn get_key(data: &[u8], pos: &mut usize) -> Option<SeriesKey> {
+    serde_json::from_slice(get_bytes(data, pos)?).ok()
+}
+
+fn frame(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + 8);
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(&crc32(payload).to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Applies one log payload to the index; `None` when it cannot be decoded.
+fn replay(index: &mut Index, payload: &[u8]) -> Option<usize> {
+    let mut pos = 1;
+    match *payload.first()? {
+        BATCH => {
+            let mut n = 0;
+            while pos < payload.len() {
+                let key = get_key(payload, &mut pos)?;
+                let samples = decode(payload, &mut pos)?;
+                n += samples.len();
+                for s in samples {
+                    MemoryStore::insert(&mut index.raw, &key, s);
+                }
+            }
+            Some(n)
+        }
+        DELETE => {
+            let key = get_key(payload, &mut pos)?;
+            index.aggregates.retain(|k, _| {
+                !(k.namespace == key.namespace && k.kind == key.kind && k.workload == key.workload)
+            });
+            Some(MemoryStore::remove_workload(
+                &mut index.raw,
+                &key.namespace,
+                &key.kind,
+                &key.workload,
+            ))
+        }
+        _ => None,
+    }
+}
+
 impl FileStore {
-    /// Opens (or creates) the store at `path`, replaying its log.
+    /// Opens (or creates) the store at `path`: loads the snapshot, replays the log.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         }
+        let mut index = load_snapshot(&snapshot_path(&path))?;
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -54,7 +117,6 @@ impl FileStore {
             .map_err(|e| io(&path, e))?;
         let mut bytes = vec![];
         file.read_to_end(&mut bytes).map_err(|e| io(&path, e))?;
-        let mut index = BTreeMap::new();
         let mut offset = 0usize;
         while offset + 8 <= bytes.len() {
             let len = u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap_or_default())
@@ -64,13 +126,9 @@ impl FileStore {
             let Some(payload) = bytes.get(offset + 8..offset + 8 + len) else {
                 break;
             };
-            if crc32(payload) != crc {
+            if crc32(payload) != crc || replay(&mut index, payload).is_none() {
                 break;
             }
-            let Ok(record) = serde_json::from_slice::<Record>(payload) else {
-                break;
-            };
-            apply(&mut index, record);
             offset += 8 + len;
         }
         if offset < bytes.len() {
@@ -86,33 +144,152 @@ impl FileStore {
         })
     }
 
-    fn write(&self, record: &Record) -> Result<(), StoreError> {
-        let payload =
-            serde_json::to_vec(record).map_err(|e| io(&self.path, std::io::Error::other(e)))?;
-        let mut frame = Vec::with_capacity(payload.len() + 8);
-        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        frame.extend_from_slice(&crc32(&payload).to_le_bytes());
-        frame.extend_from_slice(&payload);
+    fn write(&self, payload: &[u8]) -> Result<(), StoreError> {
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        file.write_all(&frame).map_err(|e| io(&self.path, e))?;
+        file.write_all(&frame(payload))
+            .map_err(|e| io(&self.path, e))?;
         file.sync_data().map_err(|e| io(&self.path, e))
+    }
+
+    /// Applies the retention at `now` and rewrites everything into a compressed snapshot,
+    /// then empties the log. Returns the snapshot's size in bytes.
+    pub fn compact(&self, now: i64, retention: Retention) -> Result<u64, StoreError> {
+        // Holding the log lock keeps appends out while the snapshot is replaced.
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<SeriesKey> = index
+            .raw
+            .keys()
+            .chain(index.aggregates.keys())
+            .cloned()
+            .collect();
+        for key in keys {
+            let mut raw = index.raw.remove(&key).unwrap_or_default();
+            let mut agg = index.aggregates.remove(&key).unwrap_or_default();
+            apply_retention(&mut raw, &mut agg, now, retention);
+            if !raw.is_empty() {
+                index.raw.insert(key.clone(), raw);
+            }
+            if !agg.is_empty() {
+                index.aggregates.insert(key, agg);
+            }
+        }
+        let mut payload = SNAPSHOT_MAGIC.to_vec();
+        let keys: std::collections::BTreeSet<&SeriesKey> =
+            index.raw.keys().chain(index.aggregates.keys()).collect();
+        for key in keys {
+            put_bytes(&mut payload, &serde_json::to_vec(key).unwrap_or_default());
+            encode(
+                index.raw.get(key).map(Vec::as_slice).unwrap_or_default(),
+                &mut payload,
+            );
+            let agg = index
+                .aggregates
+                .get(key)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for field in [
+                |b: &Bucket| b.max,
+                |b: &Bucket| b.mean,
+                |b: &Bucket| b.p95,
+                |b: &Bucket| b.count as f64,
+            ] {
+                let column: Vec<Sample> = agg.iter().map(|b| (b.t, field(b))).collect();
+                encode(&column, &mut payload);
+            }
+        }
+        let snapshot = snapshot_path(&self.path);
+        let tmp = snapshot.with_extension("snapshot.tmp");
+        let framed = frame(&payload);
+        {
+            let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+            f.write_all(&framed).map_err(|e| io(&tmp, e))?;
+            f.sync_all().map_err(|e| io(&tmp, e))?;
+        }
+        std::fs::rename(&tmp, &snapshot).map_err(|e| io(&snapshot, e))?;
+        if let Some(dir) = snapshot.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        file.set_len(0).map_err(|e| io(&self.path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| io(&self.path, e))?;
+        file.sync_all().map_err(|e| io(&self.path, e))?;
+        Ok(framed.len() as u64)
+    }
+
+    /// Bytes on disk (snapshot and log).
+    pub fn disk_bytes(&self) -> u64 {
+        [snapshot_path(&self.path), self.path.clone()]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
     }
 }
 
-fn apply(index: &mut BTreeMap<SeriesKey, Vec<Sample>>, record: Record) -> usize {
-    match record {
-        Record::Batch(samples) => {
-            for (key, t, v) in &samples {
-                MemoryStore::insert(index, key, (*t, *v));
-            }
-            samples.len()
-        }
-        Record::DeleteWorkload {
-            namespace,
-            kind,
-            workload,
-        } => MemoryStore::remove_workload(index, &namespace, &kind, &workload),
+fn snapshot_path(log: &Path) -> PathBuf {
+    let mut name = log
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".snapshot");
+    log.with_file_name(name)
+}
+
+fn load_snapshot(path: &Path) -> Result<Index, StoreError> {
+    let mut index = Index::default();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(index),
+        Err(e) => return Err(io(path, e)),
+    };
+    let corrupt = |offset: usize, reason: &str| StoreError::Corrupt {
+        path: path.display().to_string(),
+        offset: offset as u64,
+        reason: reason.into(),
+    };
+    if bytes.len() < 8 {
+        return Err(corrupt(0, "shorter than its header"));
     }
+    let len = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default()) as usize;
+    let crc = u32::from_le_bytes(bytes[4..8].try_into().unwrap_or_default());
+    let payload = bytes
+        .get(8..8 + len)
+        .ok_or_else(|| corrupt(8, "truncated"))?;
+    if crc32(payload) != crc {
+        return Err(corrupt(8, "checksum mismatch"));
+    }
+    if !payload.starts_with(SNAPSHOT_MAGIC) {
+        return Err(corrupt(8, "not a prescale snapshot"));
+    }
+    let mut pos = 4;
+    while pos < payload.len() {
+        let at = pos;
+        let key = get_key(payload, &mut pos).ok_or_else(|| corrupt(at, "bad series key"))?;
+        let raw = decode(payload, &mut pos).ok_or_else(|| corrupt(at, "bad samples"))?;
+        let mut columns = vec![];
+        for _ in 0..4 {
+            columns.push(decode(payload, &mut pos).ok_or_else(|| corrupt(at, "bad buckets"))?);
+        }
+        let agg: Vec<Bucket> = (0..columns[0].len())
+            .map(|i| Bucket {
+                t: columns[0][i].0,
+                max: columns[0][i].1,
+                mean: columns[1].get(i).map_or(f64::NAN, |c| c.1),
+                p95: columns[2].get(i).map_or(f64::NAN, |c| c.1),
+                count: columns[3].get(i).map_or(0, |c| c.1 as u32),
+            })
+            .collect();
+        if !raw.is_empty() {
+            index.raw.insert(key.clone(), raw);
+        }
+        if !agg.is_empty() {
+            index.aggregates.insert(key, agg);
+        }
+    }
+    Ok(index)
 }
 
 impl HistoryStore for FileStore {
@@ -120,36 +297,65 @@ impl HistoryStore for FileStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let record = Record::Batch(
-            batch
-                .iter()
-                .map(|(k, (t, v))| (k.clone(), *t, *v))
-                .collect(),
-        );
-        self.write(&record)?;
-        apply(
-            &mut self.index.write().unwrap_or_else(|e| e.into_inner()),
-            record,
-        );
+        let mut grouped: BTreeMap<&SeriesKey, Vec<Sample>> = BTreeMap::new();
+        for (k, s) in batch {
+            grouped.entry(k).or_default().push(*s);
+        }
+        let mut payload = vec![BATCH];
+        for (key, samples) in &mut grouped {
+            samples.sort_by_key(|s| s.0);
+            put_bytes(&mut payload, &serde_json::to_vec(key).unwrap_or_default());
+            encode(samples, &mut payload);
+        }
+        self.write(&payload)?;
+        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
+        for (key, sample) in batch {
+            MemoryStore::insert(&mut index.raw, key, *sample);
+        }
         Ok(())
     }
 
     fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample> {
         MemoryStore::read_from(
-            &self.index.read().unwrap_or_else(|e| e.into_inner()),
+            &self.index.read().unwrap_or_else(|e| e.into_inner()).raw,
             key,
             from,
             to,
         )
     }
 
+    fn read_downsampled(
+        &self,
+        key: &SeriesKey,
+        from: i64,
+        to: i64,
+        bucket_secs: i64,
+    ) -> Vec<Bucket> {
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let mut out: Vec<Bucket> = index
+            .aggregates
+            .get(key)
+            .map(|a| {
+                a.iter()
+                    .filter(|b| b.t >= from && b.t < to)
+                    .copied()
+                    .collect()
+            })
+            .unwrap_or_default();
+        let raw = MemoryStore::read_from(&index.raw, key, from, to);
+        out.extend(buckets(&raw, bucket_secs));
+        out
+    }
+
     fn series(&self) -> Vec<SeriesKey> {
-        self.index
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
+        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let keys: std::collections::BTreeSet<SeriesKey> = index
+            .raw
             .keys()
+            .chain(index.aggregates.keys())
             .cloned()
-            .collect()
+            .collect();
+        keys.into_iter().collect()
     }
 
     fn delete_workload(
@@ -158,16 +364,21 @@ impl HistoryStore for FileStore {
         kind: &str,
         workload: &str,
     ) -> Result<usize, StoreError> {
-        let record = Record::DeleteWorkload {
+        let key = SeriesKey {
             namespace: namespace.into(),
             kind: kind.into(),
             workload: workload.into(),
+            container: String::new(),
+            metric: crate::Metric::Cpu,
         };
-        self.write(&record)?;
-        Ok(apply(
+        let mut payload = vec![DELETE];
+        put_bytes(&mut payload, &serde_json::to_vec(&key).unwrap_or_default());
+        self.write(&payload)?;
+        Ok(replay(
             &mut self.index.write().unwrap_or_else(|e| e.into_inner()),
-            record,
-        ))
+            &payload,
+        )
+        .unwrap_or(0))
     }
 }
 
@@ -227,5 +438,39 @@ mod tests {
         let s = FileStore::open(&path).unwrap();
         assert!(s.series().is_empty());
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn compaction_keeps_recent_raw_and_downsamples_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.log");
+        let day = 86_400;
+        let s = FileStore::open(&path).unwrap();
+        let batch: Vec<_> = (0..(10 * day / 60))
+            .map(|i| (key("a"), (i * 60, (i % 7) as f64)))
+            .collect();
+        s.append(&batch).unwrap();
+        s.compact(10 * day, Retention::default()).unwrap();
+        drop(s);
+        let s = FileStore::open(&path).unwrap();
+        let raw = s.read(&key("a"), 0, i64::MAX);
+        assert_eq!(
+            raw.first().unwrap().0,
+            2 * day,
+            "8 days of raw samples are kept"
+        );
+        assert_eq!(raw.len() as i64, 8 * day / 60);
+        let buckets = s.read_downsampled(&key("a"), 0, 10 * day, 300);
+        assert_eq!(buckets.len() as i64, 10 * day / 300);
+        assert!(buckets.iter().all(|b| b.max == 6.0 || b.max >= 4.0));
+        // Appends after a compaction survive the next reopen too.
+        s.append(&[(key("a"), (10 * day, 9.0))]).unwrap();
+        drop(s);
+        assert_eq!(
+            FileStore::open(&path)
+                .unwrap()
+                .read(&key("a"), 10 * day, i64::MAX),
+            vec![(10 * day, 9.0)]
+        );
     }
 }

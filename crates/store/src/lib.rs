@@ -1,11 +1,13 @@
 //! prescale-store: usage history. A trait (plain data in, plain data out) and its
-//! implementations: `MemoryStore` for tests and `FileStore`, the embedded default — one
-//! append-only log file, checksummed records, fsync per batch, replayed on open.
+//! implementations: `MemoryStore` for tests and `FileStore`, the embedded default — a
+//! compressed, downsampled snapshot plus an append-only, checksummed, fsynced log.
 #![forbid(unsafe_code)]
 
+mod codec;
 mod file;
 mod key;
 mod memory;
+pub mod retention;
 
 pub use file::FileStore;
 pub use key::{Metric, SeriesKey};
@@ -35,6 +37,17 @@ pub trait HistoryStore: Send + Sync {
     fn append(&self, batch: &[(SeriesKey, Sample)]) -> Result<(), StoreError>;
     /// Samples of one series with `from <= t < to`, oldest first.
     fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample>;
+    /// Buckets of `bucket_secs` (max, mean, p95) over `from <= t < to`: the stored
+    /// aggregates for old data, computed from raw samples for recent data.
+    fn read_downsampled(
+        &self,
+        key: &SeriesKey,
+        from: i64,
+        to: i64,
+        bucket_secs: i64,
+    ) -> Vec<retention::Bucket> {
+        retention::buckets(&self.read(key, from, to), bucket_secs)
+    }
     /// Every series held.
     fn series(&self) -> Vec<SeriesKey>;
     /// Deletes every series of one workload (unenrolling discards history, seed 002);
@@ -45,18 +58,4 @@ pub trait HistoryStore: Send + Sync {
         kind: &str,
         workload: &str,
     ) -> Result<usize, StoreError>;
-}
-
-/// Maximum of each `bucket`-second bucket (the downsampling the forecaster uses).
-pub fn downsample_max(samples: &[Sample], bucket: i64) -> Vec<Sample> {
-    let bucket = bucket.max(1);
-    let mut out: Vec<Sample> = vec![];
-    for &(t, v) in samples {
-        let b = t.div_euclid(bucket) * bucket;
-        match out.last_mut() {
-            Some((bt, bv)) if *bt == b => *bv = bv.max(v),
-            _ => out.push((b, v)),
-        }
-    }
-    out
 }

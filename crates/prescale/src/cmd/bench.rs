@@ -27,6 +27,24 @@ enum What {
         #[arg(long)]
         json: bool,
     },
+    /// The embedded history store: bytes per workload-month after downsampling, ingest
+    /// rate, and the latency of a 30-day downsampled read of one series.
+    Storage {
+        #[arg(long, default_value_t = 200)]
+        workloads: usize,
+        #[arg(long, default_value_t = 2)]
+        containers: usize,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// Scrape interval.
+        #[arg(long, default_value = "15s")]
+        interval: String,
+        /// Directory for the store (a temporary one by default).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The simulated API server: a full list of N pods, and pod GETs per second.
     Sim {
         /// Pods to create.
@@ -68,6 +86,14 @@ fn synthetic(days: usize) -> Vec<f64> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
+        What::Storage {
+            workloads,
+            containers,
+            days,
+            interval,
+            dir,
+            json,
+        } => bench_storage::run(workloads, containers, days, &interval, dir, json),
         What::Sim {
             pods,
             gets,
@@ -76,6 +102,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         } => sim(pods, gets, concurrency, json),
     }
 }
+
+#[path = "bench_storage.rs"]
+mod bench_storage;
 
 fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
     use k8s_openapi::api::core::v1::Pod;
