@@ -30,14 +30,35 @@ pub struct Args {
     pub prometheus_url: Option<String>,
 }
 
-pub fn open_store(spec: &str) -> anyhow::Result<Arc<dyn HistoryStore>> {
+/// Opens the history store; for the embedded one, also returns it for compaction.
+pub fn open_store(spec: &str) -> anyhow::Result<(Arc<dyn HistoryStore>, Option<Arc<FileStore>>)> {
     if spec == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok((Arc::new(MemoryStore::new()), None));
     }
     let path = PathBuf::from(spec);
-    Ok(Arc::new(
-        FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?,
-    ))
+    let store =
+        Arc::new(FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?);
+    Ok((store.clone(), Some(store)))
+}
+
+/// Folds old samples into 5-minute buckets and rewrites the snapshot, once an hour.
+fn spawn_compaction(store: Arc<FileStore>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            let now = jiff::Timestamp::now().as_second();
+            let retention = prescale_store::retention::Retention::default();
+            match tokio::task::spawn_blocking(move || store.compact(now, retention)).await {
+                Ok(Ok(bytes)) => tracing::info!(bytes, "history compacted"),
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "history compaction failed; the log keeps every sample")
+                }
+                Err(e) => tracing::error!(error = %e, "history compaction did not finish"),
+            }
+        }
+    });
 }
 
 pub fn namespace(flag: Option<String>) -> String {
@@ -60,12 +81,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.interval
         );
     }
-    let store = open_store(&args.store)?;
+    let (store, compactable) = open_store(&args.store)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
+        if let Some(file_store) = compactable {
+            spawn_compaction(file_store);
+        }
         let config = OperatorConfig {
             namespace: namespace(args.namespace),
             metrics_addr: Some(args.metrics_addr),
