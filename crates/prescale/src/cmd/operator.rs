@@ -30,8 +30,12 @@ pub struct Args {
     pub prometheus_url: Option<String>,
 }
 
-/// Opens the history store; for the embedded one, also returns it for compaction.
-pub fn open_store(spec: &str) -> anyhow::Result<(Arc<dyn HistoryStore>, Option<Arc<FileStore>>)> {
+/// The store the controllers use, and the same store as a `FileStore` when it is the
+/// embedded one (so it can be compacted).
+type OpenedStore = (Arc<dyn HistoryStore>, Option<Arc<FileStore>>);
+
+/// Opens the history store.
+pub fn open_store(spec: &str) -> anyhow::Result<OpenedStore> {
     if spec == "memory" {
         return Ok((Arc::new(MemoryStore::new()), None));
     }

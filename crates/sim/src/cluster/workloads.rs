@@ -126,16 +126,7 @@ fn reconcile_deployments(store: &mut Store) {
 }
 
 fn set_status(store: &mut Store, plural: &str, obj: &Value, ready: i64, want: i64) {
-    let selector = obj
-        .pointer("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = crate::selector::selector_string(obj.pointer("/spec/selector"));
     let status = json!({
         "replicas": want, "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": want,
         "observedGeneration": obj["metadata"]["generation"], "selector": selector,

@@ -13,7 +13,7 @@ use super::{Sim, json_response};
 use crate::error::ApiError;
 use crate::patch::{PatchType, apply_patch};
 use crate::resources::{pod_requests, qos_class};
-use crate::selector::LabelSelector;
+use crate::selector::{LabelSelector, selector_string};
 use crate::store::{Part, Propagation, Store};
 
 pub fn serve(
@@ -109,17 +109,7 @@ fn scale_of(store: &Store, t: &Target, ns: &str, name: &str) -> Result<Value, Ap
         .and_then(|p| path_get(&obj, p))
         .and_then(Value::as_str)
         .map(String::from)
-        .or_else(|| {
-            obj.pointer("/spec/selector/matchLabels")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-        })
-        .unwrap_or_default();
+        .unwrap_or_else(|| selector_string(obj.pointer("/spec/selector")));
     Ok(json!({
         "kind": "Scale", "apiVersion": "autoscaling/v1",
         "metadata": {
@@ -194,39 +184,6 @@ fn evict(store: &mut Store, ns: &str, name: &str) -> Result<Response, ApiError> 
         StatusCode::CREATED,
         &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
     ))
-}
-
-/// A metav1.LabelSelector object as a selector string.
-pub fn selector_string(sel: Option<&Value>) -> String {
-    let Some(sel) = sel else { return String::new() };
-    let mut parts: Vec<String> = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect()
-        })
-        .unwrap_or_default();
-    for e in sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let key = e["key"].as_str().unwrap_or_default();
-        let values: Vec<&str> = e["values"]
-            .as_array()
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        parts.push(match e["operator"].as_str().unwrap_or_default() {
-            "In" => format!("{key} in ({})", values.join(",")),
-            "NotIn" => format!("{key} notin ({})", values.join(",")),
-            "DoesNotExist" => format!("!{key}"),
-            _ => key.to_string(),
-        });
-    }
-    parts.join(",")
 }
 
 /// Applies new container resources in place: refused when the QoS class would change
