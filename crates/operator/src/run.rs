@@ -14,7 +14,7 @@ use prescale_store::HistoryStore;
 
 use crate::http::{Shared, serve};
 use crate::leader::LeaseLock;
-use crate::metrics::{ControllerLabels, ErrorLabels};
+use crate::metrics::{ControllerLabels, ErrorLabels, ResourceLabels};
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::target::controller::{TargetContext, TargetMemory, reconcile_targets};
 use crate::template::controller::reconcile_templates;
@@ -106,14 +106,28 @@ pub async fn run(
                     .map_err(|e| (e.reason(), e.to_string()))
             })
             .await;
-            if let Some(written) = pass(&shared, "target", async {
+            if let Some(done) = pass(&shared, "target", async {
                 reconcile_targets(&ctx, &mut memory, &pause)
                     .await
                     .map_err(|e| ("target_failed", e.to_string()))
             })
             .await
             {
-                shared.metrics.recommendations.inc_by(written as u64);
+                shared.metrics.recommendations.inc_by(done.written as u64);
+                shared.metrics.managed_targets.set(done.targets as i64);
+                for (resource, recommended) in &done.recommended {
+                    let requested = done.requested.get(resource).copied().unwrap_or(0.0);
+                    if requested > 0.0 {
+                        let labels = ResourceLabels {
+                            resource: resource.to_string(),
+                        };
+                        shared
+                            .metrics
+                            .provisioning_ratio
+                            .get_or_create(&labels)
+                            .set(recommended / requested);
+                    }
+                }
             }
         }
         shared.ready.store(true, Ordering::Relaxed);

@@ -157,16 +157,32 @@ async fn collect(
     Ok(data_time)
 }
 
-/// One pass over every target. Returns how many suggestions were written.
+/// What one pass over the targets did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TargetPass {
+    pub targets: usize,
+    /// Status writes (unchanged targets are not written).
+    pub written: usize,
+    /// Σ recommended and Σ currently requested over suggestions, per resource
+    /// (`cpu` in cores, `memory` in bytes), replicas included.
+    pub recommended: BTreeMap<&'static str, f64>,
+    pub requested: BTreeMap<&'static str, f64>,
+}
+
+/// One pass over every target.
 pub async fn reconcile_targets(
     ctx: &TargetContext,
     memory: &mut TargetMemory,
     pause: &PauseState,
-) -> Result<usize, kube::Error> {
+) -> Result<TargetPass, kube::Error> {
     let api: Api<AIScaleTarget> = Api::all(ctx.client.clone());
     let targets = api.list(&ListParams::default()).await?.items;
+    let mut pass = TargetPass {
+        targets: targets.len(),
+        ..Default::default()
+    };
     if targets.is_empty() {
-        return Ok(0);
+        return Ok(pass);
     }
     let workloads = list_workloads(&ctx.client)
         .await
@@ -352,12 +368,27 @@ pub async fn reconcile_targets(
                 Some(&previous.conditions),
             ),
         ];
+        if let Some(s) = &status.suggestion {
+            for (c, h) in s.containers.iter().zip(&histories) {
+                let replicas = f64::from(h.replicas.max(1));
+                for (resource, rec, req) in [
+                    ("cpu", &c.cpu, h.cpu_request),
+                    ("memory", &c.memory, h.memory_request),
+                ] {
+                    if let (Some(rec), Some(req)) = (rec.as_deref().and_then(parse_cpu), req) {
+                        *pass.recommended.entry(resource).or_default() += rec * replicas;
+                        *pass.requested.entry(resource).or_default() += req * replicas;
+                    }
+                }
+            }
+        }
         written += write_status(&ns_api, &name, &previous, &status).await?;
         if suggestion_changed {
             let _ = record_event(&ctx.client, ast, &status).await;
         }
     }
-    Ok(written)
+    pass.written = written;
+    Ok(pass)
 }
 
 async fn write_status(
