@@ -65,7 +65,26 @@ fn custom_columns(rt: &ResourceType) -> Vec<(String, String, String)> {
 }
 
 fn cell(obj: &Value, path: &str) -> Value {
-    // Only simple dotted paths; anything fancier shows as empty, as kubectl does for missing values.
+    // Dotted paths, plus the one filter printer columns commonly use:
+    // `.status.conditions[?(@.type=="Ready")].status`. Anything fancier shows as empty.
+    if let Some((list, rest)) = path.split_once("[?(@.") {
+        let Some((filter, field)) = rest.split_once(")]") else {
+            return json!("");
+        };
+        let Some((key, wanted)) = filter.split_once("==") else {
+            return json!("");
+        };
+        let wanted = wanted.trim_matches(|c| c == '"' || c == '\'');
+        let item = obj
+            .pointer(&list.replace('.', "/"))
+            .and_then(Value::as_array)
+            .and_then(|items| {
+                items
+                    .iter()
+                    .find(|i| i.get(key).and_then(Value::as_str) == Some(wanted))
+            });
+        return item.map(|i| cell(i, field)).unwrap_or(json!(""));
+    }
     if path.contains('[') {
         return json!("");
     }
@@ -93,5 +112,27 @@ fn age(obj: &Value, now: Timestamp) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printer_column_paths() {
+        let obj = json!({"spec": {"model": {"mode": "balanced"}}, "status": {"managed": 5,
+            "conditions": [{"type": "Other", "status": "False"}, {"type": "Ready", "status": "True"}]}});
+        assert_eq!(cell(&obj, ".spec.model.mode"), json!("balanced"));
+        assert_eq!(cell(&obj, ".status.managed"), json!("5"));
+        assert_eq!(
+            cell(&obj, ".status.conditions[?(@.type==\"Ready\")].status"),
+            json!("True")
+        );
+        assert_eq!(
+            cell(&obj, ".status.conditions[?(@.type==\"Gone\")].status"),
+            json!("")
+        );
+        assert_eq!(cell(&obj, ".missing"), json!(""));
     }
 }
