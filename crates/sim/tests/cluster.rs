@@ -182,11 +182,12 @@ async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
         .unwrap();
     let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
         Api::namespaced(c.client.clone(), "default");
-    // A 10 % CPU target is far below what the load model produces: the HPA must scale up.
+    // The load model's demand never falls below 5 % of one pod's requests, so a 1 % CPU
+    // target asks for at least five replicas at any time of day: capped at four.
     let hpa = json!({"metadata": {"name": "busy"}, "spec": {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "busy"},
         "minReplicas": 1, "maxReplicas": 4,
-        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 10}}}]}});
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 1}}}]}});
     hpas.create(
         &PostParams::default(),
         &serde_json::from_value(hpa).unwrap(),

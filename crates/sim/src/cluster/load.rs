@@ -62,9 +62,9 @@ pub fn update_usage(store: &mut Store) -> Usage {
             .unwrap_or_default()
             .to_string();
         let name = name_of(pod).unwrap_or_default();
-        let wanted = pod_replicas_hint(pod).max(1) as f64;
+        // The workload's demand is shared by its ready pods: more replicas, less each.
         let ready = *ready_per_owner.get(&owner).unwrap_or(&1) as f64;
-        let d = demand(&owner, now) * wanted / ready;
+        let d = demand(&owner, now) / ready;
         let mut containers = vec![];
         let mut oom = vec![];
         for c in pod
@@ -120,10 +120,6 @@ fn owner_key(pod: &Value) -> String {
 
 /// Demand scales with the replicas the workload was designed for; pods carry no such
 /// figure, so every workload's demand is sized for its pods as they are created.
-fn pod_replicas_hint(_pod: &Value) -> usize {
-    1
-}
-
 fn oom_kill(store: &mut Store, pod: &Value, containers: &[String]) {
     let ns = pod["metadata"]["namespace"]
         .as_str()
