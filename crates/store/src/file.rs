@@ -14,27 +14,22 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::Mutex;
 
 use crate::codec::{decode, encode};
-use crate::memory::MemoryStore;
-use crate::retention::{Bucket, Retention, apply as apply_retention, buckets};
+use crate::memory::{Index, MemoryStore};
+use crate::retention::{Bucket, Retention};
 use crate::{HistoryStore, Sample, SeriesKey, StoreError};
 
 const BATCH: u8 = 1;
 const DELETE: u8 = 2;
 const SNAPSHOT_MAGIC: &[u8; 4] = b"PSS1";
 
-#[derive(Default)]
-struct Index {
-    raw: BTreeMap<SeriesKey, Vec<Sample>>,
-    aggregates: BTreeMap<SeriesKey, Vec<Bucket>>,
-}
-
 pub struct FileStore {
     path: PathBuf,
     file: Mutex<File>,
-    index: RwLock<Index>,
+    /// Everything the log and snapshot hold, for reads.
+    mem: MemoryStore,
 }
 
 fn io(path: &Path, source: std::io::Error) -> StoreError {
@@ -79,22 +74,14 @@ fn replay(index: &mut Index, payload: &[u8]) -> Option<usize> {
                 let samples = decode(payload, &mut pos)?;
                 n += samples.len();
                 for s in samples {
-                    MemoryStore::insert(&mut index.raw, &key, s);
+                    index.insert(&key, s);
                 }
             }
             Some(n)
         }
         DELETE => {
             let key = get_key(payload, &mut pos)?;
-            index.aggregates.retain(|k, _| {
-                !(k.namespace == key.namespace && k.kind == key.kind && k.workload == key.workload)
-            });
-            Some(MemoryStore::remove_workload(
-                &mut index.raw,
-                &key.namespace,
-                &key.kind,
-                &key.workload,
-            ))
+            Some(index.remove_workload(&key.namespace, &key.kind, &key.workload))
         }
         _ => None,
     }
@@ -140,7 +127,7 @@ impl FileStore {
         Ok(FileStore {
             path,
             file: Mutex::new(file),
-            index: RwLock::new(index),
+            mem: MemoryStore::from_index(index),
         })
     }
 
@@ -156,28 +143,10 @@ impl FileStore {
     pub fn compact(&self, now: i64, retention: Retention) -> Result<u64, StoreError> {
         // Holding the log lock keeps appends out while the snapshot is replaced.
         let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
-        let keys: Vec<SeriesKey> = index
-            .raw
-            .keys()
-            .chain(index.aggregates.keys())
-            .cloned()
-            .collect();
-        for key in keys {
-            let mut raw = index.raw.remove(&key).unwrap_or_default();
-            let mut agg = index.aggregates.remove(&key).unwrap_or_default();
-            apply_retention(&mut raw, &mut agg, now, retention);
-            if !raw.is_empty() {
-                index.raw.insert(key.clone(), raw);
-            }
-            if !agg.is_empty() {
-                index.aggregates.insert(key, agg);
-            }
-        }
+        let mut index = self.mem.index_mut();
+        index.apply_retention(now, retention);
         let mut payload = SNAPSHOT_MAGIC.to_vec();
-        let keys: std::collections::BTreeSet<&SeriesKey> =
-            index.raw.keys().chain(index.aggregates.keys()).collect();
-        for key in keys {
+        for key in &index.series() {
             put_bytes(&mut payload, &serde_json::to_vec(key).unwrap_or_default());
             encode(
                 index.raw.get(key).map(Vec::as_slice).unwrap_or_default(),
@@ -308,20 +277,11 @@ impl HistoryStore for FileStore {
             encode(samples, &mut payload);
         }
         self.write(&payload)?;
-        let mut index = self.index.write().unwrap_or_else(|e| e.into_inner());
-        for (key, sample) in batch {
-            MemoryStore::insert(&mut index.raw, key, *sample);
-        }
-        Ok(())
+        self.mem.append(batch)
     }
 
-    fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Vec<Sample> {
-        MemoryStore::read_from(
-            &self.index.read().unwrap_or_else(|e| e.into_inner()).raw,
-            key,
-            from,
-            to,
-        )
+    fn read(&self, key: &SeriesKey, from: i64, to: i64) -> Result<Vec<Sample>, StoreError> {
+        self.mem.read(key, from, to)
     }
 
     fn read_downsampled(
@@ -330,32 +290,16 @@ impl HistoryStore for FileStore {
         from: i64,
         to: i64,
         bucket_secs: i64,
-    ) -> Vec<Bucket> {
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
-        let mut out: Vec<Bucket> = index
-            .aggregates
-            .get(key)
-            .map(|a| {
-                a.iter()
-                    .filter(|b| b.t >= from && b.t < to)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default();
-        let raw = MemoryStore::read_from(&index.raw, key, from, to);
-        out.extend(buckets(&raw, bucket_secs));
-        out
+    ) -> Result<Vec<Bucket>, StoreError> {
+        self.mem.read_downsampled(key, from, to, bucket_secs)
     }
 
-    fn series(&self) -> Vec<SeriesKey> {
-        let index = self.index.read().unwrap_or_else(|e| e.into_inner());
-        let keys: std::collections::BTreeSet<SeriesKey> = index
-            .raw
-            .keys()
-            .chain(index.aggregates.keys())
-            .cloned()
-            .collect();
-        keys.into_iter().collect()
+    fn series(&self) -> Result<Vec<SeriesKey>, StoreError> {
+        self.mem.series()
+    }
+
+    fn apply_retention(&self, now: i64, retention: Retention) -> Result<(), StoreError> {
+        self.compact(now, retention).map(drop)
     }
 
     fn delete_workload(
@@ -374,11 +318,7 @@ impl HistoryStore for FileStore {
         let mut payload = vec![DELETE];
         put_bytes(&mut payload, &serde_json::to_vec(&key).unwrap_or_default());
         self.write(&payload)?;
-        Ok(replay(
-            &mut self.index.write().unwrap_or_else(|e| e.into_inner()),
-            &payload,
-        )
-        .unwrap_or(0))
+        Ok(replay(&mut self.mem.index_mut(), &payload).unwrap_or(0))
     }
 }
 
@@ -431,12 +371,15 @@ mod tests {
         f.write_all(&[200, 0, 0, 0, 1, 2, 3]).unwrap();
         drop(f);
         let s = FileStore::open(&path).unwrap();
-        assert_eq!(s.read(&key("a"), 0, 100), vec![(10, 1.0), (20, 2.0)]);
+        assert_eq!(
+            s.read(&key("a"), 0, 100).unwrap(),
+            vec![(10, 1.0), (20, 2.0)]
+        );
         s.append(&[(key("a"), (30, 3.0))]).unwrap();
         assert_eq!(s.delete_workload("ns", "Deployment", "web").unwrap(), 2);
         drop(s);
         let s = FileStore::open(&path).unwrap();
-        assert!(s.series().is_empty());
+        assert!(s.series().unwrap().is_empty());
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
     }
 
@@ -453,14 +396,14 @@ mod tests {
         s.compact(10 * day, Retention::default()).unwrap();
         drop(s);
         let s = FileStore::open(&path).unwrap();
-        let raw = s.read(&key("a"), 0, i64::MAX);
+        let raw = s.read(&key("a"), 0, i64::MAX).unwrap();
         assert_eq!(
             raw.first().unwrap().0,
             2 * day,
             "8 days of raw samples are kept"
         );
         assert_eq!(raw.len() as i64, 8 * day / 60);
-        let buckets = s.read_downsampled(&key("a"), 0, 10 * day, 300);
+        let buckets = s.read_downsampled(&key("a"), 0, 10 * day, 300).unwrap();
         assert_eq!(buckets.len() as i64, 10 * day / 300);
         assert!(buckets.iter().all(|b| b.max == 6.0 || b.max >= 4.0));
         // Appends after a compaction survive the next reopen too.
@@ -469,7 +412,8 @@ mod tests {
         assert_eq!(
             FileStore::open(&path)
                 .unwrap()
-                .read(&key("a"), 10 * day, i64::MAX),
+                .read(&key("a"), 10 * day, i64::MAX)
+                .unwrap(),
             vec![(10 * day, 9.0)]
         );
     }

@@ -23,3 +23,41 @@ pub struct SeriesKey {
     pub container: String,
     pub metric: Metric,
 }
+
+impl Metric {
+    pub const ALL: [Metric; 5] = [
+        Metric::Cpu,
+        Metric::Memory,
+        Metric::Restarts,
+        Metric::OomKills,
+        Metric::Replicas,
+    ];
+
+    /// The name used in storage and on the wire (as serde spells it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cpu => "cpu",
+            Metric::Memory => "memory",
+            Metric::Restarts => "restarts",
+            Metric::OomKills => "oom_kills",
+            Metric::Replicas => "replicas",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_serde() {
+        for m in Metric::ALL {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.name());
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+        }
+    }
+}

@@ -57,6 +57,19 @@ pub fn buckets(samples: &[Sample], bucket_secs: i64) -> Vec<Bucket> {
     out
 }
 
+/// Merges bucket `b` (late samples) into `a` of the same start. The mean is exact; the
+/// p95 of the union is not recoverable from two p95s, so the larger is kept (an upper
+/// bound, the safe side for provisioning).
+pub fn merge(a: &mut Bucket, b: &Bucket) {
+    let n = a.count + b.count;
+    if n > 0 {
+        a.mean = (a.mean * a.count as f64 + b.mean * b.count as f64) / n as f64;
+    }
+    a.max = a.max.max(b.max);
+    a.p95 = a.p95.max(b.p95);
+    a.count = n;
+}
+
 /// Applies the retention at `now`: moves raw samples past `raw_secs` into buckets (merging
 /// with a bucket already there) and drops buckets past `aggregate_secs`.
 pub fn apply(raw: &mut Vec<Sample>, aggregates: &mut Vec<Bucket>, now: i64, r: Retention) {
@@ -65,14 +78,7 @@ pub fn apply(raw: &mut Vec<Sample>, aggregates: &mut Vec<Bucket>, now: i64, r: R
     if old > 0 {
         for b in buckets(&raw[..old], r.bucket_secs) {
             match aggregates.binary_search_by_key(&b.t, |a| a.t) {
-                Ok(i) => {
-                    let a = &mut aggregates[i];
-                    let n = a.count + b.count;
-                    a.mean = (a.mean * a.count as f64 + b.mean * b.count as f64) / n as f64;
-                    a.max = a.max.max(b.max);
-                    a.p95 = a.p95.max(b.p95);
-                    a.count = n;
-                }
+                Ok(i) => merge(&mut aggregates[i], &b),
                 Err(i) => aggregates.insert(i, b),
             }
         }

@@ -61,7 +61,7 @@ fn fifty_sigkills_lose_nothing_acknowledged() {
         let store = FileStore::open(&path)
             .unwrap_or_else(|e| panic!("round {round}: the store does not open: {e}"));
         for c in 0..4 {
-            let samples = store.read(&key(c), 0, i64::MAX);
+            let samples = store.read(&key(c), 0, i64::MAX).unwrap();
             assert!(
                 samples.len() as i64 > acknowledged,
                 "round {round}: container c{c} has {} samples, {} were acknowledged",
@@ -80,7 +80,7 @@ fn fifty_sigkills_lose_nothing_acknowledged() {
                 );
             }
         }
-        next = store.read(&key(0), 0, i64::MAX).len() as i64;
+        next = store.read(&key(0), 0, i64::MAX).unwrap().len() as i64;
     }
     assert!(acknowledged > 0, "the child never got a batch acknowledged");
 }

@@ -268,7 +268,8 @@ pub async fn reconcile_targets(
             &resolved,
             &workloads_requests(&ctx.client, &resolved).await,
             data_time.unwrap_or(0),
-        );
+        )
+        .map_err(|e| kube::Error::Service(Box::new(e)))?;
         let span = histories
             .iter()
             .flat_map(|h| h.cpu.first().zip(h.cpu.last()))
@@ -536,7 +537,7 @@ fn histories(
     workloads: &[&WorkloadView],
     requests: &Requests,
     now: i64,
-) -> Vec<ContainerHistory> {
+) -> Result<Vec<ContainerHistory>, prescale_store::StoreError> {
     let mut out = vec![];
     for w in workloads {
         let id = format!("{}/{}", w.kind, w.name);
@@ -563,17 +564,17 @@ fn histories(
                 container: container.clone(),
                 cpu: ctx
                     .store
-                    .read(&key(Metric::Cpu), now - HISTORY_WINDOW_SECS, now + 1),
+                    .read(&key(Metric::Cpu), now - HISTORY_WINDOW_SECS, now + 1)?,
                 memory: ctx
                     .store
-                    .read(&key(Metric::Memory), now - HISTORY_WINDOW_SECS, now + 1),
+                    .read(&key(Metric::Memory), now - HISTORY_WINDOW_SECS, now + 1)?,
                 cpu_request,
                 memory_request,
                 replicas,
             });
         }
     }
-    out
+    Ok(out)
 }
 
 /// The status value as JSON, for tests and the CLI.

@@ -27,24 +27,9 @@ enum What {
         #[arg(long)]
         json: bool,
     },
-    /// The embedded history store: bytes per workload-month after downsampling, ingest
-    /// rate, and the latency of a 30-day downsampled read of one series.
-    Storage {
-        #[arg(long, default_value_t = 200)]
-        workloads: usize,
-        #[arg(long, default_value_t = 2)]
-        containers: usize,
-        #[arg(long, default_value_t = 30)]
-        days: i64,
-        /// Scrape interval.
-        #[arg(long, default_value = "15s")]
-        interval: String,
-        /// Directory for the store (a temporary one by default).
-        #[arg(long)]
-        dir: Option<std::path::PathBuf>,
-        #[arg(long)]
-        json: bool,
-    },
+    /// A history store (embedded or PostgreSQL): bytes per workload-month after
+    /// downsampling, ingest rate, and the latency of a 30-day downsampled read of one series.
+    Storage(bench_storage::StorageArgs),
     /// The simulated API server: a full list of N pods, and pod GETs per second.
     Sim {
         /// Pods to create.
@@ -86,14 +71,7 @@ fn synthetic(days: usize) -> Vec<f64> {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
-        What::Storage {
-            workloads,
-            containers,
-            days,
-            interval,
-            dir,
-            json,
-        } => bench_storage::run(workloads, containers, days, &interval, dir, json),
+        What::Storage(storage) => bench_storage::run(storage),
         What::Sim {
             pods,
             gets,

@@ -6,17 +6,78 @@ use std::time::Instant;
 
 use anyhow::Context;
 use prescale_store::retention::Retention;
-use prescale_store::{FileStore, HistoryStore, Metric, SeriesKey};
+use prescale_store::{FileStore, HistoryStore, Metric, PgStore, SeriesKey};
+use std::sync::Arc;
 
-pub fn run(
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    Embedded,
+    Postgres,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StorageArgs {
+    #[arg(long, default_value_t = 200)]
     workloads: usize,
+    #[arg(long, default_value_t = 2)]
     containers: usize,
+    #[arg(long, default_value_t = 30)]
     days: i64,
-    interval: &str,
+    /// Scrape interval.
+    #[arg(long, default_value = "15s")]
+    interval: String,
+    #[arg(long, value_enum, default_value = "embedded")]
+    backend: Backend,
+    /// Directory for the embedded store (a temporary one by default).
+    #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// Database for the postgres backend; its prescale tables must be empty (use a
+    /// database of its own).
+    #[arg(long, env = "PRESCALE_BENCH_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    #[arg(long)]
     json: bool,
-) -> anyhow::Result<ExitCode> {
-    let step = prescale_api::duration::parse_duration(interval)
+}
+
+/// The store under test, and how to measure its size on disk.
+type Opened = (Arc<dyn HistoryStore>, Box<dyn Fn() -> anyhow::Result<u64>>);
+
+fn open(args: &StorageArgs, dir: &std::path::Path) -> anyhow::Result<Opened> {
+    match args.backend {
+        Backend::Embedded => {
+            let store = Arc::new(FileStore::open(dir.join("history.log"))?);
+            let measured = store.clone();
+            Ok((store, Box::new(move || Ok(measured.disk_bytes()))))
+        }
+        Backend::Postgres => {
+            let url = args.postgres_url.as_deref().context(
+                "--backend postgres needs --postgres-url (or PRESCALE_BENCH_POSTGRES_URL)",
+            )?;
+            let store = Arc::new(PgStore::connect(url, 4)?);
+            anyhow::ensure!(
+                store.series()?.is_empty(),
+                "--postgres-url: the database already holds prescale history; use an empty one"
+            );
+            let measured = store.clone();
+            // Live data, as in a store whose dead rows autovacuum has long reused.
+            let live_bytes = move || {
+                measured.vacuum_full()?;
+                Ok(measured.disk_bytes()?)
+            };
+            Ok((store, Box::new(live_bytes)))
+        }
+    }
+}
+
+pub fn run(args: StorageArgs) -> anyhow::Result<ExitCode> {
+    let StorageArgs {
+        workloads,
+        containers,
+        days,
+        json,
+        ..
+    } = args;
+    let step = prescale_api::duration::parse_duration(&args.interval)
         .context("--interval")?
         .as_secs()
         .max(1) as i64;
@@ -25,8 +86,8 @@ pub fn run(
         "--workloads, --containers and --days must be positive"
     );
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
-    let dir = dir.unwrap_or_else(|| tmp.path().to_path_buf());
-    let store = FileStore::open(dir.join("history.log"))?;
+    let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let (store, disk_bytes) = open(&args, &dir)?;
     let keys: Vec<SeriesKey> = (0..workloads)
         .flat_map(|w| {
             (0..containers)
@@ -74,30 +135,34 @@ pub fn run(
     let ingest_secs = began.elapsed().as_secs_f64();
     let samples = (ticks as usize * keys.len()) as f64;
     let end = start + ticks * step;
-    store.compact(end, Retention::default())?;
-    let bytes = store.disk_bytes();
+    store.apply_retention(end, Retention::default())?;
+    let bytes = disk_bytes()?;
     let per_workload_month = bytes as f64 / workloads as f64 * (30.0 / days as f64);
     let mut read_ms = vec![];
     for i in 0..50 {
         let key = &keys[(i * 7919) % keys.len()];
         let t0 = Instant::now();
-        let buckets = store.read_downsampled(key, end - 30 * 86_400, end, 300);
+        let buckets = store.read_downsampled(key, end - 30 * 86_400, end, 300)?;
         read_ms.push(t0.elapsed().as_secs_f64() * 1000.0);
         anyhow::ensure!(!buckets.is_empty(), "a downsampled read returned nothing");
     }
     read_ms.sort_by(f64::total_cmp);
     let (p50, p99) = (read_ms[read_ms.len() / 2], read_ms[read_ms.len() - 1]);
     let rate = samples / ingest_secs;
+    let backend = match args.backend {
+        Backend::Embedded => "embedded",
+        Backend::Postgres => "postgres",
+    };
     if json {
         println!(
             "{}",
-            serde_json::json!({"backend": "embedded", "workloads": workloads, "containers": containers, "days": days, "interval_s": step,
+            serde_json::json!({"backend": backend, "workloads": workloads, "containers": containers, "days": days, "interval_s": step,
                 "samples": samples, "bytes_per_workload_month": per_workload_month, "ingest_samples_per_s": rate,
                 "read_30d_downsampled_p50_ms": p50, "read_30d_downsampled_max_ms": p99})
         );
     } else {
         println!(
-            "embedded: {:.2} MB per workload-month, ingest {rate:.0} samples/s, 30-day downsampled read p50 {p50:.2} ms (max {p99:.2} ms)",
+            "{backend}: {:.2} MB per workload-month, ingest {rate:.0} samples/s, 30-day downsampled read p50 {p50:.2} ms (max {p99:.2} ms)",
             per_workload_month / 1e6
         );
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use prescale_operator::run::{OperatorConfig, run as run_operator};
-use prescale_store::{FileStore, HistoryStore, MemoryStore};
+use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,9 +16,13 @@ pub struct Args {
     /// namespace, else prescale-system.
     #[arg(long, env = "POD_NAMESPACE")]
     pub namespace: Option<String>,
-    /// History store: a file path for the embedded store, or `memory` (lost on exit).
+    /// History store: a file path for the embedded store, a `postgres://` URL for
+    /// PostgreSQL (several workers share it), or `memory` (lost on exit).
     #[arg(long, env = "PRESCALE_STORE", default_value = ".prescale/history.log")]
     pub store: String,
+    /// Connections to PostgreSQL when --store is a postgres:// URL.
+    #[arg(long, default_value_t = 8)]
+    pub store_connections: usize,
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
@@ -30,23 +34,25 @@ pub struct Args {
     pub prometheus_url: Option<String>,
 }
 
-/// The store the controllers use, and the same store as a `FileStore` when it is the
-/// embedded one (so it can be compacted).
-type OpenedStore = (Arc<dyn HistoryStore>, Option<Arc<FileStore>>);
-
-/// Opens the history store.
-pub fn open_store(spec: &str) -> anyhow::Result<OpenedStore> {
+/// Opens the history store `spec` names (see `--store`).
+pub fn open_store(spec: &str, connections: usize) -> anyhow::Result<Arc<dyn HistoryStore>> {
     if spec == "memory" {
-        return Ok((Arc::new(MemoryStore::new()), None));
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        return Ok(Arc::new(
+            PgStore::connect(spec, connections).context("--store")?,
+        ));
     }
     let path = PathBuf::from(spec);
-    let store =
-        Arc::new(FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?);
-    Ok((store.clone(), Some(store)))
+    Ok(Arc::new(
+        FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?,
+    ))
 }
 
-/// Folds old samples into 5-minute buckets and rewrites the snapshot, once an hour.
-fn spawn_compaction(store: Arc<FileStore>) {
+/// Folds old samples into 5-minute buckets (and, for the embedded store, rewrites its
+/// snapshot), once an hour.
+fn spawn_retention(store: Arc<dyn HistoryStore>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
@@ -54,12 +60,12 @@ fn spawn_compaction(store: Arc<FileStore>) {
             let store = store.clone();
             let now = jiff::Timestamp::now().as_second();
             let retention = prescale_store::retention::Retention::default();
-            match tokio::task::spawn_blocking(move || store.compact(now, retention)).await {
-                Ok(Ok(bytes)) => tracing::info!(bytes, "history compacted"),
+            match tokio::task::spawn_blocking(move || store.apply_retention(now, retention)).await {
+                Ok(Ok(())) => tracing::info!("history retention applied"),
                 Ok(Err(e)) => {
-                    tracing::error!(error = %e, "history compaction failed; the log keeps every sample")
+                    tracing::error!(error = %e, "history retention failed; raw samples are kept")
                 }
-                Err(e) => tracing::error!(error = %e, "history compaction did not finish"),
+                Err(e) => tracing::error!(error = %e, "history retention did not finish"),
             }
         }
     });
@@ -85,15 +91,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.interval
         );
     }
-    let (store, compactable) = open_store(&args.store)?;
+    let store = open_store(&args.store, args.store_connections)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
-        if let Some(file_store) = compactable {
-            spawn_compaction(file_store);
-        }
+        spawn_retention(store.clone());
         let config = OperatorConfig {
             namespace: namespace(args.namespace),
             metrics_addr: Some(args.metrics_addr),
