@@ -3,6 +3,7 @@
 //! the controllers around them only read the cluster and apply what those decide.
 #![forbid(unsafe_code)]
 
+pub mod backfill;
 pub mod collector;
 pub mod http;
 pub mod install;

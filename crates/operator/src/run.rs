@@ -27,6 +27,8 @@ pub struct OperatorConfig {
     pub interval: Duration,
     /// This replica's name in the Lease.
     pub identity: String,
+    /// Backfill from Prometheus on enrolment.
+    pub backfill: Option<Arc<crate::backfill::Backfill>>,
 }
 
 /// Reads the pause ConfigMap; an error reading it keeps the last known state.
@@ -75,6 +77,7 @@ pub async fn run(
     let ctx = TargetContext {
         client: client.clone(),
         store,
+        backfill: config.backfill.clone(),
     };
     let mut memory = TargetMemory::default();
     let mut pause = PauseState::RUNNING;

@@ -317,6 +317,7 @@ async fn pause_follows_seed_002() {
     let ctx = TargetContext {
         client: c.client.clone(),
         store: Arc::new(prescale_store::MemoryStore::new()),
+        backfill: None,
     };
     let paused = PauseState {
         paused: true,

@@ -43,6 +43,8 @@ pub struct TargetMemory {
 pub struct TargetContext {
     pub client: Client,
     pub store: Arc<dyn HistoryStore>,
+    /// Backfill from Prometheus, when `--prometheus-url` is given.
+    pub backfill: Option<Arc<crate::backfill::Backfill>>,
 }
 
 fn parse_cpu(s: &str) -> Option<f64> {
@@ -285,7 +287,7 @@ pub async fn reconcile_targets(
                 .and_then(|s| jiff::Timestamp::from_second(s).ok())
                 .map(Time),
             hours: span as f64 / 3600.0,
-            backfilled_days: None,
+            backfilled_days: backfilled_days(ctx, &resolved),
         });
         let mut suggestion_changed = false;
         if due {
@@ -530,6 +532,22 @@ async fn workloads_requests(client: &Client, workloads: &[&WorkloadView]) -> Req
         }
     }
     out
+}
+
+/// Starts the backfill of workloads seen for the first time; the days backfilled so far
+/// (the least over the target's workloads: what every one of them has).
+fn backfilled_days(ctx: &TargetContext, workloads: &[&WorkloadView]) -> Option<f64> {
+    let backfill = ctx.backfill.as_ref()?;
+    let now = jiff::Timestamp::now().as_second();
+    let mut days: Option<f64> = None;
+    for w in workloads {
+        backfill.start(&w.namespace, &w.kind, &w.name, now);
+        let d = backfill
+            .progress(&w.namespace, &w.kind, &w.name)
+            .map_or(0.0, |p| p.days());
+        days = Some(days.map_or(d, |m| m.min(d)));
+    }
+    days.map(|d| (d * 100.0).round() / 100.0)
 }
 
 fn histories(

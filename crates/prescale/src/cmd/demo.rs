@@ -164,6 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             metrics_addr: None,
             interval: Duration::from_secs(1),
             identity: "prescale-demo".into(),
+            backfill: None,
         };
         {
             let mut store = sim.store();

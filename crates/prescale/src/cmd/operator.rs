@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use prescale_operator::backfill::prometheus::Prometheus;
+use prescale_operator::backfill::{Backfill, BackfillConfig};
 use prescale_operator::run::{OperatorConfig, run as run_operator};
 use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
 
@@ -29,9 +31,14 @@ pub struct Args {
     /// Seconds between reconcile passes.
     #[arg(long, default_value_t = 5.0)]
     pub interval: f64,
-    /// Prometheus to backfill history from. Not implemented yet: refused rather than ignored.
-    #[arg(long)]
+    /// Prometheus to backfill history from when a workload is enrolled (cAdvisor's
+    /// container_cpu_usage_seconds_total and container_memory_working_set_bytes), e.g.
+    /// http://prometheus.monitoring:9090.
+    #[arg(long, env = "PRESCALE_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+    /// Days of history to backfill from Prometheus.
+    #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=90))]
+    pub backfill_days: u32,
 }
 
 /// Opens the history store `spec` names (see `--store`).
@@ -82,9 +89,6 @@ pub fn namespace(flag: Option<String>) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    if args.prometheus_url.is_some() {
-        anyhow::bail!("--prometheus-url: the Prometheus backfill is not built yet; run without it");
-    }
     if !(args.interval.is_finite() && args.interval > 0.0) {
         anyhow::bail!(
             "--interval {} must be a positive number of seconds",
@@ -98,12 +102,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .await
             .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
         spawn_retention(store.clone());
+        let backfill = match &args.prometheus_url {
+            Some(url) => Some(Backfill::new(
+                Prometheus::new(url)?,
+                store.clone(),
+                BackfillConfig {
+                    days: args.backfill_days,
+                    // Points as close as live collection's, but no closer than cAdvisor's
+                    // usual 15 s scrape.
+                    step_secs: (args.interval.round() as i64).max(15),
+                    ..BackfillConfig::default()
+                },
+            )),
+            None => None,
+        };
         let config = OperatorConfig {
             namespace: namespace(args.namespace),
             metrics_addr: Some(args.metrics_addr),
             interval: Duration::from_secs_f64(args.interval),
             identity: std::env::var("POD_NAME")
                 .unwrap_or_else(|_| format!("prescale-{}", std::process::id())),
+            backfill,
         };
         tracing::info!(namespace = %config.namespace, "prescale operator starting");
         run_operator(client, store, config, async {

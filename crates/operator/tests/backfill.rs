@@ -1,0 +1,314 @@
+//! The Prometheus backfill against a real Prometheus (Debian's `prometheus` package, which
+//! scripts/test installs): cAdvisor-shaped series are written as OpenMetrics, turned into
+//! TSDB blocks by `promtool tsdb create-blocks-from openmetrics`, and served by a
+//! Prometheus this test starts on loopback — after the backfill has already begun, so the
+//! first queries find nothing listening and must be retried.
+
+use std::fmt::Write as _;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, Node};
+use kube::api::{Api, PostParams};
+use prescale_api::AIScaleTarget;
+use prescale_operator::backfill::prometheus::Prometheus;
+use prescale_operator::backfill::{Backfill, BackfillConfig, Progress};
+use prescale_operator::pause::PauseState;
+use prescale_operator::target::controller::{TargetContext, TargetMemory, reconcile_targets};
+use prescale_sim::testing::TestCluster;
+use prescale_store::{HistoryStore, MemoryStore, Metric};
+use serde_json::json;
+
+const STEP: i64 = 15;
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn tools_present() -> bool {
+    let found = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if found("prometheus") && found("promtool") {
+        return true;
+    }
+    if std::env::var("PRESCALE_SKIP_PROMETHEUS").as_deref() == Ok("1") {
+        eprintln!(
+            "\n!!! backfill test SKIPPED — PRESCALE_SKIP_PROMETHEUS=1, no Prometheus test ran !!!\n"
+        );
+        return false;
+    }
+    panic!(
+        "the backfill test needs prometheus and promtool: run scripts/test (it installs \
+         Debian's prometheus), or set PRESCALE_SKIP_PROMETHEUS=1 to skip it"
+    );
+}
+
+/// cAdvisor-shaped series from `from` to `to`: two pods of Deployment `web` (one restarts
+/// halfway, resetting its CPU counter), pod-level series that must be ignored, and pods of
+/// other workloads (`db`, `web-admin`) that must not be mixed in.
+fn openmetrics(from: i64, to: i64, reset_at: i64) -> String {
+    let mut cpu = String::new();
+    let mut mem = String::new();
+    let pods: [(&str, &str, f64, f64); 6] = [
+        ("web-5d8f7c9b4-abcde", "app", 0.2, 100.0),
+        ("web-5d8f7c9b4-fghij", "app", 0.4, 300.0),
+        ("web-5d8f7c9b4-abcde", "POD", 5.0, 900.0),
+        ("web-5d8f7c9b4-abcde", "", 5.0, 900.0),
+        ("db-0", "pg", 3.0, 2000.0),
+        ("web-admin-6f9d7c8b5-xyz12", "app", 7.0, 4000.0),
+    ];
+    for (pod, container, cores, mib) in pods {
+        let labels = format!(r#"namespace="shop",pod="{pod}",container="{container}""#);
+        for t in (from..=to).step_by(STEP as usize) {
+            let counter = if pod.ends_with("fghij") && t >= reset_at {
+                cores * (t - reset_at) as f64
+            } else {
+                1000.0 + cores * (t - from) as f64
+            };
+            let _ = writeln!(
+                cpu,
+                "container_cpu_usage_seconds_total{{{labels}}} {counter} {t}"
+            );
+            let _ = writeln!(
+                mem,
+                "container_memory_working_set_bytes{{{labels}}} {} {t}",
+                mib * MIB
+            );
+        }
+    }
+    format!(
+        "# TYPE container_cpu_usage_seconds counter\n{cpu}# TYPE container_memory_working_set_bytes gauge\n{mem}# EOF\n"
+    )
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for(
+    backfill: &Backfill,
+    what: &str,
+    timeout: Duration,
+    done: impl Fn(&Progress) -> bool,
+) -> Progress {
+    let began = Instant::now();
+    loop {
+        if let Some(p) = backfill.progress("shop", "Deployment", "web")
+            && done(&p)
+        {
+            return p;
+        }
+        assert!(
+            began.elapsed() < timeout,
+            "{what}: still {:?}",
+            backfill.progress("shop", "Deployment", "web")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it() {
+    if !tools_present() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let now = jiff::Timestamp::now().as_second() / STEP * STEP;
+    let day = 86_400;
+    let om = dir.path().join("series.om");
+    std::fs::write(&om, openmetrics(now - 5 * day / 2, now, now - day)).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let port = free_port();
+    let store = Arc::new(MemoryStore::new());
+    let backfill = Backfill::new(
+        Prometheus::new(&format!("http://127.0.0.1:{port}")).unwrap(),
+        store.clone(),
+        BackfillConfig {
+            days: 2,
+            step_secs: STEP,
+            // Forces a dozen range queries per metric, so chunk edges are exercised.
+            max_points: 1000,
+            retry_base: Duration::from_millis(100),
+            retry_max: Duration::from_millis(400),
+        },
+    );
+    backfill.start("shop", "Deployment", "web", now);
+    let waiting = wait_for(&backfill, "first failure", Duration::from_secs(30), |p| {
+        matches!(p, Progress::Retrying { .. })
+    })
+    .await;
+    let Progress::Retrying { error, .. } = waiting else {
+        unreachable!()
+    };
+    assert!(error.contains("did not answer"), "{error}");
+
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(&config, "global:\n  scrape_interval: 15s\n").unwrap();
+    let _server = Server(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg("--storage.tsdb.retention.time=30d")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let done = wait_for(&backfill, "backfill", Duration::from_secs(120), |p| {
+        matches!(p, Progress::Done { .. })
+    })
+    .await;
+    assert!((done.days() - 2.0).abs() < 0.01, "{done:?}");
+
+    let keys = store.series().unwrap();
+    let names: Vec<(String, String, Metric)> = keys
+        .iter()
+        .map(|k| (k.workload.clone(), k.container.clone(), k.metric))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("web".into(), "app".into(), Metric::Cpu),
+            ("web".into(), "app".into(), Metric::Memory)
+        ],
+        "only web's own containers, not pod-level series or other workloads"
+    );
+    for key in &keys {
+        let samples = store.read(key, 0, i64::MAX).unwrap();
+        let expected = 2 * day / STEP + 1;
+        assert!(
+            samples.len() as i64 >= expected - 5 && samples.len() as i64 <= expected,
+            "{:?}: {} samples, {expected} expected",
+            key.metric,
+            samples.len()
+        );
+        assert!(
+            samples.windows(2).all(|w| w[1].0 - w[0].0 == STEP),
+            "every step once: no gaps or repeats at chunk edges"
+        );
+        match key.metric {
+            Metric::Cpu => {
+                // The larger pod's 0.4 cores; the restart may dip a window, never spike.
+                assert!(samples.iter().all(|s| (0.25..=0.41).contains(&s.1)));
+                let near = samples.iter().filter(|s| (s.1 - 0.4).abs() < 0.01).count();
+                assert!(
+                    near * 100 >= samples.len() * 99,
+                    "{near} of {}",
+                    samples.len()
+                );
+            }
+            _ => assert!(samples.iter().all(|s| s.1 == 300.0 * MIB)),
+        }
+    }
+    target_status_shows_the_backfill(backfill, store).await;
+}
+
+/// The operator's side: a target over the backfilled workload shows in its status how much
+/// history it has, backfilled days included.
+async fn target_status_shows_the_backfill(backfill: Arc<Backfill>, store: Arc<MemoryStore>) {
+    let c = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
+        .await
+        .unwrap();
+    {
+        let mut sim = c.sim.store();
+        for crd in prescale_api::crd::crds() {
+            let key = (
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            );
+            sim.create(&key, "", serde_json::to_value(crd).unwrap())
+                .unwrap();
+        }
+    }
+    Api::<Namespace>::all(c.client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "shop"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    Api::<Node>::all(c.client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "n1"},
+                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let deployment: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                     {"name": "app", "image": "x", "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]}}}
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(c.client.clone(), "shop")
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    for _ in 0..8 {
+        c.sim
+            .clock
+            .advance(Duration::from_secs(prescale_sim::cluster::TICK_SECS));
+        prescale_sim::cluster::tick(&c.sim);
+    }
+    let ast: AIScaleTarget = serde_json::from_value(json!({
+        "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                 "model": {"forecast_blocks": "15m", "forecast_interval": "15m"}}
+    }))
+    .unwrap();
+    let asts: Api<AIScaleTarget> = Api::namespaced(c.client.clone(), "shop");
+    asts.create(&PostParams::default(), &ast).await.unwrap();
+    let ctx = TargetContext {
+        client: c.client.clone(),
+        store,
+        backfill: Some(backfill),
+    };
+    reconcile_targets(&ctx, &mut TargetMemory::default(), &PauseState::RUNNING)
+        .await
+        .unwrap();
+    let history = asts
+        .get("web")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .history
+        .unwrap();
+    assert_eq!(history.backfilled_days, Some(2.0));
+    assert!(history.hours >= 47.9, "{history:?}");
+}
