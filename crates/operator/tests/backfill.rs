@@ -4,22 +4,18 @@
 //! Prometheus this test starts on loopback — after the backfill has already begun, so the
 //! first queries find nothing listening and must be retried.
 
+mod common;
+
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Namespace, Node};
-use kube::api::{Api, PostParams};
-use prescale_api::AIScaleTarget;
 use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig, Progress};
 use prescale_operator::pause::PauseState;
 use prescale_operator::target::controller::{TargetContext, TargetMemory, reconcile_targets};
-use prescale_sim::testing::TestCluster;
 use prescale_store::{HistoryStore, MemoryStore, Metric};
-use serde_json::json;
 
 const STEP: i64 = 15;
 const MIB: f64 = 1024.0 * 1024.0;
@@ -237,62 +233,8 @@ async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it(
 /// The operator's side: a target over the backfilled workload shows in its status how much
 /// history it has, backfilled days included.
 async fn target_status_shows_the_backfill(backfill: Arc<Backfill>, store: Arc<MemoryStore>) {
-    let c = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
-        .await
-        .unwrap();
-    {
-        let mut sim = c.sim.store();
-        for crd in prescale_api::crd::crds() {
-            let key = (
-                "apiextensions.k8s.io".into(),
-                "customresourcedefinitions".into(),
-            );
-            sim.create(&key, "", serde_json::to_value(crd).unwrap())
-                .unwrap();
-        }
-    }
-    Api::<Namespace>::all(c.client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "shop"}})).unwrap(),
-        )
-        .await
-        .unwrap();
-    Api::<Node>::all(c.client.clone())
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(json!({"metadata": {"name": "n1"},
-                "status": {"allocatable": {"cpu": "8", "memory": "16Gi"}}}))
-            .unwrap(),
-        )
-        .await
-        .unwrap();
-    let deployment: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
-                     {"name": "app", "image": "x", "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]}}}
-    }))
-    .unwrap();
-    Api::<Deployment>::namespaced(c.client.clone(), "shop")
-        .create(&PostParams::default(), &deployment)
-        .await
-        .unwrap();
-    for _ in 0..8 {
-        c.sim
-            .clock
-            .advance(Duration::from_secs(prescale_sim::cluster::TICK_SECS));
-        prescale_sim::cluster::tick(&c.sim);
-    }
-    let ast: AIScaleTarget = serde_json::from_value(json!({
-        "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
-        "metadata": {"name": "web", "namespace": "shop"},
-        "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
-                 "model": {"forecast_blocks": "15m", "forecast_interval": "15m"}}
-    }))
-    .unwrap();
-    let asts: Api<AIScaleTarget> = Api::namespaced(c.client.clone(), "shop");
-    asts.create(&PostParams::default(), &ast).await.unwrap();
+    let c = common::cluster_with_deployment("shop", "web").await;
+    let asts = common::target(&c, "shop", "web").await;
     let ctx = TargetContext {
         client: c.client.clone(),
         store,

@@ -74,7 +74,11 @@ fn series_key(i: usize) -> SeriesKey {
         kind: "Deployment".into(),
         workload: format!("w{}", i / 4),
         container: format!("c{}", (i / 2) % 2),
-        metric: if i % 2 == 0 { Metric::Cpu } else { Metric::Memory },
+        metric: if i % 2 == 0 {
+            Metric::Cpu
+        } else {
+            Metric::Memory
+        },
     }
 }
 
@@ -190,7 +194,10 @@ fn measure(engine: &mut dyn Engine, dir: &Path, series: usize, days: i64) {
 }
 
 fn main() {
-    let args: Vec<i64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let args: Vec<i64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
     let workloads = *args.first().unwrap_or(&20) as usize;
     let days = *args.get(1).unwrap_or(&7);
     let series = workloads * 4;

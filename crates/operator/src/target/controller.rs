@@ -7,8 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
-use k8s_openapi::api::core::v1::{Event, ObjectReference, Pod};
+use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
@@ -22,7 +21,8 @@ use prescale_store::{HistoryStore, Metric, SeriesKey};
 use serde_json::{Value, json};
 
 use super::suggest::{ContainerHistory, suggest};
-use crate::collector::owners::{WorkloadRef, workload_of_pod};
+use crate::collector::backoff::CollectorHealth;
+use crate::collector::collect;
 use crate::pause::PauseState;
 use crate::selector::selector_matches;
 use crate::template::controller::{condition, list_workloads};
@@ -38,6 +38,8 @@ const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 pub struct TargetMemory {
     /// Data time of the last forecast, per target.
     last_forecast: HashMap<(String, String), i64>,
+    /// Collection failures and their backoff, per namespace.
+    collector: CollectorHealth,
 }
 
 pub struct TargetContext {
@@ -70,93 +72,6 @@ fn resolve<'a>(
             _ => false,
         })
         .collect()
-}
-
-/// One collection of every target's workloads: appends per-pod peak CPU and memory per
-/// container, returns the metrics' timestamp (the data time) per namespace.
-async fn collect(
-    ctx: &TargetContext,
-    namespace: &str,
-    enrolled: &[&WorkloadView],
-) -> Result<Option<i64>, kube::Error> {
-    let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
-    let metrics: Api<DynamicObject> = Api::namespaced_with(
-        ctx.client.clone(),
-        namespace,
-        &ApiResource::from_gvk_with_plural(&gvk, "pods"),
-    );
-    let items = metrics.list(&ListParams::default()).await?.items;
-    let pods: Vec<Pod> = Api::<Pod>::namespaced(ctx.client.clone(), namespace)
-        .list(&ListParams::default())
-        .await?
-        .items;
-    let rs_owners: BTreeMap<String, Vec<_>> =
-        Api::<ReplicaSet>::namespaced(ctx.client.clone(), namespace)
-            .list(&ListParams::default())
-            .await?
-            .items
-            .into_iter()
-            .map(|rs| {
-                (
-                    rs.name_any(),
-                    rs.metadata.owner_references.unwrap_or_default(),
-                )
-            })
-            .collect();
-    let pod_owner: HashMap<String, WorkloadRef> = pods
-        .iter()
-        .filter_map(|p| {
-            Some((
-                p.name_any(),
-                workload_of_pod(
-                    p.metadata.owner_references.as_deref().unwrap_or_default(),
-                    &rs_owners,
-                )?,
-            ))
-        })
-        .collect();
-    let mut peaks: BTreeMap<SeriesKey, f64> = BTreeMap::new();
-    let mut data_time = None;
-    for m in &items {
-        let Some(owner) = pod_owner.get(&m.name_any()) else {
-            continue;
-        };
-        if !enrolled
-            .iter()
-            .any(|w| w.kind == owner.kind && w.name == owner.name)
-        {
-            continue;
-        }
-        let t = m.data["timestamp"]
-            .as_str()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .map(|t| t.as_second());
-        data_time = data_time.max(t);
-        for c in m.data["containers"].as_array().into_iter().flatten() {
-            let container = c["name"].as_str().unwrap_or_default().to_string();
-            for (metric, field) in [(Metric::Cpu, "cpu"), (Metric::Memory, "memory")] {
-                let Some(v) = c["usage"][field].as_str().and_then(parse_cpu) else {
-                    continue;
-                };
-                let key = SeriesKey {
-                    namespace: namespace.into(),
-                    kind: owner.kind.clone(),
-                    workload: owner.name.clone(),
-                    container: container.clone(),
-                    metric,
-                };
-                let e = peaks.entry(key).or_insert(0.0);
-                *e = e.max(v);
-            }
-        }
-    }
-    if let Some(t) = data_time {
-        let batch: Vec<_> = peaks.into_iter().map(|(k, v)| (k, (t, v))).collect();
-        ctx.store
-            .append(&batch)
-            .map_err(|e| kube::Error::Service(Box::new(e)))?;
-    }
-    Ok(data_time)
 }
 
 /// What one pass over the targets did.
@@ -241,7 +156,22 @@ pub async fn reconcile_targets(
             None => {
                 let all_enrolled: Vec<&WorkloadView> =
                     workloads.iter().filter(|w| w.namespace == ns).collect();
-                let t = collect(ctx, &ns, &all_enrolled).await.ok().flatten();
+                let now = std::time::Instant::now();
+                let t = if memory.collector.due(&ns, now) {
+                    match collect(&ctx.client, &ctx.store, &ns, &all_enrolled).await {
+                        Ok(t) => {
+                            memory.collector.succeeded(&ns);
+                            t
+                        }
+                        Err(e) => {
+                            let wait = memory.collector.failed(&ns, e.to_string(), now);
+                            tracing::warn!(namespace = %ns, error = %e, retry_in_s = wait.as_secs(), "collection failed; backing off");
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
                 data_times.insert(ns.clone(), t);
                 t
             }
@@ -346,6 +276,27 @@ pub async fn reconcile_targets(
                 generation,
                 Some(&previous.conditions),
             ),
+            match memory.collector.failing(&ns) {
+                Some(f) => condition(
+                    "MetricsAvailable",
+                    "False",
+                    "MetricsUnavailable",
+                    &format!(
+                        "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
+                        f.error
+                    ),
+                    generation,
+                    Some(&previous.conditions),
+                ),
+                None => condition(
+                    "MetricsAvailable",
+                    "True",
+                    "Collecting",
+                    "usage is collected from metrics.k8s.io",
+                    generation,
+                    Some(&previous.conditions),
+                ),
+            },
             condition(
                 "AbleToScale",
                 able,
