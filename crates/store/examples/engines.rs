@@ -25,7 +25,7 @@ fn tick(t: i64, series: usize, rng: &mut u64) -> Vec<(usize, Sample)> {
             *rng ^= *rng << 17;
             let noise = (*rng >> 11) as f64 / (1u64 << 53) as f64;
             let level = 1.0 + 0.5 * daily + 0.1 * noise + (i % 7) as f64 * 0.05;
-            let v = if i % 2 == 0 {
+            let v = if i.is_multiple_of(2) {
                 (level * 0.25 * 1e9).round() / 1e9
             } else {
                 (level * 300.0 * 1024.0).round() * 1024.0
@@ -74,7 +74,7 @@ fn series_key(i: usize) -> SeriesKey {
         kind: "Deployment".into(),
         workload: format!("w{}", i / 4),
         container: format!("c{}", (i / 2) % 2),
-        metric: if i % 2 == 0 {
+        metric: if i.is_multiple_of(2) {
             Metric::Cpu
         } else {
             Metric::Memory
