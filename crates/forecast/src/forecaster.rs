@@ -63,6 +63,13 @@ pub fn forecast_peak(
     if cycles.contains(&WEEK) {
         candidates.push(Model::SeasonalWeekly);
     }
+    let mstl = cycles
+        .contains(&DAY)
+        .then(|| crate::mstl::fit_blocks(history, step, horizon, cycles))
+        .flatten();
+    if mstl.is_some() {
+        candidates.push(Model::Mstl);
+    }
     let per_day = (DAY / step.max(1)).max(1) as usize;
     let origins = ((SELECTION_DAYS as usize * per_day) / horizon).clamp(1, 400);
     let level =
@@ -73,11 +80,27 @@ pub fn forecast_peak(
 
     let mut best: Option<Forecast> = None;
     for model in candidates {
-        let Some((correction, loss)) = calibrate(model, history, step, horizon, q, origins, level)
-        else {
+        // MSTL's raw estimate at a past origin comes from a daily refit (`mstl.rs`);
+        // every other model is replayed on the history before the origin.
+        let (raw_now, raw_at): (Option<f64>, Box<dyn Fn(usize, usize) -> Option<f64>>) =
+            match (model, &mstl) {
+                (Model::Mstl, Some(fit)) => (
+                    Some(fit.next),
+                    Box::new(|j: usize, _origin: usize| fit.past.get(j).copied().flatten()),
+                ),
+                _ => (
+                    raw_forecast(model, history, step, horizon, q),
+                    Box::new(move |_j: usize, origin: usize| {
+                        raw_forecast(model, &history[..origin], step, horizon, q)
+                    }),
+                ),
+            };
+        let Some(raw) = raw_now.filter(|r| r.is_finite()) else {
             continue;
         };
-        let Some(raw) = raw_forecast(model, history, step, horizon, q) else {
+        let Some((correction, loss)) =
+            calibrate(&*raw_at, history, step, horizon, q, origins, level)
+        else {
             continue;
         };
         let peak = correction.apply(raw.max(level * 0.01)).min(ceiling);
@@ -137,8 +160,10 @@ impl Correction {
 }
 
 /// The better of the two corrections of a model, and its relative pinball loss.
+/// `raw_at(j, origin)` is the model's raw estimate for the block starting at `origin`,
+/// the `j`-th block before the forecast time, from history before `origin` only.
 fn calibrate(
-    model: Model,
+    raw_at: &dyn Fn(usize, usize) -> Option<f64>,
     history: &[f64],
     step: i64,
     horizon: usize,
@@ -160,7 +185,7 @@ fn calibrate(
         if actual.is_nan() {
             continue;
         }
-        let Some(raw) = raw_forecast(model, &history[..origin], step, horizon, q) else {
+        let Some(raw) = raw_at(j, origin).filter(|r| r.is_finite()) else {
             continue;
         };
         points.push((j, raw.max(floor), actual));

@@ -7,6 +7,7 @@ pub mod baselines;
 pub mod forecaster;
 pub mod mode;
 pub mod models;
+pub mod mstl;
 pub mod quantile;
 pub mod recommend;
 pub mod seasons;

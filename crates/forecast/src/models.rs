@@ -20,6 +20,8 @@ pub enum Model {
     RecentOrSeasonal,
     /// Decaying-histogram percentile of all history (24 h half-life): the cold-start model.
     DecayingHistogram,
+    /// MSTL (daily and weekly seasonality, ETS trend) over block peaks (`mstl.rs`).
+    Mstl,
 }
 
 impl Model {
@@ -30,6 +32,7 @@ impl Model {
             Model::SeasonalWeekly => "seasonal_weekly",
             Model::RecentOrSeasonal => "recent_or_seasonal",
             Model::DecayingHistogram => "decaying_histogram",
+            Model::Mstl => "mstl",
         }
     }
 }
@@ -70,6 +73,12 @@ pub fn raw_forecast(
             raw_forecast(Model::SeasonalDaily, history, step, horizon, q)?,
         ),
         Model::DecayingHistogram => decaying_quantile(history, step, q)?,
+        // Standalone, both cycles are tried (weekly only with two weeks of history); the
+        // forecaster fits once with the cycles it detected and calibrates in-sample.
+        Model::Mstl => {
+            let cycles = [crate::seasons::DAY, crate::seasons::WEEK];
+            crate::mstl::fit_blocks(history, step, horizon, &cycles)?.next
+        }
     };
     (est.is_finite() && est >= 0.0).then_some(est)
 }
