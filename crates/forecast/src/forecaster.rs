@@ -82,7 +82,7 @@ pub fn forecast_peak(
     for model in candidates {
         // MSTL's raw estimate at a past origin comes from a daily refit (`mstl.rs`);
         // every other model is replayed on the history before the origin.
-        let (raw_now, raw_at): (Option<f64>, Box<dyn Fn(usize, usize) -> Option<f64>>) =
+        let (raw_now, raw_at): (Option<f64>, Box<RawAt>) =
             match (model, &mstl) {
                 (Model::Mstl, Some(fit)) => (
                     Some(fit.next),
@@ -159,11 +159,14 @@ impl Correction {
     }
 }
 
+/// A model's raw estimate for the `j`-th block before the forecast time, starting at `origin`.
+type RawAt<'a> = dyn Fn(usize, usize) -> Option<f64> + 'a;
+
 /// The better of the two corrections of a model, and its relative pinball loss.
 /// `raw_at(j, origin)` is the model's raw estimate for the block starting at `origin`,
 /// the `j`-th block before the forecast time, from history before `origin` only.
 fn calibrate(
-    raw_at: &dyn Fn(usize, usize) -> Option<f64>,
+    raw_at: &RawAt,
     history: &[f64],
     step: i64,
     horizon: usize,
