@@ -82,19 +82,18 @@ pub fn forecast_peak(
     for model in candidates {
         // MSTL's raw estimate at a past origin comes from a daily refit (`mstl.rs`);
         // every other model is replayed on the history before the origin.
-        let (raw_now, raw_at): (Option<f64>, Box<RawAt>) =
-            match (model, &mstl) {
-                (Model::Mstl, Some(fit)) => (
-                    Some(fit.next),
-                    Box::new(|j: usize, _origin: usize| fit.past.get(j).copied().flatten()),
-                ),
-                _ => (
-                    raw_forecast(model, history, step, horizon, q),
-                    Box::new(move |_j: usize, origin: usize| {
-                        raw_forecast(model, &history[..origin], step, horizon, q)
-                    }),
-                ),
-            };
+        let (raw_now, raw_at): (Option<f64>, Box<RawAt>) = match (model, &mstl) {
+            (Model::Mstl, Some(fit)) => (
+                Some(fit.next),
+                Box::new(|j: usize, _origin: usize| fit.past.get(j).copied().flatten()),
+            ),
+            _ => (
+                raw_forecast(model, history, step, horizon, q),
+                Box::new(move |_j: usize, origin: usize| {
+                    raw_forecast(model, &history[..origin], step, horizon, q)
+                }),
+            ),
+        };
         let Some(raw) = raw_now.filter(|r| r.is_finite()) else {
             continue;
         };

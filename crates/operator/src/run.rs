@@ -29,6 +29,8 @@ pub struct OperatorConfig {
     pub identity: String,
     /// Backfill from Prometheus on enrolment.
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
+    /// Time between collections from metrics.k8s.io.
+    pub collect_interval: Duration,
 }
 
 /// Reads the pause ConfigMap; an error reading it keeps the last known state.
@@ -75,9 +77,9 @@ pub async fn run(
         Duration::from_secs(15),
     );
     let ctx = TargetContext {
-        client: client.clone(),
-        store,
         backfill: config.backfill.clone(),
+        collect_interval: config.collect_interval,
+        ..TargetContext::new(client.clone(), store)
     };
     let mut memory = TargetMemory::default();
     let mut pause = PauseState::RUNNING;

@@ -236,9 +236,8 @@ async fn target_status_shows_the_backfill(backfill: Arc<Backfill>, store: Arc<Me
     let c = common::cluster_with_deployment("shop", "web").await;
     let asts = common::target(&c, "shop", "web").await;
     let ctx = TargetContext {
-        client: c.client.clone(),
-        store,
         backfill: Some(backfill),
+        ..TargetContext::new(c.client.clone(), store)
     };
     reconcile_targets(&ctx, &mut TargetMemory::default(), &PauseState::RUNNING)
         .await

@@ -26,10 +26,10 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
     let c = common::cluster_with_deployment("shop", "web").await;
     let asts = common::target(&c, "shop", "web").await;
     let store = Arc::new(MemoryStore::new());
+    // Collect on every pass: the test's passes stand for collection intervals.
     let ctx = TargetContext {
-        client: c.client.clone(),
-        store: store.clone(),
-        backfill: None,
+        collect_interval: Duration::ZERO,
+        ..TargetContext::new(c.client.clone(), store.clone())
     };
     let mut memory = TargetMemory::default();
     let metrics_condition = || async {

@@ -314,11 +314,10 @@ async fn pause_follows_seed_002() {
     .unwrap();
     let asts: Api<AIScaleTarget> = Api::namespaced(c.client.clone(), "prod");
     asts.create(&PostParams::default(), &ast).await.unwrap();
-    let ctx = TargetContext {
-        client: c.client.clone(),
-        store: Arc::new(prescale_store::MemoryStore::new()),
-        backfill: None,
-    };
+    let ctx = TargetContext::new(
+        c.client.clone(),
+        Arc::new(prescale_store::MemoryStore::new()),
+    );
     let paused = PauseState {
         paused: true,
         problem: None,

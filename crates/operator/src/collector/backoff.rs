@@ -1,6 +1,7 @@
-//! Backoff after failed collections, per namespace: a metrics-server outage is retried at
-//! 5 s, 10 s, 20 s … up to 5 minutes instead of on every pass, and the last error is kept
-//! so each target's status can say why it has no new samples.
+//! When to collect, per namespace: every `interval` while collections succeed; after a
+//! failure (a metrics-server outage) at 5 s, 10 s, 20 s … up to 5 minutes, keeping the last
+//! error so each target's status can say why it has no new samples. Between collections
+//! the last data time stands, so targets keep reading the history they have.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -25,14 +26,25 @@ pub struct Failing {
 #[derive(Debug, Default)]
 pub struct CollectorHealth {
     failing: HashMap<String, Failing>,
+    /// When the last collection succeeded, and the data time it returned.
+    last: HashMap<String, (Instant, Option<i64>)>,
 }
 
 impl CollectorHealth {
     /// Whether a collection in `namespace` should be tried at `now`.
-    pub fn due(&self, namespace: &str, now: Instant) -> bool {
-        self.failing
-            .get(namespace)
-            .is_none_or(|f| now >= f.retry_at)
+    pub fn due(&self, namespace: &str, now: Instant, interval: Duration) -> bool {
+        match self.failing.get(namespace) {
+            Some(f) => now >= f.retry_at,
+            None => self
+                .last
+                .get(namespace)
+                .is_none_or(|(at, _)| now.duration_since(*at) >= interval),
+        }
+    }
+
+    /// The data time of the last successful collection.
+    pub fn last_data_time(&self, namespace: &str) -> Option<i64> {
+        self.last.get(namespace).and_then(|(_, t)| *t)
     }
 
     /// Records a failure; returns the delay before the next attempt.
@@ -50,8 +62,11 @@ impl CollectorHealth {
         wait
     }
 
-    pub fn succeeded(&mut self, namespace: &str) {
+    pub fn succeeded(&mut self, namespace: &str, now: Instant, data_time: Option<i64>) {
         self.failing.remove(namespace);
+        let previous = self.last_data_time(namespace);
+        self.last
+            .insert(namespace.to_string(), (now, data_time.or(previous)));
     }
 
     pub fn failing(&self, namespace: &str) -> Option<&Failing> {
@@ -70,13 +85,23 @@ mod tests {
         assert_eq!(delay(40), MAX_DELAY);
         let mut h = CollectorHealth::default();
         let t0 = Instant::now();
-        assert!(h.due("a", t0));
+        let every = Duration::from_secs(15);
+        let at = |s| t0 + Duration::from_secs(s);
+        assert!(h.due("a", t0, every));
         assert_eq!(h.failed("a", "down".into(), t0), Duration::from_secs(5));
-        assert!(!h.due("a", t0 + Duration::from_secs(4)));
-        assert!(h.due("a", t0 + Duration::from_secs(5)));
-        assert!(h.due("b", t0), "namespaces back off separately");
+        assert!(!h.due("a", at(4), every));
+        assert!(h.due("a", at(5), every));
+        assert!(h.due("b", t0, every), "namespaces back off separately");
         assert_eq!(h.failed("a", "down".into(), t0), Duration::from_secs(10));
-        h.succeeded("a");
-        assert!(h.failing("a").is_none() && h.due("a", t0));
+        h.succeeded("a", at(10), Some(1000));
+        assert!(h.failing("a").is_none());
+        assert!(!h.due("a", at(20), every), "a success waits one interval");
+        assert!(h.due("a", at(25), every));
+        h.succeeded("a", at(25), None);
+        assert_eq!(
+            h.last_data_time("a"),
+            Some(1000),
+            "no new data keeps the last time"
+        );
     }
 }

@@ -47,6 +47,20 @@ pub struct TargetContext {
     pub store: Arc<dyn HistoryStore>,
     /// Backfill from Prometheus, when `--prometheus-url` is given.
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
+    /// Time between collections from metrics.k8s.io (per namespace).
+    pub collect_interval: std::time::Duration,
+}
+
+impl TargetContext {
+    /// A context collecting every 15 s, without backfill.
+    pub fn new(client: Client, store: Arc<dyn HistoryStore>) -> Self {
+        TargetContext {
+            client,
+            store,
+            backfill: None,
+            collect_interval: std::time::Duration::from_secs(15),
+        }
+    }
 }
 
 fn parse_cpu(s: &str) -> Option<f64> {
@@ -157,21 +171,16 @@ pub async fn reconcile_targets(
                 let all_enrolled: Vec<&WorkloadView> =
                     workloads.iter().filter(|w| w.namespace == ns).collect();
                 let now = std::time::Instant::now();
-                let t = if memory.collector.due(&ns, now) {
+                if memory.collector.due(&ns, now, ctx.collect_interval) {
                     match collect(&ctx.client, &ctx.store, &ns, &all_enrolled).await {
-                        Ok(t) => {
-                            memory.collector.succeeded(&ns);
-                            t
-                        }
+                        Ok(t) => memory.collector.succeeded(&ns, now, t),
                         Err(e) => {
                             let wait = memory.collector.failed(&ns, e.to_string(), now);
                             tracing::warn!(namespace = %ns, error = %e, retry_in_s = wait.as_secs(), "collection failed; backing off");
-                            None
                         }
                     }
-                } else {
-                    None
-                };
+                }
+                let t = memory.collector.last_data_time(&ns);
                 data_times.insert(ns.clone(), t);
                 t
             }

@@ -165,6 +165,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             interval: Duration::from_secs(1),
             identity: "prescale-demo".into(),
             backfill: None,
+            // The simulated clock runs faster than the wall clock: collect on every pass.
+            collect_interval: Duration::ZERO,
         };
         {
             let mut store = sim.store();

@@ -10,6 +10,7 @@ use anyhow::Context;
 use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig};
 use prescale_operator::run::{OperatorConfig, run as run_operator};
+use prescale_store::retention::Retention;
 use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +37,15 @@ pub struct Args {
     /// http://prometheus.monitoring:9090.
     #[arg(long, env = "PRESCALE_PROMETHEUS_URL")]
     pub prometheus_url: Option<String>,
+    /// Time between collections from metrics.k8s.io (Go-style duration: 15s, 30s, 1m).
+    #[arg(long, default_value = "15s", value_parser = parse_interval)]
+    pub collect_interval: Duration,
+    /// Days raw samples are kept before they are folded into 5-minute buckets.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub history_raw_days: u32,
+    /// Days 5-minute buckets are kept.
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub history_days: u32,
     /// Days of history to backfill from Prometheus.
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub backfill_days: u32,
@@ -59,14 +69,13 @@ pub fn open_store(spec: &str, connections: usize) -> anyhow::Result<Arc<dyn Hist
 
 /// Folds old samples into 5-minute buckets (and, for the embedded store, rewrites its
 /// snapshot), once an hour.
-fn spawn_retention(store: Arc<dyn HistoryStore>) {
+fn spawn_retention(store: Arc<dyn HistoryStore>, retention: Retention) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(3600));
         loop {
             every.tick().await;
             let store = store.clone();
             let now = jiff::Timestamp::now().as_second();
-            let retention = prescale_store::retention::Retention::default();
             match tokio::task::spawn_blocking(move || store.apply_retention(now, retention)).await {
                 Ok(Ok(())) => tracing::info!("history retention applied"),
                 Ok(Err(e)) => {
@@ -76,6 +85,14 @@ fn spawn_retention(store: Arc<dyn HistoryStore>) {
             }
         }
     });
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = prescale_api::duration::parse_duration(s).map_err(|e| e.to_string())?;
+    if d < Duration::from_secs(1) {
+        return Err(format!("{s} is shorter than 1s"));
+    }
+    Ok(d)
 }
 
 pub fn namespace(flag: Option<String>) -> String {
@@ -101,7 +118,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
-        spawn_retention(store.clone());
+        spawn_retention(
+            store.clone(),
+            Retention {
+                raw_secs: i64::from(args.history_raw_days) * 86_400,
+                aggregate_secs: i64::from(args.history_days.max(args.history_raw_days)) * 86_400,
+                ..Retention::default()
+            },
+        );
         let backfill = match &args.prometheus_url {
             Some(url) => Some(Backfill::new(
                 Prometheus::new(url)?,
@@ -110,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     days: args.backfill_days,
                     // Points as close as live collection's, but no closer than cAdvisor's
                     // usual 15 s scrape.
-                    step_secs: (args.interval.round() as i64).max(15),
+                    step_secs: (args.collect_interval.as_secs() as i64).max(15),
                     ..BackfillConfig::default()
                 },
             )),
@@ -123,6 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             identity: std::env::var("POD_NAME")
                 .unwrap_or_else(|_| format!("prescale-{}", std::process::id())),
             backfill,
+            collect_interval: args.collect_interval,
         };
         tracing::info!(namespace = %config.namespace, "prescale operator starting");
         run_operator(client, store, config, async {
