@@ -30,6 +30,9 @@ enum What {
     /// A history store (embedded or PostgreSQL): bytes per workload-month after
     /// downsampling, ingest rate, and the latency of a 30-day downsampled read of one series.
     Storage(bench_storage::StorageArgs),
+    /// The controllers: N workloads matched by one template, a real operator process;
+    /// time until every AIScaleTarget exists, its peak memory, writes on resync.
+    Controllers(bench_controllers::ControllersArgs),
     /// The simulated API server: a full list of N pods, and pod GETs per second.
     Sim {
         /// Pods to create.
@@ -72,6 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.what {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
         What::Storage(storage) => bench_storage::run(storage),
+        What::Controllers(controllers) => bench_controllers::run(controllers),
         What::Sim {
             pods,
             gets,
@@ -83,6 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 #[path = "bench_storage.rs"]
 mod bench_storage;
+
+#[path = "bench_controllers.rs"]
+mod bench_controllers;
 
 fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
     use k8s_openapi::api::core::v1::Pod;

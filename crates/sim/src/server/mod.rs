@@ -28,6 +28,8 @@ pub struct Sim {
     usage: Mutex<Usage>,
     faults: Mutex<Vec<crate::faults::Fault>>,
     hpa: Mutex<crate::cluster::hpa::HpaMemory>,
+    /// Requests served, per (resource[/subresource], verb): what benchmarks count.
+    requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     pub clock: Arc<Clock>,
 }
 
@@ -50,6 +52,7 @@ impl Sim {
             usage: Mutex::default(),
             faults: Mutex::default(),
             hpa: Mutex::default(),
+            requests: Mutex::default(),
             clock,
         })
     }
@@ -66,6 +69,14 @@ impl Sim {
 
     pub fn usage(&self) -> MutexGuard<'_, Usage> {
         self.usage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Requests served so far, per (resource[/subresource], verb).
+    pub fn request_counts(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        self.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The store, for in-process controllers and tests.
@@ -121,6 +132,17 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         (&Method::DELETE, _) => "delete",
         _ => "other",
     };
+    {
+        let resource = match &target.sub {
+            Some(sub) => format!("{}/{sub}", target.rt.plural),
+            None => target.rt.plural.clone(),
+        };
+        *sim.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((resource, verb.to_string()))
+            .or_default() += 1;
+    }
     let injection = {
         let faults = sim.faults.lock().unwrap_or_else(|e| e.into_inner());
         crate::faults::decide(&faults, &target.rt.plural, verb, rand::random::<f64>)
