@@ -31,6 +31,10 @@ pub struct OperatorConfig {
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
     /// Time between collections from metrics.k8s.io.
     pub collect_interval: Duration,
+    /// With a shared PostgreSQL store: split the targets with other workers.
+    pub claims: Option<Arc<crate::target::controller::Claims>>,
+    /// A `prescale worker`: target passes only (no Lease, no templates).
+    pub worker_only: bool,
 }
 
 /// Reads the pause ConfigMap; an error reading it keeps the last known state.
@@ -79,19 +83,21 @@ pub async fn run(
     let ctx = TargetContext {
         backfill: config.backfill.clone(),
         collect_interval: config.collect_interval,
+        claims: config.claims.clone(),
         ..TargetContext::new(client.clone(), store)
     };
     let mut memory = TargetMemory::default();
     let mut pause = PauseState::RUNNING;
     loop {
-        let leading = match lease.try_lead(jiff::Timestamp::now()).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "leader election failed; standing by");
-                false
-            }
-        };
-        if leading {
+        let leading = !config.worker_only
+            && match lease.try_lead(jiff::Timestamp::now()).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "leader election failed; standing by");
+                    false
+                }
+            };
+        if leading || config.worker_only {
             match read_pause(&client, &config.namespace).await {
                 Ok(p) => {
                     if p != pause {
@@ -104,13 +110,15 @@ pub async fn run(
                 }
             }
             shared.metrics.scaling_paused.set(i64::from(pause.paused));
-            pass(&shared, "template", async {
-                reconcile_templates(&client)
-                    .await
-                    .map(|s| s.managed.values().sum::<usize>())
-                    .map_err(|e| (e.reason(), e.to_string()))
-            })
-            .await;
+            if leading {
+                pass(&shared, "template", async {
+                    reconcile_templates(&client)
+                        .await
+                        .map(|s| s.managed.values().sum::<usize>())
+                        .map_err(|e| (e.reason(), e.to_string()))
+                })
+                .await;
+            }
             if let Some(done) = pass(&shared, "target", async {
                 reconcile_targets(&ctx, &mut memory, &pause)
                     .await
@@ -139,7 +147,13 @@ pub async fn run(
         tokio::select! {
             _ = tokio::time::sleep(config.interval) => {}
             _ = stop_rx.changed() => {
-                let _ = lease.release().await;
+                if !config.worker_only {
+                    let _ = lease.release().await;
+                }
+                if let Some(claims) = &config.claims {
+                    let (store, worker) = (claims.store.clone(), claims.worker.clone());
+                    let _ = tokio::task::spawn_blocking(move || store.release_claims(&worker)).await;
+                }
                 return Ok(());
             }
         }

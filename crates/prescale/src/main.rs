@@ -30,6 +30,9 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Run the controllers against the cluster of the current kubeconfig.
     Operator(cmd::operator::Args),
+    /// Process targets alongside the operator, sharing them through a PostgreSQL
+    /// `--store` (same flags as `operator`).
+    Worker(cmd::operator::Args),
     /// Pause autonomous scaling cluster-wide (seed 002); forecasting goes on.
     Pause(cmd::pause::Args),
     /// Resume autonomous scaling.
@@ -55,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Operator(args) => cmd::operator::run(args),
+        Command::Worker(args) => cmd::operator::run_worker(args),
         Command::Pause(args) => cmd::pause::run(cmd::pause::Verb::Pause, args),
         Command::Resume(args) => cmd::pause::run(cmd::pause::Verb::Resume, args),
         Command::Status(args) => cmd::pause::run(cmd::pause::Verb::Status, args),

@@ -10,6 +10,7 @@ mod key;
 mod memory;
 mod postgres;
 pub mod retention;
+pub mod testing;
 
 pub use file::FileStore;
 pub use key::{Metric, SeriesKey};

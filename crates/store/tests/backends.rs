@@ -156,7 +156,7 @@ fn postgres_history_survives_reconnecting_and_migrates_once() {
         ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&migrations.stdout).trim(), "1");
+    assert_eq!(String::from_utf8_lossy(&migrations.stdout).trim(), "2");
     assert!(store.disk_bytes().unwrap() > 0);
 }
 
@@ -208,4 +208,36 @@ fn postgres_workers_share_one_history() {
         "each 5-minute bucket holds five one-minute samples, folded once"
     );
     assert_eq!(w1.read(&k, 0, i64::MAX).unwrap().len() as i64, DAY / 60);
+}
+
+/// Workers split the targets through claims: a newcomer gets its share within two rounds,
+/// a worker that stops renewing is taken over after the TTL, and no target is ever held
+/// by two workers.
+#[test]
+fn postgres_claims_split_targets_among_live_workers() {
+    let Some(url) = fresh_database("postgres_claims") else {
+        return;
+    };
+    let store = PgStore::connect(&url, 2).unwrap();
+    let targets: Vec<String> = (0..6).map(|i| format!("shop/t{i}")).collect();
+    let ttl = std::time::Duration::from_secs(2);
+    let claim = |w: &str| store.claim(w, &targets, ttl).unwrap();
+    assert_eq!(claim("w1").len(), 6, "alone, a worker takes everything");
+    assert!(claim("w2").is_empty(), "nothing is free yet");
+    assert_eq!(
+        claim("w1").len(),
+        3,
+        "two workers alive: w1 gives back its excess"
+    );
+    let w2 = claim("w2");
+    let w1 = claim("w1");
+    assert_eq!((w1.len(), w2.len()), (3, 3));
+    assert!(w1.iter().all(|t| !w2.contains(t)), "{w1:?} / {w2:?}");
+    // A target that disappears is let go; w1 stops renewing and is taken over.
+    let fewer = &targets[..5];
+    assert!(store.claim("w2", fewer, ttl).unwrap().len() <= 3);
+    std::thread::sleep(ttl + std::time::Duration::from_millis(500));
+    assert_eq!(store.claim("w2", fewer, ttl).unwrap().len(), 5);
+    store.release_claims("w2").unwrap();
+    assert_eq!(claim("w3").len(), 6, "released claims are free at once");
 }

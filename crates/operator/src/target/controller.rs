@@ -49,6 +49,35 @@ pub struct TargetContext {
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
     /// Time between collections from metrics.k8s.io (per namespace).
     pub collect_interval: std::time::Duration,
+    /// With a shared PostgreSQL store: process only the targets this worker claims.
+    pub claims: Option<Arc<Claims>>,
+}
+
+/// A worker's identity among those sharing one PostgreSQL store.
+pub struct Claims {
+    pub store: Arc<prescale_store::PgStore>,
+    pub worker: String,
+    /// Claims and the heartbeat expire this long after the last pass.
+    pub ttl: std::time::Duration,
+}
+
+impl Claims {
+    /// `targets`, reduced to those this worker holds claims on now.
+    async fn mine(&self, targets: Vec<AIScaleTarget>) -> Result<Vec<AIScaleTarget>, kube::Error> {
+        let key =
+            |t: &AIScaleTarget| format!("{}/{}", t.namespace().unwrap_or_default(), t.name_any());
+        let candidates: Vec<String> = targets.iter().map(key).collect();
+        let (store, worker, ttl) = (self.store.clone(), self.worker.clone(), self.ttl);
+        let mine = tokio::task::spawn_blocking(move || store.claim(&worker, &candidates, ttl))
+            .await
+            .map_err(|e| kube::Error::Service(Box::new(e)))?
+            .map_err(|e| kube::Error::Service(Box::new(e)))?;
+        let mine: std::collections::HashSet<String> = mine.into_iter().collect();
+        Ok(targets
+            .into_iter()
+            .filter(|t| mine.contains(&key(t)))
+            .collect())
+    }
 }
 
 impl TargetContext {
@@ -59,6 +88,7 @@ impl TargetContext {
             store,
             backfill: None,
             collect_interval: std::time::Duration::from_secs(15),
+            claims: None,
         }
     }
 }
@@ -107,7 +137,10 @@ pub async fn reconcile_targets(
     pause: &PauseState,
 ) -> Result<TargetPass, kube::Error> {
     let api: Api<AIScaleTarget> = Api::all(ctx.client.clone());
-    let targets = api.list(&ListParams::default()).await?.items;
+    let mut targets = api.list(&ListParams::default()).await?.items;
+    if let Some(claims) = &ctx.claims {
+        targets = claims.mine(targets).await?;
+    }
     let mut pass = TargetPass {
         targets: targets.len(),
         ..Default::default()

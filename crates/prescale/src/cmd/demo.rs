@@ -167,6 +167,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             backfill: None,
             // The simulated clock runs faster than the wall clock: collect on every pass.
             collect_interval: Duration::ZERO,
+            claims: None,
+            worker_only: false,
         };
         {
             let mut store = sim.store();

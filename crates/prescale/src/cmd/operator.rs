@@ -10,6 +10,7 @@ use anyhow::Context;
 use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig};
 use prescale_operator::run::{OperatorConfig, run as run_operator};
+use prescale_operator::target::controller::Claims;
 use prescale_store::retention::Retention;
 use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
 
@@ -51,19 +52,23 @@ pub struct Args {
     pub backfill_days: u32,
 }
 
+/// The history store, and the same store as a `PgStore` when it is PostgreSQL (workers
+/// split the targets through it).
+type OpenedStore = (Arc<dyn HistoryStore>, Option<Arc<PgStore>>);
+
 /// Opens the history store `spec` names (see `--store`).
-pub fn open_store(spec: &str, connections: usize) -> anyhow::Result<Arc<dyn HistoryStore>> {
+pub fn open_store(spec: &str, connections: usize) -> anyhow::Result<OpenedStore> {
     if spec == "memory" {
-        return Ok(Arc::new(MemoryStore::new()));
+        return Ok((Arc::new(MemoryStore::new()), None));
     }
     if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-        return Ok(Arc::new(
-            PgStore::connect(spec, connections).context("--store")?,
-        ));
+        let pg = Arc::new(PgStore::connect(spec, connections).context("--store")?);
+        return Ok((pg.clone(), Some(pg)));
     }
     let path = PathBuf::from(spec);
-    Ok(Arc::new(
-        FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?,
+    Ok((
+        Arc::new(FileStore::open(&path).with_context(|| format!("--store {}", path.display()))?),
+        None,
     ))
 }
 
@@ -95,6 +100,12 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
 pub fn namespace(flag: Option<String>) -> String {
     flag.or_else(|| {
         std::fs::read_to_string("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -105,27 +116,60 @@ pub fn namespace(flag: Option<String>) -> String {
     .unwrap_or_else(|| "prescale-system".into())
 }
 
+/// `prescale operator`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    run_as(args, false)
+}
+
+/// `prescale worker`: the target passes only, on the targets this worker claims in the
+/// shared PostgreSQL store; start as many as throughput needs.
+pub fn run_worker(args: Args) -> anyhow::Result<ExitCode> {
+    run_as(args, true)
+}
+
+fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
     if !(args.interval.is_finite() && args.interval > 0.0) {
         anyhow::bail!(
             "--interval {} must be a positive number of seconds",
             args.interval
         );
     }
-    let store = open_store(&args.store, args.store_connections)?;
+    let (store, pg) = open_store(&args.store, args.store_connections)?;
+    if worker_only && pg.is_none() {
+        anyhow::bail!(
+            "--store {}: a worker shares its targets through PostgreSQL; give a postgres:// URL",
+            args.store
+        );
+    }
+    let identity = std::env::var("POD_NAME")
+        .unwrap_or_else(|_| format!("prescale-{}-{}", hostname(), std::process::id()));
+    let interval = Duration::from_secs_f64(args.interval);
+    // A worker that misses three passes (or 15 s) is presumed gone.
+    let claims = pg.map(|store| {
+        Arc::new(Claims {
+            store,
+            worker: identity.clone(),
+            ttl: (interval * 3).max(Duration::from_secs(15)),
+        })
+    });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
             .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
-        spawn_retention(
-            store.clone(),
-            Retention {
-                raw_secs: i64::from(args.history_raw_days) * 86_400,
-                aggregate_secs: i64::from(args.history_days.max(args.history_raw_days)) * 86_400,
-                ..Retention::default()
-            },
-        );
+        // Retention runs in the operator; with PostgreSQL its advisory lock makes a second
+        // runner harmless, but workers leave it to the operator.
+        if !worker_only {
+            spawn_retention(
+                store.clone(),
+                Retention {
+                    raw_secs: i64::from(args.history_raw_days) * 86_400,
+                    aggregate_secs: i64::from(args.history_days.max(args.history_raw_days))
+                        * 86_400,
+                    ..Retention::default()
+                },
+            );
+        }
         let backfill = match &args.prometheus_url {
             Some(url) => Some(Backfill::new(
                 Prometheus::new(url)?,
@@ -143,13 +187,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let config = OperatorConfig {
             namespace: namespace(args.namespace),
             metrics_addr: Some(args.metrics_addr),
-            interval: Duration::from_secs_f64(args.interval),
-            identity: std::env::var("POD_NAME")
-                .unwrap_or_else(|_| format!("prescale-{}", std::process::id())),
+            interval,
+            identity,
             backfill,
             collect_interval: args.collect_interval,
+            claims,
+            worker_only,
         };
-        tracing::info!(namespace = %config.namespace, "prescale operator starting");
+        tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {
             let _ = tokio::signal::ctrl_c().await;
         })

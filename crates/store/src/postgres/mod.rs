@@ -7,6 +7,7 @@
 //! That works from plain threads and from inside any tokio runtime alike, and dropping the
 //! store never drops a runtime inside another one.
 
+mod claims;
 mod queries;
 mod retention;
 mod schema;
@@ -172,6 +173,30 @@ impl PgStore {
         self.block("measuring the tables", async move {
             let client = shared.pool.get().await?;
             Ok(retention::disk_bytes(&client).await?)
+        })
+    }
+
+    /// Renews `worker`'s heartbeat and claims and returns the targets (from `candidates`,
+    /// the targets it sees) it should process now: about an equal share among the
+    /// workers alive within `ttl`. See `claims.rs`.
+    pub fn claim(
+        &self,
+        worker: &str,
+        candidates: &[String],
+        ttl: Duration,
+    ) -> Result<Vec<String>, StoreError> {
+        let (shared, worker, candidates) =
+            (self.shared.clone(), worker.to_string(), candidates.to_vec());
+        self.block("claiming targets", async move {
+            claims::claim(&shared, &worker, &candidates, ttl).await
+        })
+    }
+
+    /// Gives back `worker`'s claims, so others take its targets at once.
+    pub fn release_claims(&self, worker: &str) -> Result<(), StoreError> {
+        let (shared, worker) = (self.shared.clone(), worker.to_string());
+        self.block("releasing claims", async move {
+            claims::release(&shared, &worker).await
         })
     }
 

@@ -11,6 +11,8 @@
 //!   so reading a month of one series touches a few hundred pages instead of tens of
 //!   thousands of interleaved ones.
 //! * `prescale_buckets (series_id, t, max, mean, p95, count)` — the downsampled history.
+//! * `prescale_workers`, `prescale_claims` — which worker processes which targets
+//!   (`claims.rs`), each row with an expiry.
 //!
 //! The data tables reference `prescale_series` with `ON DELETE CASCADE`, so unenrolling a
 //! workload is one `DELETE`, and a worker that still caches a deleted series' id gets a
@@ -22,10 +24,11 @@ use deadpool_postgres::GenericClient;
 pub const PARTITION_SECS: i64 = 6 * 3600;
 
 /// Every migration in order.
-const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "series, samples, chunks, buckets",
-    "CREATE TABLE prescale_series (
+const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "series, samples, chunks, buckets",
+        "CREATE TABLE prescale_series (
          id bigserial PRIMARY KEY,
          namespace text NOT NULL,
          kind text NOT NULL,
@@ -51,7 +54,19 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[(
          p95 double precision NOT NULL,
          count integer NOT NULL,
          PRIMARY KEY (series_id, t));",
-)];
+    ),
+    (
+        2,
+        "workers and target claims",
+        "CREATE TABLE prescale_workers (
+             worker text PRIMARY KEY,
+             expires_at timestamptz NOT NULL);
+         CREATE TABLE prescale_claims (
+             target text PRIMARY KEY,
+             worker text NOT NULL,
+             expires_at timestamptz NOT NULL);",
+    ),
+];
 
 /// Applies the migrations not yet applied, each in its own transaction, under an advisory
 /// lock so workers starting together apply each exactly once. Returns the versions applied.
