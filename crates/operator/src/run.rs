@@ -127,6 +127,7 @@ pub async fn run(
             .await
             {
                 shared.metrics.recommendations.inc_by(done.written as u64);
+                shared.metrics.oom_kills.inc_by(done.oom_kills as u64);
                 shared.metrics.managed_targets.set(done.targets as i64);
                 for (resource, recommended) in &done.recommended {
                     let requested = done.requested.get(resource).copied().unwrap_or(0.0);

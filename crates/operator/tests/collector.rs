@@ -7,10 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, Patch, PatchParams};
 use prescale_operator::pause::PauseState;
 use prescale_operator::target::controller::{TargetContext, TargetMemory, reconcile_targets};
 use prescale_sim::faults::Fault;
 use prescale_store::{HistoryStore, MemoryStore, Metric};
+use serde_json::json;
 
 fn samples(store: &MemoryStore) -> usize {
     store
@@ -124,4 +127,28 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
         "one sample before and one after: the gap stays a gap"
     );
     assert!(times[1] - times[0] >= 45, "{times:?}");
+
+    // A memory limit below the working set: the sim OOM-kills the new pods' container.
+    Api::<Deployment>::namespaced(c.client.clone(), "shop")
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "app", "image": "x", "resources": {
+                    "requests": {"cpu": "500m", "memory": "256Mi"}, "limits": {"memory": "100Mi"}}}]}}}})),
+        )
+        .await
+        .unwrap();
+    common::tick(&c, 8);
+    let pass = reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
+        .await
+        .unwrap();
+    assert!(pass.oom_kills >= 1, "{pass:?}");
+    let again = reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
+        .await
+        .unwrap();
+    assert_eq!(again.oom_kills, 0, "a kill is counted once");
+    let status = asts.get("web").await.unwrap().status.unwrap();
+    assert_eq!(status.oom_killed_containers, vec!["app".to_string()]);
+    assert!(status.last_oom_time.is_some());
 }

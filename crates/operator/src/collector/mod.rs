@@ -4,6 +4,7 @@
 //! backs off (`backoff`) and says so in the target's status.
 
 pub mod backoff;
+pub mod oom;
 pub mod owners;
 
 use std::collections::{BTreeMap, HashMap};
@@ -86,14 +87,61 @@ pub fn status_samples(
         .collect()
 }
 
+/// One OOM kill, as pod status shows it: the container's last termination, identified by
+/// pod and restart count so it is counted once however often it is seen.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OomKill {
+    pub workload: WorkloadRef,
+    pub pod_uid: String,
+    pub container: String,
+    pub restart_count: i32,
+    /// When the killed container finished (unix seconds), when status says.
+    pub finished_at: Option<i64>,
+}
+
+/// The containers whose last termination was an OOM kill.
+pub fn oom_kills(pods: &[(&WorkloadRef, &Pod)]) -> Vec<OomKill> {
+    let mut out = vec![];
+    for (owner, pod) in pods {
+        let statuses = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or_default();
+        for c in statuses {
+            let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()) else {
+                continue;
+            };
+            if t.reason.as_deref() == Some("OOMKilled") {
+                out.push(OomKill {
+                    workload: (*owner).clone(),
+                    pod_uid: pod.metadata.uid.clone().unwrap_or_default(),
+                    container: c.name.clone(),
+                    restart_count: c.restart_count,
+                    finished_at: t.finished_at.as_ref().map(|f| f.0.as_second()),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What one collection found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collection {
+    /// The metrics' timestamp; `None` when no enrolled pod had metrics.
+    pub data_time: Option<i64>,
+    pub oom_kills: Vec<OomKill>,
+}
+
 /// One collection for the enrolled workloads of a namespace: per-pod peak CPU and memory
-/// per container, and `status_samples`. Returns the metrics' timestamp (the data time).
+/// per container, `status_samples`, and the OOM kills pod status shows.
 pub async fn collect(
     client: &Client,
     store: &Arc<dyn HistoryStore>,
     namespace: &str,
     enrolled: &[&WorkloadView],
-) -> Result<Option<i64>, CollectError> {
+) -> Result<Collection, CollectError> {
     let read = |what: &'static str| {
         move |source| CollectError::Read {
             what,
@@ -175,13 +223,17 @@ pub async fn collect(
             }
         }
     }
-    let Some(t) = data_time else {
-        return Ok(None);
-    };
     let owned: Vec<(&WorkloadRef, &Pod)> = pods
         .iter()
         .filter_map(|p| Some((pod_owner.get(&p.name_any())?, p)))
         .collect();
+    let oom = oom_kills(&owned);
+    let Some(t) = data_time else {
+        return Ok(Collection {
+            data_time: None,
+            oom_kills: oom,
+        });
+    };
     let mut batch: Vec<_> = peaks.into_iter().map(|(k, v)| (k, (t, v))).collect();
     batch.extend(status_samples(namespace, &owned, t));
     let store = store.clone();
@@ -192,7 +244,10 @@ pub async fn collect(
             what: "appending collected samples".into(),
             reason: e.to_string(),
         })??;
-    Ok(Some(t))
+    Ok(Collection {
+        data_time: Some(t),
+        oom_kills: oom,
+    })
 }
 
 #[cfg(test)]

@@ -14,15 +14,18 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::mode::Scaling;
-use prescale_api::settings::{Cadence, effective_model};
+use prescale_api::settings::effective_model;
 use prescale_api::target::status::{AIScaleTargetStatus, HistoryStatus, WorkloadStatus};
 use prescale_api::validate::validate_target_spec;
 use prescale_store::{HistoryStore, Metric, SeriesKey};
 use serde_json::{Value, json};
 
+use super::schedule::forecast_due;
 use super::suggest::{ContainerHistory, suggest};
 use crate::collector::backoff::CollectorHealth;
 use crate::collector::collect;
+use crate::collector::oom::OomTracker;
+use crate::collector::owners::WorkloadRef;
 use crate::pause::PauseState;
 use crate::selector::selector_matches;
 use crate::template::controller::{condition, list_workloads};
@@ -40,6 +43,7 @@ pub struct TargetMemory {
     last_forecast: HashMap<(String, String), i64>,
     /// Collection failures and their backoff, per namespace.
     collector: CollectorHealth,
+    oom: OomTracker,
 }
 
 pub struct TargetContext {
@@ -128,6 +132,8 @@ pub struct TargetPass {
     /// (`cpu` in cores, `memory` in bytes), replicas included.
     pub recommended: BTreeMap<&'static str, f64>,
     pub requested: BTreeMap<&'static str, f64>,
+    /// OOM kills seen for the first time in this pass.
+    pub oom_kills: usize,
 }
 
 /// One pass over every target.
@@ -154,6 +160,7 @@ pub async fn reconcile_targets(
     let templates = pod_template_labels(&ctx.client).await?;
     let mut written = 0;
     let mut data_times: HashMap<String, Option<i64>> = HashMap::new();
+    let mut oom_kills = 0;
     for ast in &targets {
         let ns = ast.namespace().unwrap_or_default();
         let name = ast.name_any();
@@ -206,7 +213,11 @@ pub async fn reconcile_targets(
                 let now = std::time::Instant::now();
                 if memory.collector.due(&ns, now, ctx.collect_interval) {
                     match collect(&ctx.client, &ctx.store, &ns, &all_enrolled).await {
-                        Ok(t) => memory.collector.succeeded(&ns, now, t),
+                        Ok(found) => {
+                            memory.collector.succeeded(&ns, now, found.data_time);
+                            let at = memory.collector.last_data_time(&ns).unwrap_or(0);
+                            oom_kills += memory.oom.observe(&ns, found.oom_kills, at);
+                        }
                         Err(e) => {
                             let wait = memory.collector.failed(&ns, e.to_string(), now);
                             tracing::warn!(namespace = %ns, error = %e, retry_in_s = wait.as_secs(), "collection failed; backing off");
@@ -223,20 +234,12 @@ pub async fn reconcile_targets(
         }
         let key = (ns.clone(), name.clone());
         let model = effective_model(&ast.spec.model, None, "cpu").ok();
-        let due = match (
+        let due = forecast_due(
             data_time,
-            memory.last_forecast.get(&key),
+            memory.last_forecast.get(&key).copied(),
             model.as_ref().map(|m| &m.cadence),
-        ) {
-            (None, _, _) => false,
-            (Some(_), None, _) => true,
-            (Some(t), Some(last), Some(Cadence::Interval(d))) => t - last >= d.as_secs() as i64,
-            (Some(t), Some(last), Some(Cadence::Cron(s))) => jiff::Timestamp::from_second(*last)
-                .ok()
-                .and_then(|l| s.next_after(l))
-                .is_some_and(|next| next.as_second() <= t),
-            (Some(_), Some(_), None) => false,
-        };
+            &format!("{ns}/{name}"),
+        );
         let histories = histories(
             ctx,
             &resolved,
@@ -275,6 +278,22 @@ pub async fn reconcile_targets(
                     tracing::debug!(target = %format!("{ns}/{name}"), %reason, "no suggestion yet")
                 }
             }
+        }
+        let refs: Vec<WorkloadRef> = resolved
+            .iter()
+            .map(|w| WorkloadRef {
+                kind: w.kind.clone(),
+                name: w.name.clone(),
+            })
+            .collect();
+        let suggested_at = status
+            .suggestion
+            .as_ref()
+            .and_then(|s| s.time.as_ref())
+            .map(|t| t.0.as_second());
+        status.oom_killed_containers = memory.oom.killed(&ns, &refs, suggested_at).0;
+        if let Some(last) = memory.oom.killed(&ns, &refs, None).1 {
+            status.last_oom_time = jiff::Timestamp::from_second(last).ok().map(Time);
         }
         let autonomous = [
             ast.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
@@ -384,6 +403,7 @@ pub async fn reconcile_targets(
         }
     }
     pass.written = written;
+    pass.oom_kills = oom_kills;
     Ok(pass)
 }
 

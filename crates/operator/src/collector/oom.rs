@@ -1,0 +1,93 @@
+//! OOM kills seen in pod status, remembered per workload so each is counted once (the
+//! `prescale_oom_kills_total` metric) and each target can say which of its containers were
+//! killed since its last suggestion (`status.oomKilledContainers`, `status.lastOOMTime`).
+
+use std::collections::{BTreeSet, HashSet};
+
+use super::OomKill;
+use super::owners::WorkloadRef;
+
+/// Kills older than this (in data time) are forgotten.
+const MEMORY_SECS: i64 = 7 * 86_400;
+
+#[derive(Debug, Default)]
+pub struct OomTracker {
+    seen: HashSet<(String, String, i32)>,
+    /// (namespace, workload, container, when)
+    kills: Vec<(String, WorkloadRef, String, i64)>,
+}
+
+impl OomTracker {
+    /// Records the kills of one collection in `namespace` at data time `now`; returns how
+    /// many were new.
+    pub fn observe(&mut self, namespace: &str, kills: Vec<OomKill>, now: i64) -> usize {
+        let mut new = 0;
+        for k in kills {
+            if self
+                .seen
+                .insert((k.pod_uid.clone(), k.container.clone(), k.restart_count))
+            {
+                new += 1;
+                let when = k.finished_at.unwrap_or(now);
+                self.kills
+                    .push((namespace.to_string(), k.workload, k.container, when));
+            }
+        }
+        self.kills
+            .retain(|(_, _, _, when)| *when >= now - MEMORY_SECS);
+        new
+    }
+
+    /// The containers of `workloads` in `namespace` killed after `since`, and the latest
+    /// kill's time.
+    pub fn killed(
+        &self,
+        namespace: &str,
+        workloads: &[WorkloadRef],
+        since: Option<i64>,
+    ) -> (Vec<String>, Option<i64>) {
+        let mut containers = BTreeSet::new();
+        let mut last = None;
+        for (ns, w, c, when) in &self.kills {
+            if ns == namespace && workloads.contains(w) && since.is_none_or(|s| *when > s) {
+                containers.insert(c.clone());
+                last = last.max(Some(*when));
+            }
+        }
+        (containers.into_iter().collect(), last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kill_counts_once_and_is_reported_until_the_next_suggestion() {
+        let web = WorkloadRef {
+            kind: "Deployment".into(),
+            name: "web".into(),
+        };
+        let kill = |restarts, at| OomKill {
+            workload: web.clone(),
+            pod_uid: "uid-1".into(),
+            container: "app".into(),
+            restart_count: restarts,
+            finished_at: Some(at),
+        };
+        let mut t = OomTracker::default();
+        assert_eq!(t.observe("shop", vec![kill(1, 100)], 110), 1);
+        assert_eq!(t.observe("shop", vec![kill(1, 100)], 120), 0, "seen again");
+        assert_eq!(
+            t.observe("shop", vec![kill(2, 200)], 210),
+            1,
+            "a new restart"
+        );
+        assert_eq!(
+            t.killed("shop", &[web.clone()], None),
+            (vec!["app".to_string()], Some(200))
+        );
+        assert_eq!(t.killed("shop", &[web.clone()], Some(200)), (vec![], None));
+        assert_eq!(t.killed("other", &[web], None), (vec![], None));
+    }
+}
