@@ -76,6 +76,7 @@ mod tests {
             finished_at: Some(at),
         };
         let mut t = OomTracker::default();
+        let only_web = std::slice::from_ref(&web);
         assert_eq!(t.observe("shop", vec![kill(1, 100)], 110), 1);
         assert_eq!(t.observe("shop", vec![kill(1, 100)], 120), 0, "seen again");
         assert_eq!(
@@ -84,10 +85,10 @@ mod tests {
             "a new restart"
         );
         assert_eq!(
-            t.killed("shop", &[web.clone()], None),
+            t.killed("shop", only_web, None),
             (vec!["app".to_string()], Some(200))
         );
-        assert_eq!(t.killed("shop", &[web.clone()], Some(200)), (vec![], None));
-        assert_eq!(t.killed("other", &[web], None), (vec![], None));
+        assert_eq!(t.killed("shop", only_web, Some(200)), (vec![], None));
+        assert_eq!(t.killed("other", only_web, None), (vec![], None));
     }
 }
