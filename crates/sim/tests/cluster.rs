@@ -235,3 +235,105 @@ async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn daemonsets_run_a_pod_per_node_and_rollouts_run_like_deployments() {
+    let c = cluster_with_nodes().await;
+    let daemonsets: Api<k8s_openapi::api::apps::v1::DaemonSet> =
+        Api::namespaced(c.client.clone(), "default");
+    let ds = json!({"metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                 "template": {"metadata": {"labels": {"app": "agent"}},
+                              "spec": {"containers": [{"name": "agent", "image": "agent:1"}]}}}});
+    daemonsets
+        .create(&PostParams::default(), &serde_json::from_value(ds).unwrap())
+        .await
+        .unwrap();
+    step(&c, 30);
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    let nodes_of = |list: Vec<Pod>| {
+        let mut n: Vec<String> = list
+            .into_iter()
+            .filter_map(|p| p.spec.and_then(|s| s.node_name))
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        nodes_of(pods.list(&Default::default()).await.unwrap().items),
+        ["n1", "n2"]
+    );
+    let nodes: Api<Node> = Api::all(c.client.clone());
+    nodes
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "n3"},
+                "status": {"allocatable": {"cpu": "4", "memory": "8Gi"}}}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    nodes.delete("n1", &DeleteParams::default()).await.unwrap();
+    // Status follows one tick behind the pods, as a controller's observation does.
+    step(&c, 45);
+    assert_eq!(
+        nodes_of(pods.list(&Default::default()).await.unwrap().items),
+        ["n2", "n3"]
+    );
+    let status = daemonsets.get("agent").await.unwrap().status.unwrap();
+    assert_eq!(
+        (status.desired_number_scheduled, status.number_ready),
+        (2, 2)
+    );
+
+    // Rollouts behave once their CRD is installed.
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(c.client.clone());
+    let crd = json!({"metadata": {"name": "rollouts.argoproj.io"},
+        "spec": {"group": "argoproj.io", "scope": "Namespaced",
+                 "names": {"plural": "rollouts", "singular": "rollout", "kind": "Rollout", "listKind": "RolloutList"},
+                 "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}},
+                               "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas",
+                                   "statusReplicasPath": ".status.replicas", "labelSelectorPath": ".status.selector"}}}]}});
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(crd).unwrap(),
+    )
+    .await
+    .unwrap();
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    let rollouts: Api<DynamicObject> = Api::namespaced_with(
+        c.client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "rollouts"),
+    );
+    let rollout: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "shop"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "shop"}},
+                 "template": {"metadata": {"labels": {"app": "shop"}},
+                              "spec": {"containers": [{"name": "app", "image": "shop:1",
+                                       "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}}}}))
+    .unwrap();
+    rollouts
+        .create(&PostParams::default(), &rollout)
+        .await
+        .unwrap();
+    step(&c, 60);
+    let rs: Vec<ReplicaSet> = Api::<ReplicaSet>::namespaced(c.client.clone(), "default")
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|rs| {
+            rs.metadata
+                .owner_references
+                .as_ref()
+                .is_some_and(|o| o[0].kind == "Rollout")
+        })
+        .collect();
+    assert_eq!(rs.len(), 1, "a ReplicaSet owned by the Rollout");
+    let status = rollouts.get("shop").await.unwrap().data["status"].clone();
+    assert_eq!(status["readyReplicas"], 2, "{status}");
+}

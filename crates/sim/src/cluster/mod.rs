@@ -1,6 +1,7 @@
 //! Cluster behaviour: the workload controllers, the scheduler and the load model, run as
 //! one loop on the simulated clock.
 
+pub mod daemonsets;
 pub mod hpa;
 pub mod load;
 pub mod workloads;

@@ -1,13 +1,16 @@
-//! Workload controllers of the simulated cluster: Deployment → ReplicaSet → Pods and
-//! StatefulSet → Pods, with pods scheduled onto nodes that have room (Pending otherwise)
-//! and turning Ready after a start-up delay. Works on the store directly, in-process.
+//! Workload controllers of the simulated cluster: Deployment → ReplicaSet → Pods, Argo
+//! Rollout → ReplicaSet → Pods (when its CRD is installed; the same one-step update as a
+//! Deployment — canary and blue-green steps are not simulated), StatefulSet → Pods and
+//! DaemonSet → a pod per node (`daemonsets.rs`), with pods scheduled onto nodes that have
+//! room (Pending otherwise) and turning Ready after a start-up delay. Works on the store
+//! directly, in-process.
 
 use serde_json::{Value, json};
 
 use crate::resources::{node_allocatable, pod_requests};
 use crate::store::{Part, Propagation, Store, name_of, random_suffix};
 
-fn key(group: &str, plural: &str) -> (String, String) {
+pub(super) fn key(group: &str, plural: &str) -> (String, String) {
     (group.to_string(), plural.to_string())
 }
 
@@ -18,14 +21,14 @@ fn replicas(obj: &Value) -> usize {
         .max(0) as usize
 }
 
-fn owner_ref(obj: &Value) -> Value {
+pub(super) fn owner_ref(obj: &Value) -> Value {
     json!([{
         "apiVersion": obj["apiVersion"], "kind": obj["kind"], "name": obj["metadata"]["name"],
         "uid": obj["metadata"]["uid"], "controller": true, "blockOwnerDeletion": true
     }])
 }
 
-fn owned_by<'a>(objs: &'a [Value], uid: &Value) -> Vec<&'a Value> {
+pub(super) fn owned_by<'a>(objs: &'a [Value], uid: &Value) -> Vec<&'a Value> {
     objs.iter()
         .filter(|o| {
             o.pointer("/metadata/ownerReferences")
@@ -46,15 +49,18 @@ fn template_hash(template: &Value) -> String {
 
 /// One pass of every workload controller and the scheduler.
 pub fn reconcile(store: &mut Store, startup_secs: i64) {
-    reconcile_deployments(store);
+    reconcile_replica_set_owners(store, "apps", "deployments");
+    reconcile_replica_set_owners(store, "argoproj.io", "rollouts");
     reconcile_replica_sets(store);
     reconcile_stateful_sets(store);
+    super::daemonsets::reconcile(store);
     schedule_and_start(store, startup_secs);
 }
 
-fn reconcile_deployments(store: &mut Store) {
+/// Deployments and Rollouts: one ReplicaSet per pod template.
+fn reconcile_replica_set_owners(store: &mut Store, group: &str, plural: &str) {
     let rs_key = key("apps", "replicasets");
-    for d in store.list(&key("apps", "deployments"), None) {
+    for d in store.list(&key(group, plural), None) {
         if d.pointer("/metadata/deletionTimestamp").is_some() {
             continue;
         }
@@ -121,11 +127,11 @@ fn reconcile_deployments(store: &mut Store) {
                     .unwrap_or(0)
             })
             .sum();
-        set_status(store, "deployments", &d, ready, want as i64);
+        set_status(store, group, plural, &d, ready, want as i64);
     }
 }
 
-fn set_status(store: &mut Store, plural: &str, obj: &Value, ready: i64, want: i64) {
+fn set_status(store: &mut Store, group: &str, plural: &str, obj: &Value, ready: i64, want: i64) {
     let selector = crate::selector::selector_string(obj.pointer("/spec/selector"));
     let status = json!({
         "replicas": want, "readyReplicas": ready, "availableReplicas": ready, "updatedReplicas": want,
@@ -139,7 +145,7 @@ fn set_status(store: &mut Store, plural: &str, obj: &Value, ready: i64, want: i6
             .unwrap_or_default()
             .to_string();
         let _ = store.update(
-            &key("apps", plural),
+            &key(group, plural),
             &ns,
             &name_of(obj).unwrap_or_default(),
             o,
@@ -175,7 +181,7 @@ fn reconcile_replica_sets(store: &mut Store) {
             );
         }
         let ready = mine.iter().take(want).filter(|p| is_ready(p)).count() as i64;
-        set_status(store, "replicasets", &rs, ready, want as i64);
+        set_status(store, "apps", "replicasets", &rs, ready, want as i64);
     }
 }
 
@@ -212,11 +218,11 @@ fn reconcile_stateful_sets(store: &mut Store) {
             }
         }
         let ready = mine.iter().filter(|p| is_ready(p)).count() as i64;
-        set_status(store, "statefulsets", &sts, ready, want as i64);
+        set_status(store, "apps", "statefulsets", &sts, ready, want as i64);
     }
 }
 
-fn pod_from_template(owner: &Value, name: &str) -> Value {
+pub(super) fn pod_from_template(owner: &Value, name: &str) -> Value {
     let tpl = owner
         .pointer("/spec/template")
         .cloned()
