@@ -337,3 +337,46 @@ async fn daemonsets_run_a_pod_per_node_and_rollouts_run_like_deployments() {
     let status = rollouts.get("shop").await.unwrap().data["status"].clone();
     assert_eq!(status["readyReplicas"], 2, "{status}");
 }
+
+#[tokio::test]
+async fn a_workload_driven_by_a_trace_follows_it() {
+    let c = cluster_with_nodes().await;
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), "default");
+    deployments
+        .create(&PostParams::default(), &deployment("replay", 2, None))
+        .await
+        .unwrap();
+    // A trace that doubles after ten minutes; peak 2.0 = two pods' worth of requests.
+    let points: Vec<(i64, f64)> = (0..40)
+        .map(|i| (i * 60, if i < 10 { 1.0 } else { 2.0 }))
+        .collect();
+    c.sim.drive_with_trace(
+        "default",
+        "replay",
+        prescale_sim::cluster::trace::Trace::from_points(points, 2.0).unwrap(),
+    );
+    let cpu_per_pod = |c: &TestCluster| {
+        let usage = c.sim.usage();
+        let per_pod: Vec<f64> = usage
+            .pods
+            .iter()
+            .filter(|((_, pod), _)| pod.starts_with("replay-"))
+            .map(|(_, containers)| containers[0].1)
+            .collect();
+        assert_eq!(per_pod.len(), 2);
+        per_pod
+    };
+    step(&c, 60);
+    // Demand 1.0 over two ready pods: each at half its 500m request.
+    assert!(
+        cpu_per_pod(&c).iter().all(|v| (v - 0.25).abs() < 1e-9),
+        "{:?}",
+        cpu_per_pod(&c)
+    );
+    step(&c, 600);
+    assert!(
+        cpu_per_pod(&c).iter().all(|v| (v - 0.5).abs() < 1e-9),
+        "{:?}",
+        cpu_per_pod(&c)
+    );
+}

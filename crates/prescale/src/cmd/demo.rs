@@ -27,6 +27,41 @@ pub struct Args {
     /// Port on 127.0.0.1 for the simulated API server (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     port: u16,
+    /// Drive the workloads with real traces instead of the synthetic pattern: the
+    /// `*.csv` files (`timestamp,value`) of this directory, assigned in name order, each
+    /// scaled so its peak uses 80 % of the workload's requests.
+    #[arg(long)]
+    traces: Option<PathBuf>,
+}
+
+/// Attaches the traces of `dir` to the demo workloads, round-robin; returns the pairs.
+fn attach_traces(sim: &Sim, dir: &std::path::Path) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("--traces {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "--traces {}: no .csv files (expected `timestamp,value` traces)",
+        dir.display()
+    );
+    let mut attached = vec![];
+    for (i, (ns, _, name, replicas, _, _)) in WORKLOADS.iter().enumerate() {
+        let file = &files[i % files.len()];
+        let trace =
+            prescale_sim::cluster::trace::Trace::from_csv(file, f64::from(*replicas) * 0.8)?;
+        sim.drive_with_trace(ns, name, trace);
+        attached.push((
+            format!("{ns}/{name}"),
+            file.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        ));
+    }
+    Ok(attached)
 }
 
 const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
@@ -149,6 +184,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let sim = Sim::new(Arc::new(Clock::new(jiff::Timestamp::now(), args.speed)));
         seed(&sim)?;
+        let traced = match &args.traces {
+            Some(dir) => attach_traces(&sim, dir)?,
+            None => vec![],
+        };
         let (addr, _server) = prescale_sim::testing::serve(sim.clone(), std::net::SocketAddr::from(([127, 0, 0, 1], args.port)))
             .await
             .context("starting the simulated API server")?;
@@ -182,6 +221,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let kc = args.kubeconfig_out.display();
         println!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed);
         println!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.");
+        for (workload, file) in &traced {
+            println!("  {workload} replays {file}");
+        }
         println!("Try, in another terminal:");
         println!("  export KUBECONFIG={kc}");
         println!("  kubectl get clusterast");

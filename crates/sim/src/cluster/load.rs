@@ -1,10 +1,11 @@
 //! The load model: every workload gets a synthetic demand pattern (daily and weekly
-//! seasonality, a slow trend, noise and bursts), split across its ready pods and turned
+//! seasonality, a slow trend, noise and bursts), or replays a trace attached with
+//! `Sim::drive_with_trace` (`trace.rs`); demand is split across its ready pods and turned
 //! into per-container CPU usage and memory working set relative to the container's
 //! requests. CPU above the limit is throttled; memory above the limit OOM-kills the
 //! container (restartCount, lastState.terminated.reason=OOMKilled, an Event).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::TAU;
 
 use serde_json::{Value, json};
@@ -39,7 +40,10 @@ fn hash01(x: u64) -> f64 {
 
 /// Computes usage for every running pod at the store's current time, OOM-kills containers
 /// over their memory limit, and returns the figures metrics.k8s.io serves.
-pub fn update_usage(store: &mut Store) -> Usage {
+pub fn update_usage(
+    store: &mut Store,
+    traces: &HashMap<String, (crate::cluster::trace::Trace, i64)>,
+) -> Usage {
     let now = store.clock().now().as_second();
     let pods_key = ("".to_string(), "pods".to_string());
     let pods = store.list(&pods_key, None);
@@ -64,7 +68,11 @@ pub fn update_usage(store: &mut Store) -> Usage {
         let name = name_of(pod).unwrap_or_default();
         // The workload's demand is shared by its ready pods: more replicas, less each.
         let ready = *ready_per_owner.get(&owner).unwrap_or(&1) as f64;
-        let d = demand(&owner, now) / ready;
+        let total = match traces.get(&owner) {
+            Some((trace, began)) => trace.at(now - began),
+            None => demand(&owner, now),
+        };
+        let d = total / ready;
         let mut containers = vec![];
         let mut oom = vec![];
         for c in pod
@@ -118,8 +126,6 @@ fn owner_key(pod: &Value) -> String {
     format!("{ns}/{base}")
 }
 
-/// Demand scales with the replicas the workload was designed for; pods carry no such
-/// figure, so every workload's demand is sized for its pods as they are created.
 fn oom_kill(store: &mut Store, pod: &Value, containers: &[String]) {
     let ns = pod["metadata"]["namespace"]
         .as_str()

@@ -4,6 +4,7 @@
 pub mod daemonsets;
 pub mod hpa;
 pub mod load;
+pub mod trace;
 pub mod workloads;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ pub const STARTUP_SECS: i64 = 5;
 pub fn tick(sim: &Sim) {
     let mut store = sim.store();
     workloads::reconcile(&mut store, STARTUP_SECS);
-    let usage = load::update_usage(&mut store);
+    let usage = load::update_usage(&mut store, &sim.traces());
     hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
     drop(store);
     *sim.usage() = usage;

@@ -28,6 +28,8 @@ pub struct Sim {
     usage: Mutex<Usage>,
     faults: Mutex<Vec<crate::faults::Fault>>,
     hpa: Mutex<crate::cluster::hpa::HpaMemory>,
+    /// Replayed load per workload (`namespace/name`): the trace and when its replay began.
+    traces: Mutex<std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>,
     /// Requests served, per (resource[/subresource], verb): what benchmarks count.
     requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     pub clock: Arc<Clock>,
@@ -53,6 +55,7 @@ impl Sim {
             faults: Mutex::default(),
             hpa: Mutex::default(),
             requests: Mutex::default(),
+            traces: Mutex::default(),
             clock,
         })
     }
@@ -69,6 +72,26 @@ impl Sim {
 
     pub fn usage(&self) -> MutexGuard<'_, Usage> {
         self.usage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drives workload `namespace/name` (any kind) with `trace`, replayed from now on;
+    /// workloads without one follow the synthetic pattern.
+    pub fn drive_with_trace(
+        &self,
+        namespace: &str,
+        name: &str,
+        trace: crate::cluster::trace::Trace,
+    ) {
+        let now = self.clock.now().as_second();
+        self.traces()
+            .insert(format!("{namespace}/{name}"), (trace, now));
+    }
+
+    pub(crate) fn traces(
+        &self,
+    ) -> MutexGuard<'_, std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>
+    {
+        self.traces.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Requests served so far, per (resource[/subresource], verb).
