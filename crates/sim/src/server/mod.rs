@@ -1,5 +1,6 @@
 //! The HTTP face of the simulated API server: Kubernetes REST paths mapped onto the store.
 
+mod admission;
 mod discovery;
 mod request;
 mod subresource;
@@ -228,6 +229,26 @@ fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
 }
 
+fn review<'a>(
+    t: &'a Target,
+    operation: &'static str,
+    namespace: &'a str,
+    name: &'a str,
+    object: Option<Value>,
+    old: Option<Value>,
+) -> admission::Review<'a> {
+    admission::Review {
+        operation,
+        rt: &t.rt,
+        sub: t.sub.as_deref(),
+        namespace,
+        name,
+        object,
+        old,
+        kind: None,
+    }
+}
+
 fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -300,8 +321,31 @@ async fn dispatch(
             } else {
                 ns
             };
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let obj = admission::admit(sim, review(t, "CREATE", &ns, &name, Some(obj), None))
+                .await?
+                .unwrap_or_default();
             let created = sim.store().create(&key, &ns, obj)?;
             Ok(json_response(StatusCode::CREATED, &created))
+        }
+        (&Method::PUT | &Method::PATCH, Some(name), Some("scale")) => {
+            // The new Scale goes through admission (`*/scale` webhooks) before it is applied.
+            let body = decode(bytes, headers)?;
+            let current = subresource::scale_of(&sim.store(), t, &ns, name)?;
+            let wanted = if method == Method::PATCH {
+                apply_patch(&current, &body, PatchType::Merge)
+                    .map_err(|m| ApiError::bad_request(&m))?
+            } else {
+                body
+            };
+            let mut r = review(t, "UPDATE", &ns, name, Some(wanted), Some(current));
+            r.kind = Some(("autoscaling", "v1", "Scale"));
+            let admitted = admission::admit(sim, r).await?.unwrap_or_default();
+            subresource::serve(sim, &Method::PUT, t, Ok(admitted))
         }
         (_, Some(_), Some("scale" | "eviction" | "resize")) => {
             subresource::serve(sim, method, t, decode(bytes, headers))
@@ -313,6 +357,10 @@ async fn dispatch(
                 Part::Main
             };
             let obj = decode(bytes, headers)?;
+            let old = sim.store().get(&key, &ns, name).ok();
+            let obj = admission::admit(sim, review(t, "UPDATE", &ns, name, Some(obj), old))
+                .await?
+                .unwrap_or_default();
             let updated = sim.store().update(&key, &ns, name, obj, part)?;
             Ok(json_response(StatusCode::OK, &updated))
         }
@@ -331,11 +379,15 @@ async fn dispatch(
             } else {
                 Part::Main
             };
-            let mut store = sim.store();
-            let current = match store.get(&key, &ns, name) {
+            let found = sim.store().get(&key, &ns, name);
+            let current = match found {
                 Ok(obj) => obj,
                 Err(e) if e.code == 404 && kind == PatchType::Apply => {
-                    let created = store.create(&key, &ns, patch)?;
+                    let obj =
+                        admission::admit(sim, review(t, "CREATE", &ns, name, Some(patch), None))
+                            .await?
+                            .unwrap_or_default();
+                    let created = sim.store().create(&key, &ns, obj)?;
                     return Ok(json_response(StatusCode::CREATED, &created));
                 }
                 Err(e) => return Err(e),
@@ -347,7 +399,13 @@ async fn dispatch(
                 patched["metadata"]["resourceVersion"] =
                     current["metadata"]["resourceVersion"].clone();
             }
-            let updated = store.update(&key, &ns, name, patched, part)?;
+            let patched = admission::admit(
+                sim,
+                review(t, "UPDATE", &ns, name, Some(patched), Some(current)),
+            )
+            .await?
+            .unwrap_or_default();
+            let updated = sim.store().update(&key, &ns, name, patched, part)?;
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::DELETE, Some(name), None) => {
@@ -362,6 +420,8 @@ async fn dispatch(
                 Some("Orphan") => Propagation::Orphan,
                 _ => Propagation::Background,
             };
+            let old = sim.store().get(&key, &ns, name)?;
+            admission::admit(sim, review(t, "DELETE", &ns, name, None, Some(old))).await?;
             let deleted = sim.store().delete(&key, &ns, name, propagation)?;
             Ok(json_response(StatusCode::OK, &deleted))
         }

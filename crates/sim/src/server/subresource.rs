@@ -97,7 +97,7 @@ fn set_path(obj: &mut Value, path: &str, value: Value) {
     cur[parts[parts.len() - 1]] = value;
 }
 
-fn scale_of(store: &Store, t: &Target, ns: &str, name: &str) -> Result<Value, ApiError> {
+pub(super) fn scale_of(store: &Store, t: &Target, ns: &str, name: &str) -> Result<Value, ApiError> {
     let paths =
         t.rt.scale
             .clone()
