@@ -57,6 +57,13 @@ async fn ten_thousand_pods_stay_correct_under_list_and_watch() {
                 .unwrap();
         }
     }
+    // Every watch is cut after 2 s: the reflector must resume from its resourceVersion.
+    c.sim.set_faults(vec![Fault {
+        resource: Some("pods".into()),
+        verb: Some("watch".into()),
+        watch_cut_after: Some(Duration::from_secs(2)),
+        ..Fault::default()
+    }]);
     let api: Api<Pod> = Api::namespaced(c.client.clone(), "default");
     let (reader, writer) = reflector::store();
     let stream = reflector(writer, watcher(api.clone(), watcher::Config::default()))
@@ -70,13 +77,6 @@ async fn ten_thousand_pods_stay_correct_under_list_and_watch() {
         "the initial list holds every pod"
     );
 
-    // Watches are cut every 2 s from now on: the reflector must resume, not relist blindly.
-    c.sim.set_faults(vec![Fault {
-        resource: Some("pods".into()),
-        verb: Some("watch".into()),
-        watch_cut_after: Some(Duration::from_secs(2)),
-        ..Fault::default()
-    }]);
     let mut tasks = vec![];
     for part in 0..4 {
         let api = api.clone();

@@ -1,9 +1,8 @@
 //! The HorizontalPodAutoscaler controller, following the real algorithm on the simulated
 //! metrics: every sync (15 s), desired = ceil(current × utilisation / target) per Resource
-//! metric (the largest wins), no change within the 10 % tolerance, scale-down only to the
-//! highest recommendation of the stabilisation window (300 s unless
-//! `behavior.scaleDown.stabilizationWindowSeconds` says otherwise), then min/max.
-//! Behaviour *policies* (Pods/Percent per period) are not applied.
+//! metric (the largest wins), no change within the 10 % tolerance, then `spec.behavior`
+//! (stabilisation windows and Pods/Percent rate limits, `hpa_behavior.rs`), then min/max.
+//! It scales through the workload's spec as the `scale` subresource would.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -13,6 +12,8 @@ use crate::resources::container_resource;
 use crate::server::Usage;
 use crate::store::{Part, Store, name_of};
 
+use super::hpa_behavior;
+
 pub const TOLERANCE: f64 = 0.1;
 pub const DOWNSCALE_STABILIZATION_SECS: i64 = 300;
 
@@ -20,6 +21,8 @@ pub const DOWNSCALE_STABILIZATION_SECS: i64 = 300;
 #[derive(Debug, Default)]
 pub struct HpaMemory {
     recommendations: BTreeMap<String, VecDeque<(i64, i64)>>,
+    /// Past scalings (time, change in replicas), for the behaviour's rate limits.
+    events: BTreeMap<String, VecDeque<(i64, i64)>>,
 }
 
 pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
@@ -130,30 +133,22 @@ pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
         }
         // With several metrics the largest proposal wins, as in Kubernetes.
         let desired = proposals.into_iter().max().unwrap_or(current);
-        let window = hpa
-            .pointer("/spec/behavior/scaleDown/stabilizationWindowSeconds")
-            .and_then(Value::as_i64)
-            .unwrap_or(DOWNSCALE_STABILIZATION_SECS);
-        let history = memory
-            .recommendations
-            .entry(format!("{ns}/{name}"))
-            .or_default();
+        let behavior = hpa_behavior::parse(hpa.pointer("/spec/behavior"));
+        let id = format!("{ns}/{name}");
+        let horizon = hpa_behavior::horizon_secs(&behavior);
+        let history = memory.recommendations.entry(id.clone()).or_default();
         history.push_back((now, desired));
-        while history.front().is_some_and(|(t, _)| now - t > window) {
+        while history.front().is_some_and(|(t, _)| now - t > horizon) {
             history.pop_front();
         }
-        let stabilized = if desired < current {
-            history
-                .iter()
-                .map(|(_, d)| *d)
-                .max()
-                .unwrap_or(desired)
-                .min(current)
-        } else {
-            desired
-        };
-        let replicas = stabilized.clamp(min, max.max(min));
+        let events = memory.events.entry(id).or_default();
+        while events.front().is_some_and(|(t, _)| now - t > horizon) {
+            events.pop_front();
+        }
+        let normalized = hpa_behavior::normalize(&behavior, now, current, desired, history, events);
+        let replicas = normalized.clamp(min, max.max(min));
         if replicas != current {
+            events.push_back((now, replicas - current));
             target["spec"]["replicas"] = json!(replicas);
             let _ = store.update(&key, &ns, &target_name, target, Part::Main);
         }

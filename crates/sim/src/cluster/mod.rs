@@ -3,6 +3,7 @@
 
 pub mod daemonsets;
 pub mod hpa;
+pub mod hpa_behavior;
 pub mod load;
 pub mod trace;
 pub mod workloads;
