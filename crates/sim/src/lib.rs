@@ -14,6 +14,7 @@ pub mod selector;
 pub mod server;
 pub mod store;
 pub mod testing;
+pub mod tls;
 
 pub use clock::Clock;
 pub use server::{Sim, router};

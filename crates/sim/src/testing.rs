@@ -84,7 +84,23 @@ impl TestCluster {
 
 /// A kubeconfig whose current context points at `url`.
 pub fn kubeconfig(url: &str) -> String {
+    kubeconfig_with_ca(url, None)
+}
+
+/// A kubeconfig whose current context points at `url`, trusting `ca_pem` for HTTPS. The
+/// server checks no credentials; the token is there because kubectl asks for a password
+/// over HTTPS when a user has none.
+pub fn kubeconfig_with_ca(url: &str, ca_pem: Option<&str>) -> String {
+    use base64::Engine;
+    let ca = ca_pem
+        .map(|pem| {
+            format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: prescale-sim\n  cluster:\n    server: {url}\ncontexts:\n- name: prescale-sim\n  context:\n    cluster: prescale-sim\n    user: prescale-sim\n    namespace: default\ncurrent-context: prescale-sim\nusers:\n- name: prescale-sim\n  user: {{}}\n"
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: prescale-sim\n  cluster:\n    server: {url}{ca}\ncontexts:\n- name: prescale-sim\n  context:\n    cluster: prescale-sim\n    user: prescale-sim\n    namespace: default\ncurrent-context: prescale-sim\nusers:\n- name: prescale-sim\n  user:\n    token: prescale-sim\n"
     )
 }

@@ -17,6 +17,9 @@ pub struct Args {
     /// Simulated seconds per real second (60: one simulated hour per real minute).
     #[arg(long, default_value_t = 1.0)]
     speed: f64,
+    /// Serve HTTPS with a self-signed certificate (trusted by the written kubeconfig).
+    #[arg(long)]
+    tls: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -27,13 +30,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let sim = Sim::new(Arc::new(Clock::new(jiff::Timestamp::now(), args.speed)));
         let addr = std::net::SocketAddr::from(([127, 0, 0, 1], args.port));
-        let (bound, task) = prescale_sim::testing::serve(sim, addr)
-            .await
-            .with_context(|| format!("binding {addr}"))?;
-        let url = format!("http://{bound}");
+        let (url, ca, task) = if args.tls {
+            let (bound, ca, task) = prescale_sim::tls::serve_tls(sim, addr).await?;
+            (format!("https://{bound}"), Some(ca), task)
+        } else {
+            let (bound, task) = prescale_sim::testing::serve(sim, addr)
+                .await
+                .with_context(|| format!("binding {addr}"))?;
+            (format!("http://{bound}"), None, task)
+        };
         std::fs::write(
             &args.kubeconfig_out,
-            prescale_sim::testing::kubeconfig(&url),
+            prescale_sim::testing::kubeconfig_with_ca(&url, ca.as_deref()),
         )
         .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
         eprintln!("simulated cluster at {url}");
