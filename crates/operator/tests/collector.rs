@@ -76,7 +76,7 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
         error_code: 500,
         ..Fault::default()
     }]);
-    common::tick(&c, 2);
+    common::tick(&c, 2).await;
     reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
         .await
         .unwrap();
@@ -103,7 +103,7 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
         "the backoff holds the next attempt"
     );
     tokio::time::sleep(Duration::from_millis(5_100)).await;
-    common::tick(&c, 1);
+    common::tick(&c, 1).await;
     reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
         .await
         .unwrap();
@@ -139,7 +139,7 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
         )
         .await
         .unwrap();
-    common::tick(&c, 8);
+    common::tick(&c, 8).await;
     let pass = reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
         .await
         .unwrap();

@@ -151,11 +151,14 @@ async fn kubectl_scale_rollout_restart_metrics_watch_and_cascading_delete() {
     cluster.write_kubeconfig(&kc).unwrap();
     let sim = cluster.sim.clone();
     let tick = move |n: usize| {
-        for _ in 0..n {
-            sim.clock.advance(std::time::Duration::from_secs(
-                prescale_sim::cluster::TICK_SECS,
-            ));
-            prescale_sim::cluster::tick(&sim);
+        let sim = sim.clone();
+        async move {
+            for _ in 0..n {
+                sim.clock.advance(std::time::Duration::from_secs(
+                    prescale_sim::cluster::TICK_SECS,
+                ));
+                prescale_sim::cluster::tick(&sim).await;
+            }
         }
     };
     let manifest = r#"
@@ -186,7 +189,7 @@ spec:
     let (ok, out) =
         tokio::task::block_in_place(|| run(&["scale", "deployment/web", "--replicas=3"], None));
     assert!(ok, "{out}");
-    tick(4);
+    tick(4).await;
     let pods = |out: &str| {
         out.lines()
             .filter(|l| l.starts_with("web-"))
@@ -201,7 +204,7 @@ spec:
     let (ok, out) =
         tokio::task::block_in_place(|| run(&["rollout", "restart", "deployment/web"], None));
     assert!(ok, "{out}");
-    tick(4);
+    tick(4).await;
     let (_, out) = tokio::task::block_in_place(|| run(&["get", "pods"], None));
     let after = pods(&out);
     assert_eq!(after.len(), 3, "{out}");

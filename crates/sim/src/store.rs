@@ -134,7 +134,7 @@ impl Store {
         self.rv
     }
 
-    fn rt(&self, key: &TypeKey) -> Result<&ResourceType, ApiError> {
+    pub fn rt(&self, key: &TypeKey) -> Result<&ResourceType, ApiError> {
         self.types
             .get(key)
             .ok_or_else(|| ApiError::not_found(&key.1, ""))

@@ -43,10 +43,10 @@ fn deployment(name: &str, replicas: i32, memory_limit: Option<&str>) -> Deployme
     .unwrap()
 }
 
-fn step(c: &TestCluster, secs: u64) {
+async fn step(c: &TestCluster, secs: u64) {
     for _ in 0..(secs / cluster::TICK_SECS).max(1) {
         c.sim.clock.advance(Duration::from_secs(cluster::TICK_SECS));
-        cluster::tick(&c.sim);
+        cluster::tick(&c.sim).await;
     }
 }
 
@@ -58,7 +58,7 @@ async fn deployments_get_ready_scheduled_pods_and_metrics() {
         .create(&PostParams::default(), &deployment("web", 3, None))
         .await
         .unwrap();
-    step(&c, 60);
+    step(&c, 60).await;
     let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
     let list = pods.list(&Default::default()).await.unwrap().items;
     assert_eq!(list.len(), 3);
@@ -96,7 +96,7 @@ async fn deployments_get_ready_scheduled_pods_and_metrics() {
         )
         .await
         .unwrap();
-    step(&c, 30);
+    step(&c, 30).await;
     assert_eq!(pods.list(&Default::default()).await.unwrap().items.len(), 1);
     deployments
         .delete("web", &DeleteParams::background())
@@ -121,7 +121,7 @@ async fn rollout_restart_replaces_pods_and_memory_over_limit_is_oom_killed() {
         .create(&PostParams::default(), &deployment("api", 2, Some("100Mi")))
         .await
         .unwrap();
-    step(&c, 60);
+    step(&c, 60).await;
     let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
     let before: Vec<String> = pods
         .list(&Default::default())
@@ -156,7 +156,7 @@ async fn rollout_restart_replaces_pods_and_memory_over_limit_is_oom_killed() {
     );
 
     deployments.restart("api").await.unwrap();
-    step(&c, 60);
+    step(&c, 60).await;
     let after: Vec<String> = pods
         .list(&Default::default())
         .await
@@ -194,7 +194,7 @@ async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
     )
     .await
     .unwrap();
-    step(&c, 120);
+    step(&c, 120).await;
     assert_eq!(
         deployments
             .get("busy")
@@ -211,7 +211,7 @@ async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
     // A very high target asks for one replica, but only once the window has passed.
     hpas.patch("busy", &PatchParams::default(), &Patch::Merge(json!({"spec": {"metrics": [{"type": "Resource",
         "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 1000}}}]}}))).await.unwrap();
-    step(&c, 60);
+    step(&c, 60).await;
     assert_eq!(
         deployments
             .get("busy")
@@ -223,7 +223,7 @@ async fn hpa_scales_up_on_utilisation_and_down_only_after_stabilisation() {
         Some(4),
         "stabilisation holds the scale-down"
     );
-    step(&c, 360);
+    step(&c, 360).await;
     assert_eq!(
         deployments
             .get("busy")
@@ -249,7 +249,7 @@ async fn daemonsets_run_a_pod_per_node_and_rollouts_run_like_deployments() {
         .create(&PostParams::default(), &serde_json::from_value(ds).unwrap())
         .await
         .unwrap();
-    step(&c, 30);
+    step(&c, 30).await;
     let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
     let nodes_of = |list: Vec<Pod>| {
         let mut n: Vec<String> = list
@@ -275,7 +275,7 @@ async fn daemonsets_run_a_pod_per_node_and_rollouts_run_like_deployments() {
         .unwrap();
     nodes.delete("n1", &DeleteParams::default()).await.unwrap();
     // Status follows one tick behind the pods, as a controller's observation does.
-    step(&c, 45);
+    step(&c, 45).await;
     assert_eq!(
         nodes_of(pods.list(&Default::default()).await.unwrap().items),
         ["n2", "n3"]
@@ -319,7 +319,7 @@ async fn daemonsets_run_a_pod_per_node_and_rollouts_run_like_deployments() {
         .create(&PostParams::default(), &rollout)
         .await
         .unwrap();
-    step(&c, 60);
+    step(&c, 60).await;
     let rs: Vec<ReplicaSet> = Api::<ReplicaSet>::namespaced(c.client.clone(), "default")
         .list(&Default::default())
         .await
@@ -366,14 +366,14 @@ async fn a_workload_driven_by_a_trace_follows_it() {
         assert_eq!(per_pod.len(), 2);
         per_pod
     };
-    step(&c, 60);
+    step(&c, 60).await;
     // Demand 1.0 over two ready pods: each at half its 500m request.
     assert!(
         cpu_per_pod(&c).iter().all(|v| (v - 0.25).abs() < 1e-9),
         "{:?}",
         cpu_per_pod(&c)
     );
-    step(&c, 600);
+    step(&c, 600).await;
     assert!(
         cpu_per_pod(&c).iter().all(|v| (v - 0.5).abs() < 1e-9),
         "{:?}",

@@ -193,6 +193,29 @@ async fn webhooks_mutate_validate_and_honour_their_failure_policy() {
         Some(3)
     );
 
+    // The HPA writes through the scale path too: its scale-up past the cap is refused.
+    let hpas: Api<k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler> =
+        Api::namespaced(c.client.clone(), "default");
+    let hpa = json!({"metadata": {"name": "web"}, "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+        "minReplicas": 8, "maxReplicas": 10,
+        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}});
+    hpas.create(
+        &PostParams::default(),
+        &serde_json::from_value(hpa).unwrap(),
+    )
+    .await
+    .unwrap();
+    c.sim
+        .clock
+        .advance(Duration::from_secs(prescale_sim::cluster::TICK_SECS));
+    prescale_sim::cluster::tick(&c.sim).await;
+    assert_eq!(
+        deployments.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(3),
+        "the webhook refused the HPA's 8 replicas"
+    );
+
     // A webhook whose certificate the caBundle does not trust fails the request (Fail)…
     let (other_port, _) = webhook_server().await;
     configure(

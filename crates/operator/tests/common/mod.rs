@@ -53,7 +53,7 @@ pub async fn cluster_with_deployment(ns: &str, name: &str) -> TestCluster {
         .create(&PostParams::default(), &deployment)
         .await
         .unwrap();
-    tick(&c, 8);
+    tick(&c, 8).await;
     c
 }
 
@@ -62,12 +62,12 @@ fn create<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 }
 
 /// Advances the simulated cluster by `n` ticks.
-pub fn tick(c: &TestCluster, n: usize) {
+pub async fn tick(c: &TestCluster, n: usize) {
     for _ in 0..n {
         c.sim
             .clock
             .advance(Duration::from_secs(prescale_sim::cluster::TICK_SECS));
-        prescale_sim::cluster::tick(&c.sim);
+        prescale_sim::cluster::tick(&c.sim).await;
     }
 }
 

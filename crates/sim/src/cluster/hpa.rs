@@ -25,7 +25,20 @@ pub struct HpaMemory {
     events: BTreeMap<String, VecDeque<(i64, i64)>>,
 }
 
-pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
+/// A change of replicas the HPA decided, to be written through the `scale` subresource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScaleWrite {
+    pub group: String,
+    pub plural: String,
+    pub namespace: String,
+    pub name: String,
+    pub replicas: i64,
+}
+
+/// One sync of every HPA; returns the scalings to write (`cluster::tick` writes them
+/// through the API's scale path, so `*/scale` admission webhooks see them).
+pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) -> Vec<ScaleWrite> {
+    let mut writes = vec![];
     let now = store.clock().now().as_second();
     for hpa in store.list(
         &("autoscaling".into(), "horizontalpodautoscalers".into()),
@@ -45,13 +58,14 @@ pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
-        let plural = match target_kind {
-            "Deployment" => "deployments",
-            "StatefulSet" => "statefulsets",
+        let (group, plural) = match target_kind {
+            "Deployment" => ("apps", "deployments"),
+            "StatefulSet" => ("apps", "statefulsets"),
+            "Rollout" => ("argoproj.io", "rollouts"),
             _ => continue,
         };
-        let key = ("apps".to_string(), plural.to_string());
-        let Ok(mut target) = store.get(&key, &ns, &target_name) else {
+        let key = (group.to_string(), plural.to_string());
+        let Ok(target) = store.get(&key, &ns, &target_name) else {
             continue;
         };
         let current = target
@@ -149,8 +163,13 @@ pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
         let replicas = normalized.clamp(min, max.max(min));
         if replicas != current {
             events.push_back((now, replicas - current));
-            target["spec"]["replicas"] = json!(replicas);
-            let _ = store.update(&key, &ns, &target_name, target, Part::Main);
+            writes.push(ScaleWrite {
+                group: group.to_string(),
+                plural: plural.to_string(),
+                namespace: ns.clone(),
+                name: target_name.clone(),
+                replicas,
+            });
         }
         let status = json!({"currentReplicas": current, "desiredReplicas": replicas, "currentMetrics": current_metrics,
                             "lastScaleTime": if replicas != current { json!(store.clock().rfc3339()) } else { hpa.pointer("/status/lastScaleTime").cloned().unwrap_or(Value::Null) }});
@@ -166,4 +185,5 @@ pub fn sync(store: &mut Store, usage: &Usage, memory: &mut HpaMemory) {
             );
         }
     }
+    writes
 }

@@ -18,21 +18,33 @@ pub const TICK_SECS: u64 = 15;
 /// Simulated seconds a pod needs to become Ready.
 pub const STARTUP_SECS: i64 = 5;
 
-/// One tick: reconcile workloads, refresh usage, then let HPAs act on it.
-pub fn tick(sim: &Sim) {
-    let mut store = sim.store();
-    workloads::reconcile(&mut store, STARTUP_SECS);
-    let usage = load::update_usage(&mut store, &sim.traces());
-    hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
-    drop(store);
-    *sim.usage() = usage;
+/// One tick: reconcile workloads, refresh usage, then let HPAs act on it — their
+/// scalings written through the API's scale path, so `*/scale` webhooks see them.
+pub async fn tick(sim: &Arc<Sim>) {
+    let writes = {
+        let mut store = sim.store();
+        workloads::reconcile(&mut store, STARTUP_SECS);
+        let usage = load::update_usage(&mut store, &sim.traces());
+        let writes = hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
+        drop(store);
+        *sim.usage() = usage;
+        writes
+    };
+    for w in writes {
+        if let Err(e) =
+            crate::server::write_scale(sim, &w.group, &w.plural, &w.namespace, &w.name, w.replicas)
+                .await
+        {
+            tracing::warn!(hpa_target = %format!("{}/{}", w.namespace, w.name), error = %e.message, "the HPA's scale write was refused");
+        }
+    }
 }
 
 /// Runs the cluster loop until the task is aborted.
 pub fn spawn(sim: Arc<Sim>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            tick(&sim);
+            tick(&sim).await;
             let wait = sim
                 .clock
                 .real_duration(Duration::from_secs(TICK_SECS))

@@ -229,6 +229,33 @@ fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
         .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
 }
 
+/// Sets the replicas of `group/plural` `namespace/name` through the `scale` subresource's
+/// path — admission webhooks on `*/scale` included — as an in-cluster controller (the HPA)
+/// writing through the API would.
+pub async fn write_scale(
+    sim: &Arc<Sim>,
+    group: &str,
+    plural: &str,
+    namespace: &str,
+    name: &str,
+    replicas: i64,
+) -> Result<(), ApiError> {
+    let key = (group.to_string(), plural.to_string());
+    let t = Target {
+        rt: sim.store().rt(&key)?.clone(),
+        namespace: Some(namespace.to_string()),
+        name: Some(name.to_string()),
+        sub: Some("scale".to_string()),
+    };
+    let current = subresource::scale_of(&sim.store(), &t, namespace, name)?;
+    let mut wanted = current.clone();
+    wanted["spec"]["replicas"] = json!(replicas);
+    let mut r = review(&t, "UPDATE", namespace, name, Some(wanted), Some(current));
+    r.kind = Some(("autoscaling", "v1", "Scale"));
+    let admitted = admission::admit(sim, r).await?.unwrap_or_default();
+    subresource::serve(sim, &Method::PUT, &t, Ok(admitted)).map(drop)
+}
+
 fn review<'a>(
     t: &'a Target,
     operation: &'static str,
