@@ -250,3 +250,88 @@ spec:
         "cascading delete: {out}"
     );
 }
+
+/// `prescale sim` runs the cluster loop: a Deployment applied with kubectl gets running
+/// pods, and a workload named by `--trace` reports usage from its trace.
+#[test]
+fn prescale_sim_runs_workloads_driven_by_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    let trace = dir.path().join("trace.csv");
+    std::fs::write(&trace, "timestamp,value\n0,1\n60,1\n120,1\n").unwrap();
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _sim = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_prescale"))
+            .args([
+                "sim",
+                "--speed",
+                "60",
+                "--startup-delay",
+                "1s",
+                "--kubeconfig-out",
+            ])
+            .arg(&kc)
+            .arg("--trace")
+            .arg(format!("default/web={},2", trace.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let waited = |what: &str, ok: &dyn Fn() -> bool| {
+        let began = std::time::Instant::now();
+        while !ok() {
+            assert!(began.elapsed().as_secs() < 30, "{what} within 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    waited("the kubeconfig", &|| kc.exists());
+    let manifest = r#"
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {allocatable: {cpu: "8", memory: 16Gi}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: app, image: x, resources: {requests: {cpu: 500m, memory: 256Mi}}}]}
+"#;
+    let (ok, out) = kubectl(
+        &kc,
+        &["apply", "--validate=false", "-f", "-"],
+        Some(manifest),
+    );
+    assert!(ok, "{out}");
+    // Peak 2 = two pods' worth of requests over two pods: each at its 500m request.
+    waited("both pods using their trace's share", &|| {
+        let (_, raw) = kubectl(
+            &kc,
+            &[
+                "get",
+                "--raw",
+                "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+            ],
+            None,
+        );
+        serde_json::from_str::<serde_json::Value>(&raw).is_ok_and(|v| {
+            v["items"].as_array().is_some_and(|items| {
+                items.len() == 2
+                    && items
+                        .iter()
+                        .all(|i| i["containers"][0]["usage"]["cpu"] == "500000000n")
+            })
+        })
+    });
+}

@@ -380,3 +380,53 @@ async fn a_workload_driven_by_a_trace_follows_it() {
         cpu_per_pod(&c)
     );
 }
+
+#[tokio::test]
+async fn start_up_delay_is_configurable_and_cpu_throttling_is_recorded() {
+    let c = cluster_with_nodes().await;
+    c.sim.set_startup_delay(60);
+    let limited: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "capped"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "capped"}},
+                 "template": {"metadata": {"labels": {"app": "capped"}},
+                              "spec": {"containers": [{"name": "app", "image": "app:1",
+                                       "resources": {"requests": {"cpu": "500m", "memory": "256Mi"},
+                                                     "limits": {"cpu": "10m"}}}]}}}
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(c.client.clone(), "default")
+        .create(&PostParams::default(), &limited)
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), "default");
+    step(&c, 45).await;
+    let pod = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_ne!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Running"),
+        "not Ready before the 60 s start-up delay"
+    );
+    step(&c, 60).await;
+    let pod = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    assert_eq!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Running")
+    );
+    let name = pod.metadata.name.unwrap();
+    let usage = c.sim.usage().pods[&("default".to_string(), name.clone())][0].1;
+    assert!(
+        (usage - 0.01).abs() < 1e-9,
+        "held at the 10m limit: {usage}"
+    );
+    assert!(c.sim.throttled_seconds("default", &name, "app") >= 15);
+}

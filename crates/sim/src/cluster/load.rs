@@ -86,7 +86,13 @@ pub fn update_usage(
             let (mem_req, mem_lim) = container_resource(c, "memory");
             let cpu_base = cpu_req.or(cpu_lim).unwrap_or(0.1);
             let mem_base = mem_req.or(mem_lim).unwrap_or(128.0 * 1024.0 * 1024.0);
-            let cpu = (cpu_base * d).min(cpu_lim.unwrap_or(f64::INFINITY));
+            let wanted_cpu = cpu_base * d;
+            let cpu = wanted_cpu.min(cpu_lim.unwrap_or(f64::INFINITY));
+            if cpu < wanted_cpu {
+                usage
+                    .throttled
+                    .push((ns.clone(), name.clone(), cname.clone()));
+            }
             let mem = mem_base * (0.35 + 0.45 * d);
             if mem_lim.is_some_and(|l| mem > l) {
                 oom.push(cname.clone());

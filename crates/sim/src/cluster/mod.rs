@@ -15,7 +15,8 @@ use crate::server::Sim;
 
 /// Simulated seconds between ticks of the cluster loop (metrics-server's resolution).
 pub const TICK_SECS: u64 = 15;
-/// Simulated seconds a pod needs to become Ready.
+/// Simulated seconds a pod needs to become Ready, unless `Sim::set_startup_delay` says
+/// otherwise.
 pub const STARTUP_SECS: i64 = 5;
 
 /// One tick: reconcile workloads, refresh usage, then let HPAs act on it — their
@@ -23,10 +24,11 @@ pub const STARTUP_SECS: i64 = 5;
 pub async fn tick(sim: &Arc<Sim>) {
     let writes = {
         let mut store = sim.store();
-        workloads::reconcile(&mut store, STARTUP_SECS);
+        workloads::reconcile(&mut store, sim.startup_delay());
         let usage = load::update_usage(&mut store, &sim.traces());
         let writes = hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
         drop(store);
+        sim.record_throttling(&usage.throttled, TICK_SECS);
         *sim.usage() = usage;
         writes
     };

@@ -31,6 +31,10 @@ pub struct Sim {
     hpa: Mutex<crate::cluster::hpa::HpaMemory>,
     /// Replayed load per workload (`namespace/name`): the trace and when its replay began.
     traces: Mutex<std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>,
+    /// Seconds each (namespace, pod, container) has spent throttled at its CPU limit.
+    throttling: Mutex<std::collections::BTreeMap<(String, String, String), u64>>,
+    /// Simulated seconds a scheduled pod takes to become Ready.
+    startup_secs: std::sync::atomic::AtomicI64,
     /// Requests served, per (resource[/subresource], verb): what benchmarks count.
     requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     pub clock: Arc<Clock>,
@@ -46,6 +50,8 @@ pub struct Usage {
     pub pods: std::collections::BTreeMap<(String, String), Vec<ContainerUsage>>,
     /// node → (cpu cores, memory bytes)
     pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
+    /// (namespace, pod, container) held at its CPU limit in this tick.
+    pub throttled: Vec<(String, String, String)>,
 }
 
 impl Sim {
@@ -57,6 +63,8 @@ impl Sim {
             hpa: Mutex::default(),
             requests: Mutex::default(),
             traces: Mutex::default(),
+            throttling: Mutex::default(),
+            startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
             clock,
         })
     }
@@ -93,6 +101,34 @@ impl Sim {
     ) -> MutexGuard<'_, std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>
     {
         self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets how long a scheduled pod takes to become Ready (simulated seconds).
+    pub fn set_startup_delay(&self, secs: i64) {
+        self.startup_secs
+            .store(secs.max(0), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn startup_delay(&self) -> i64 {
+        self.startup_secs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Simulated seconds a container has been throttled at its CPU limit.
+    pub fn throttled_seconds(&self, namespace: &str, pod: &str, container: &str) -> u64 {
+        self.throttling
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(namespace.into(), pod.into(), container.into()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Adds one tick of `secs` to every container throttled in it.
+    pub(crate) fn record_throttling(&self, throttled: &[(String, String, String)], secs: u64) {
+        let mut t = self.throttling.lock().unwrap_or_else(|e| e.into_inner());
+        for key in throttled {
+            *t.entry(key.clone()).or_default() += secs;
+        }
     }
 
     /// Requests served so far, per (resource[/subresource], verb).
