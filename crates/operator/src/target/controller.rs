@@ -10,16 +10,16 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::mode::Scaling;
 use prescale_api::settings::effective_model;
 use prescale_api::target::status::{AIScaleTargetStatus, HistoryStatus, WorkloadStatus};
 use prescale_api::validate::validate_target_spec;
-use prescale_store::{HistoryStore, Metric, SeriesKey};
+use prescale_store::HistoryStore;
 use serde_json::{Value, json};
 
+use super::inputs::{backfilled_days, histories, pod_template_labels, workloads_requests};
 use super::schedule::forecast_due;
 use super::suggest::{ContainerHistory, suggest};
 use crate::collector::backoff::CollectorHealth;
@@ -30,12 +30,6 @@ use crate::pause::PauseState;
 use crate::selector::selector_matches;
 use crate::template::controller::{condition, list_workloads};
 use crate::template::plan::WorkloadView;
-
-/// (workload `kind/name`, container) → (cpu request, memory request, replicas).
-type Requests = HashMap<(String, String), (Option<f64>, Option<f64>, u32)>;
-
-/// How far back forecasts read history.
-const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 
 #[derive(Default)]
 pub struct TargetMemory {
@@ -55,6 +49,8 @@ pub struct TargetContext {
     pub collect_interval: std::time::Duration,
     /// With a shared PostgreSQL store: process only the targets this worker claims.
     pub claims: Option<Arc<Claims>>,
+    /// Forecasts computed at once (the bounded pool), by default one per core.
+    pub forecast_workers: usize,
 }
 
 /// A worker's identity among those sharing one PostgreSQL store.
@@ -93,11 +89,12 @@ impl TargetContext {
             backfill: None,
             collect_interval: std::time::Duration::from_secs(15),
             claims: None,
+            forecast_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
 
-fn parse_cpu(s: &str) -> Option<f64> {
+pub(super) fn parse_cpu(s: &str) -> Option<f64> {
     prescale_api::quantity::parse(s).ok().map(|q| q.as_f64())
 }
 
@@ -161,6 +158,10 @@ pub async fn reconcile_targets(
     let mut written = 0;
     let mut data_times: HashMap<String, Option<i64>> = HashMap::new();
     let mut oom_kills = 0;
+    // Forecasts run on a bounded pool of blocking threads while the pass goes on reading
+    // and collecting for the next targets; their results are applied in target order.
+    let pool = Arc::new(tokio::sync::Semaphore::new(ctx.forecast_workers.max(1)));
+    let mut pending: Vec<Pending> = vec![];
     for ast in &targets {
         let ns = ast.namespace().unwrap_or_default();
         let name = ast.name_any();
@@ -264,21 +265,23 @@ pub async fn reconcile_targets(
             hours: span as f64 / 3600.0,
             backfilled_days: backfilled_days(ctx, &resolved),
         });
-        let mut suggestion_changed = false;
-        if due {
+        let forecast = if due {
             memory
                 .last_forecast
                 .insert(key.clone(), data_time.unwrap_or(0));
-            match suggest(&ast.spec, &histories, data_time.unwrap_or(0)) {
-                Ok(s) => {
-                    suggestion_changed = previous.suggestion.as_ref().map(|p| &p.id) != Some(&s.id);
-                    status.suggestion = Some(s);
-                }
-                Err(reason) => {
-                    tracing::debug!(target = %format!("{ns}/{name}"), %reason, "no suggestion yet")
-                }
-            }
-        }
+            let permit = pool
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| kube::Error::Service(Box::new(e)))?;
+            let (spec, inputs, t) = (ast.spec.clone(), histories.clone(), data_time.unwrap_or(0));
+            Some(tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                suggest(&spec, &inputs, t)
+            }))
+        } else {
+            None
+        };
         let refs: Vec<WorkloadRef> = resolved
             .iter()
             .map(|w| WorkloadRef {
@@ -286,125 +289,204 @@ pub async fn reconcile_targets(
                 name: w.name.clone(),
             })
             .collect();
-        let suggested_at = status
-            .suggestion
-            .as_ref()
-            .and_then(|s| s.time.as_ref())
-            .map(|t| t.0.as_second());
-        status.oom_killed_containers = memory.oom.killed(&ns, &refs, suggested_at).0;
-        if let Some(last) = memory.oom.killed(&ns, &refs, None).1 {
-            status.last_oom_time = jiff::Timestamp::from_second(last).ok().map(Time);
-        }
-        let autonomous = [
-            ast.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
-            ast.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|m| m.scaling() == Some(Scaling::Autonomous));
-        let has_suggestion = status.suggestion.is_some();
-        let (able, able_reason, able_message) = match (autonomous, pause.paused) {
-            (false, _) => ("True", "RecommendationMode", "recommendation mode: suggestions are reported, nothing is applied".to_string()),
-            (true, true) => ("False", "ScalingPaused", "the system-wide pause is on: apply steps are skipped and recorded".to_string()),
-            (true, false) => ("False", "ActuationNotAvailable", "autonomous actuation is not available in this version; suggestions are reported only".to_string()),
-        };
-        let enough = status
-            .suggestion
-            .as_ref()
-            .is_some_and(|s| s.has_enough_data_to_scale);
-        status.conditions = vec![
-            condition(
-                "ValidSpec",
-                "True",
-                "Valid",
-                "the spec is valid",
-                generation,
-                Some(&previous.conditions),
-            ),
-            condition(
-                "Ready",
-                if has_suggestion { "True" } else { "False" },
-                if has_suggestion {
-                    "SuggestionAvailable"
-                } else {
-                    "CollectingUsage"
-                },
-                if has_suggestion {
-                    "a suggestion is available"
-                } else {
-                    "collecting usage for a first suggestion"
-                },
-                generation,
-                Some(&previous.conditions),
-            ),
-            match memory.collector.failing(&ns) {
-                Some(f) => condition(
-                    "MetricsAvailable",
-                    "False",
-                    "MetricsUnavailable",
-                    &format!(
-                        "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
-                        f.error
-                    ),
-                    generation,
-                    Some(&previous.conditions),
-                ),
-                None => condition(
-                    "MetricsAvailable",
-                    "True",
-                    "Collecting",
-                    "usage is collected from metrics.k8s.io",
-                    generation,
-                    Some(&previous.conditions),
-                ),
-            },
-            condition(
-                "AbleToScale",
-                able,
-                able_reason,
-                &able_message,
-                generation,
-                Some(&previous.conditions),
-            ),
-            condition(
-                "ScalingActive",
-                if enough { "True" } else { "False" },
-                if enough {
-                    "EnoughData"
-                } else {
-                    "NotEnoughData"
-                },
-                if enough {
-                    "the forecast has enough history"
-                } else {
-                    "waiting for min_lookback_to_scale of history; the cold-start model is used"
-                },
-                generation,
-                Some(&previous.conditions),
-            ),
-        ];
-        if let Some(s) = &status.suggestion {
-            for (c, h) in s.containers.iter().zip(&histories) {
-                let replicas = f64::from(h.replicas.max(1));
-                for (resource, rec, req) in [
-                    ("cpu", &c.cpu, h.cpu_request),
-                    ("memory", &c.memory, h.memory_request),
-                ] {
-                    if let (Some(rec), Some(req)) = (rec.as_deref().and_then(parse_cpu), req) {
-                        *pass.recommended.entry(resource).or_default() += rec * replicas;
-                        *pass.requested.entry(resource).or_default() += req * replicas;
-                    }
-                }
-            }
-        }
-        written += write_status(&ns_api, &name, &previous, &status).await?;
-        if suggestion_changed {
-            let _ = record_event(&ctx.client, ast, &status).await;
-        }
+        pending.push(Pending {
+            ast,
+            ns,
+            name,
+            ns_api,
+            generation,
+            previous,
+            status,
+            histories,
+            refs,
+            forecast,
+        });
+    }
+    for p in pending {
+        written += finish(ctx, memory, pause, &mut pass, p).await?;
     }
     pass.written = written;
     pass.oom_kills = oom_kills;
     Ok(pass)
+}
+
+/// One target's pass, read and collected, waiting for its forecast.
+struct Pending<'a> {
+    ast: &'a AIScaleTarget,
+    ns: String,
+    name: String,
+    ns_api: Api<AIScaleTarget>,
+    generation: Option<i64>,
+    previous: AIScaleTargetStatus,
+    status: AIScaleTargetStatus,
+    histories: Vec<ContainerHistory>,
+    refs: Vec<WorkloadRef>,
+    forecast:
+        Option<tokio::task::JoinHandle<Result<prescale_api::target::status::Suggestion, String>>>,
+}
+
+/// Applies a target's forecast, conditions and OOM report; writes its status (when it
+/// changed) and an Event (when the suggestion did). Returns the writes made.
+async fn finish(
+    ctx: &TargetContext,
+    memory: &TargetMemory,
+    pause: &PauseState,
+    pass: &mut TargetPass,
+    p: Pending<'_>,
+) -> Result<usize, kube::Error> {
+    let Pending {
+        ast,
+        ns,
+        name,
+        ns_api,
+        generation,
+        previous,
+        mut status,
+        histories,
+        refs,
+        forecast,
+    } = p;
+    let mut suggestion_changed = false;
+    if let Some(job) = forecast {
+        match job.await.map_err(|e| kube::Error::Service(Box::new(e)))? {
+            Ok(s) => {
+                suggestion_changed = previous.suggestion.as_ref().map(|p| &p.id) != Some(&s.id);
+                status.suggestion = Some(s);
+            }
+            Err(reason) => {
+                tracing::debug!(target = %format!("{ns}/{name}"), %reason, "no suggestion yet")
+            }
+        }
+    }
+    let suggested_at = status
+        .suggestion
+        .as_ref()
+        .and_then(|s| s.time.as_ref())
+        .map(|t| t.0.as_second());
+    status.oom_killed_containers = memory.oom.killed(&ns, &refs, suggested_at).0;
+    if let Some(last) = memory.oom.killed(&ns, &refs, None).1 {
+        status.last_oom_time = jiff::Timestamp::from_second(last).ok().map(Time);
+    }
+    let autonomous = [
+        ast.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
+        ast.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|m| m.scaling() == Some(Scaling::Autonomous));
+    let has_suggestion = status.suggestion.is_some();
+    let (able, able_reason, able_message) = match (autonomous, pause.paused) {
+        (false, _) => (
+            "True",
+            "RecommendationMode",
+            "recommendation mode: suggestions are reported, nothing is applied".to_string(),
+        ),
+        (true, true) => (
+            "False",
+            "ScalingPaused",
+            "the system-wide pause is on: apply steps are skipped and recorded".to_string(),
+        ),
+        (true, false) => (
+            "False",
+            "ActuationNotAvailable",
+            "autonomous actuation is not available in this version; suggestions are reported only"
+                .to_string(),
+        ),
+    };
+    let enough = status
+        .suggestion
+        .as_ref()
+        .is_some_and(|s| s.has_enough_data_to_scale);
+    status.conditions = vec![
+        condition(
+            "ValidSpec",
+            "True",
+            "Valid",
+            "the spec is valid",
+            generation,
+            Some(&previous.conditions),
+        ),
+        condition(
+            "Ready",
+            if has_suggestion { "True" } else { "False" },
+            if has_suggestion {
+                "SuggestionAvailable"
+            } else {
+                "CollectingUsage"
+            },
+            if has_suggestion {
+                "a suggestion is available"
+            } else {
+                "collecting usage for a first suggestion"
+            },
+            generation,
+            Some(&previous.conditions),
+        ),
+        match memory.collector.failing(&ns) {
+            Some(f) => condition(
+                "MetricsAvailable",
+                "False",
+                "MetricsUnavailable",
+                &format!(
+                    "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
+                    f.error
+                ),
+                generation,
+                Some(&previous.conditions),
+            ),
+            None => condition(
+                "MetricsAvailable",
+                "True",
+                "Collecting",
+                "usage is collected from metrics.k8s.io",
+                generation,
+                Some(&previous.conditions),
+            ),
+        },
+        condition(
+            "AbleToScale",
+            able,
+            able_reason,
+            &able_message,
+            generation,
+            Some(&previous.conditions),
+        ),
+        condition(
+            "ScalingActive",
+            if enough { "True" } else { "False" },
+            if enough {
+                "EnoughData"
+            } else {
+                "NotEnoughData"
+            },
+            if enough {
+                "the forecast has enough history"
+            } else {
+                "waiting for min_lookback_to_scale of history; the cold-start model is used"
+            },
+            generation,
+            Some(&previous.conditions),
+        ),
+    ];
+    if let Some(s) = &status.suggestion {
+        for (c, h) in s.containers.iter().zip(&histories) {
+            let replicas = f64::from(h.replicas.max(1));
+            for (resource, rec, req) in [
+                ("cpu", &c.cpu, h.cpu_request),
+                ("memory", &c.memory, h.memory_request),
+            ] {
+                if let (Some(rec), Some(req)) = (rec.as_deref().and_then(parse_cpu), req) {
+                    *pass.recommended.entry(resource).or_default() += rec * replicas;
+                    *pass.requested.entry(resource).or_default() += req * replicas;
+                }
+            }
+        }
+    }
+    let written = write_status(&ns_api, &name, &previous, &status).await?;
+    if suggestion_changed {
+        let _ = record_event(&ctx.client, ast, &status).await;
+    }
+    Ok(written)
 }
 
 async fn write_status(
@@ -471,141 +553,6 @@ async fn record_event(
         .create(&PostParams::default(), &event)
         .await
         .map(|_| ())
-}
-
-/// Pod-template labels of every workload, keyed `namespace/kind/name` (for selectors).
-async fn pod_template_labels(
-    client: &Client,
-) -> Result<HashMap<String, BTreeMap<String, String>>, kube::Error> {
-    let mut out = HashMap::new();
-    for (kind, plural) in [
-        ("Deployment", "deployments"),
-        ("StatefulSet", "statefulsets"),
-    ] {
-        let gvk = GroupVersionKind::gvk("apps", "v1", kind);
-        let api: Api<DynamicObject> = Api::all_with(
-            client.clone(),
-            &ApiResource::from_gvk_with_plural(&gvk, plural),
-        );
-        for o in api.list(&ListParams::default()).await?.items {
-            let labels: BTreeMap<String, String> =
-                serde_json::from_value(o.data["spec"]["template"]["metadata"]["labels"].clone())
-                    .unwrap_or_default();
-            out.insert(
-                format!(
-                    "{}/{kind}/{}",
-                    o.namespace().unwrap_or_default(),
-                    o.name_any()
-                ),
-                labels,
-            );
-        }
-    }
-    Ok(out)
-}
-
-/// Requests and replicas of each container of each workload, from the pod template.
-async fn workloads_requests(client: &Client, workloads: &[&WorkloadView]) -> Requests {
-    let mut out = HashMap::new();
-    for w in workloads {
-        let (group, plural) = match w.kind.as_str() {
-            "Deployment" => ("apps", "deployments"),
-            "StatefulSet" => ("apps", "statefulsets"),
-            _ => ("argoproj.io", "rollouts"),
-        };
-        let version = if group == "apps" { "v1" } else { "v1alpha1" };
-        let gvk = GroupVersionKind::gvk(group, version, &w.kind);
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            client.clone(),
-            &w.namespace,
-            &ApiResource::from_gvk_with_plural(&gvk, plural),
-        );
-        let Ok(obj) = api.get(&w.name).await else {
-            continue;
-        };
-        let replicas = obj.data["spec"]["replicas"].as_u64().unwrap_or(1) as u32;
-        for c in obj.data["spec"]["template"]["spec"]["containers"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            let get = |r: &str| {
-                c["resources"]["requests"][r]
-                    .as_str()
-                    .and_then(parse_cpu)
-                    .or_else(|| c["resources"]["requests"][r].as_f64())
-            };
-            out.insert(
-                (
-                    format!("{}/{}", w.kind, w.name),
-                    c["name"].as_str().unwrap_or_default().to_string(),
-                ),
-                (get("cpu"), get("memory"), replicas),
-            );
-        }
-    }
-    out
-}
-
-/// Starts the backfill of workloads seen for the first time; the days backfilled so far
-/// (the least over the target's workloads: what every one of them has).
-fn backfilled_days(ctx: &TargetContext, workloads: &[&WorkloadView]) -> Option<f64> {
-    let backfill = ctx.backfill.as_ref()?;
-    let now = jiff::Timestamp::now().as_second();
-    let mut days: Option<f64> = None;
-    for w in workloads {
-        backfill.start(&w.namespace, &w.kind, &w.name, now);
-        let d = backfill
-            .progress(&w.namespace, &w.kind, &w.name)
-            .map_or(0.0, |p| p.days());
-        days = Some(days.map_or(d, |m| m.min(d)));
-    }
-    days.map(|d| (d * 100.0).round() / 100.0)
-}
-
-fn histories(
-    ctx: &TargetContext,
-    workloads: &[&WorkloadView],
-    requests: &Requests,
-    now: i64,
-) -> Result<Vec<ContainerHistory>, prescale_store::StoreError> {
-    let mut out = vec![];
-    for w in workloads {
-        let id = format!("{}/{}", w.kind, w.name);
-        let mut containers: Vec<String> = requests
-            .keys()
-            .filter(|(k, _)| *k == id)
-            .map(|(_, c)| c.clone())
-            .collect();
-        containers.sort();
-        for container in containers {
-            let key = |metric| SeriesKey {
-                namespace: w.namespace.clone(),
-                kind: w.kind.clone(),
-                workload: w.name.clone(),
-                container: container.clone(),
-                metric,
-            };
-            let (cpu_request, memory_request, replicas) = requests
-                .get(&(id.clone(), container.clone()))
-                .copied()
-                .unwrap_or((None, None, 1));
-            out.push(ContainerHistory {
-                workload: id.clone(),
-                container: container.clone(),
-                cpu: ctx
-                    .store
-                    .read(&key(Metric::Cpu), now - HISTORY_WINDOW_SECS, now + 1)?,
-                memory: ctx
-                    .store
-                    .read(&key(Metric::Memory), now - HISTORY_WINDOW_SECS, now + 1)?,
-                cpu_request,
-                memory_request,
-                replicas,
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// The status value as JSON, for tests and the CLI.
