@@ -36,6 +36,13 @@ fn quantity(s: &str) -> Option<f64> {
     prescale_api::quantity::parse(s).ok().map(|q| q.as_f64())
 }
 
+fn container_statuses(pod: &Pod) -> &[k8s_openapi::api::core::v1::ContainerStatus] {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default()
+}
+
 /// Restarts, OOM kills and replicas from pod status, per workload and container, summed
 /// over the workload's pods: `restarts` is the sum of restartCount (a counter; a drop
 /// means a pod went away), `oom_kills` the number of containers whose last termination was
@@ -50,12 +57,7 @@ pub fn status_samples(
         *sums
             .entry(((*owner).clone(), String::new(), Metric::Replicas))
             .or_default() += 1.0;
-        let statuses = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_deref())
-            .unwrap_or_default();
-        for c in statuses {
+        for c in container_statuses(pod) {
             let oom = c
                 .last_state
                 .as_ref()
@@ -103,12 +105,7 @@ pub struct OomKill {
 pub fn oom_kills(pods: &[(&WorkloadRef, &Pod)]) -> Vec<OomKill> {
     let mut out = vec![];
     for (owner, pod) in pods {
-        let statuses = pod
-            .status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_deref())
-            .unwrap_or_default();
-        for c in statuses {
+        for c in container_statuses(pod) {
             let Some(t) = c.last_state.as_ref().and_then(|s| s.terminated.as_ref()) else {
                 continue;
             };
