@@ -1,7 +1,8 @@
 //! The embedded default: a compressed snapshot plus an append-only log.
 //!
 //! * `PATH` is the log. Each record is `[length u32 LE][crc32 u32 LE][payload]`; a batch
-//!   payload holds each series' key once and its samples in the `codec` encoding. Every
+//!   payload holds each series by number — its key written in the first record of the log
+//!   that uses it — and its samples in the `codec` encoding. Every
 //!   append is fsynced before it returns. On open the log is replayed; a torn record at the
 //!   tail (a crash mid-write) is cut off, so everything acknowledged is there and nothing
 //!   corrupt is read.
