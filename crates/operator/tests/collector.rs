@@ -151,4 +151,11 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
     let status = asts.get("web").await.unwrap().status.unwrap();
     assert_eq!(status.oom_killed_containers, vec!["app".to_string()]);
     assert!(status.last_oom_time.is_some());
+
+    // Unenrolling (deleting the target) discards the workload's history (seed 002).
+    asts.delete("web", &Default::default()).await.unwrap();
+    reconcile_targets(&ctx, &mut memory, &PauseState::RUNNING)
+        .await
+        .unwrap();
+    assert!(store.series().unwrap().is_empty());
 }

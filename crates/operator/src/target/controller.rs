@@ -4,7 +4,7 @@
 //! conditions and an Event into the cluster. In recommendation mode it changes nothing
 //! else; autonomous actuation is reported as not available yet.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
@@ -141,6 +141,18 @@ pub async fn reconcile_targets(
 ) -> Result<TargetPass, kube::Error> {
     let api: Api<AIScaleTarget> = Api::all(ctx.client.clone());
     let mut targets = api.list(&ListParams::default()).await?.items;
+    let workloads = list_workloads(&ctx.client)
+        .await
+        .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    let templates = pod_template_labels(&ctx.client).await?;
+    // Seed 002: deleting a target (unenrolling) discards its workloads' history. Judged on
+    // every target, before claims split them, so each worker reaches the same verdict.
+    let enrolled: HashSet<(String, String, String)> = targets
+        .iter()
+        .flat_map(|t| resolve(t, &workloads, &templates))
+        .map(|w| (w.namespace.clone(), w.kind.clone(), w.name.clone()))
+        .collect();
+    discard_unenrolled(ctx, enrolled).await?;
     if let Some(claims) = &ctx.claims {
         targets = claims.mine(targets).await?;
     }
@@ -151,10 +163,6 @@ pub async fn reconcile_targets(
     if targets.is_empty() {
         return Ok(pass);
     }
-    let workloads = list_workloads(&ctx.client)
-        .await
-        .map_err(|e| kube::Error::Service(Box::new(e)))?;
-    let templates = pod_template_labels(&ctx.client).await?;
     let mut written = 0;
     let mut data_times: HashMap<String, Option<i64>> = HashMap::new();
     let mut oom_kills = 0;
@@ -308,6 +316,34 @@ pub async fn reconcile_targets(
     pass.written = written;
     pass.oom_kills = oom_kills;
     Ok(pass)
+}
+
+/// Deletes the history of every workload no target resolves any more.
+async fn discard_unenrolled(
+    ctx: &TargetContext,
+    enrolled: HashSet<(String, String, String)>,
+) -> Result<(), kube::Error> {
+    let store = ctx.store.clone();
+    let discarded = tokio::task::spawn_blocking(move || {
+        let held: HashSet<(String, String, String)> = store
+            .series()?
+            .into_iter()
+            .map(|k| (k.namespace, k.kind, k.workload))
+            .collect();
+        let mut discarded = vec![];
+        for w in held.difference(&enrolled) {
+            store.delete_workload(&w.0, &w.1, &w.2)?;
+            discarded.push(w.clone());
+        }
+        Ok::<_, prescale_store::StoreError>(discarded)
+    })
+    .await
+    .map_err(|e| kube::Error::Service(Box::new(e)))?
+    .map_err(|e| kube::Error::Service(Box::new(e)))?;
+    for (ns, kind, name) in discarded {
+        tracing::info!(namespace = %ns, kind = %kind, name = %name, "workload unenrolled: its history is discarded");
+    }
+    Ok(())
 }
 
 /// One target's pass, read and collected, waiting for its forecast.
