@@ -334,11 +334,11 @@ impl schemars::JsonSchema for QuantityValue {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "x-kubernetes-int-or-string": true,
-            "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "description": "A Kubernetes quantity, e.g. 20m, 1, 50Mi, 2G."
-        })
+        crate::schema::int_or_string(
+            crate::rules::QUANTITY,
+            0,
+            "A Kubernetes quantity of 0 or more: 20m, 1, 50Mi, 2G.",
+        )
     }
 
     fn inline_schema() -> bool {
