@@ -67,8 +67,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output has gone (`prescale crds | head`): end quietly.
+        Err(err) if cmd::output::is_closed(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let _ = cmd::output::errln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
     }
