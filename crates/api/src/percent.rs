@@ -21,7 +21,7 @@ pub fn parse_percent(text: &str) -> Result<f64, PercentError> {
         && number
             .chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
-        && number.len() <= 24;
+        && number.len() <= crate::limits::QUANTITY as usize;
     let value: f64 = if valid {
         number
             .parse()

@@ -41,3 +41,46 @@ proptest! {
         }
     }
 }
+
+/// Any JSON value: the structural walk meets every type at every field.
+fn any_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::{Value, json};
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        "\\PC{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map("[a-zA-Z_*{} ]{0,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_value_at_any_field_never_panics(value in any_json(), at in 0usize..12) {
+        let pointers = [
+            "/metadata", "/metadata/name", "/spec", "/spec/model", "/spec/scaleTargetRef",
+            "/spec/vertical", "/spec/vertical/containers", "/spec/vertical/containers/0/cpu",
+            "/spec/vertical/containers/0/cpu/lowerbound", "/spec/selector", "/spec/horizontal",
+            "/spec/model/metrics",
+        ];
+        let mut doc = parse_documents(BASE).unwrap().remove(0);
+        let (parent, field) = pointers[at].rsplit_once('/').unwrap();
+        let parent = if parent.is_empty() { Some(&mut doc) } else { doc.pointer_mut(parent) };
+        if let Some(serde_json::Value::Object(map)) = parent {
+            map.insert(field.to_string(), value.clone());
+        }
+        let _ = check_document(&doc);
+        let mut template = doc.clone();
+        template["kind"] = "ClusterAIScaleTemplate".into();
+        let _ = check_document(&template);
+    }
+}
