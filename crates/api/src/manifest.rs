@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 use crate::target::spec::AIScaleTargetSpec;
 use crate::template::ClusterAIScaleTemplateSpec;
 use crate::validate::{
-    Errors, FieldError, check_metadata, check_schema, validate_target_spec, validate_template_spec,
+    Errors, FieldError, UNKNOWN_FIELD, check_metadata, check_schema, validate_target_spec,
+    validate_template_spec,
 };
 use crate::{GROUP, VERSION, crd};
 
@@ -99,11 +100,26 @@ pub fn check_document(doc: &Value) -> Verdict {
         return Verdict::Invalid(errors.0);
     };
     check_metadata(&mut errors, doc, namespaced);
-    let body = without_type_and_metadata(doc);
-    let kept = match crd::schema_of(kind) {
+    let body = body_to_check(doc);
+    let schema = crd::schema_of(kind);
+    let kept = match schema {
         Some(schema) => check_schema(&mut errors, "", &body, schema),
         None => Some(body),
     };
+    if let (Some(status), Some(status_schema)) = (
+        doc.get("status"),
+        schema.and_then(|s| s.properties.as_ref()?.get("status")),
+    ) {
+        // The server decodes status strictly, then ignores it: only unknown fields count.
+        let mut in_status = Errors::default();
+        check_schema(&mut in_status, "status", status, status_schema);
+        errors.0.extend(
+            in_status
+                .0
+                .into_iter()
+                .filter(|e| e.message.starts_with(UNKNOWN_FIELD)),
+        );
+    }
     let structural = errors.0.len();
     let namespace = doc.pointer("/metadata/namespace").and_then(Value::as_str);
     let spec = kept.as_ref().and_then(|k| k.get("spec"));
@@ -137,10 +153,12 @@ fn within(path: &str, parent: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
 }
 
-/// The object without the fields every Kubernetes object has (checked on their own).
-fn without_type_and_metadata(doc: &Value) -> Value {
+/// The object without the fields every Kubernetes object has (checked on their own) and
+/// without `status`, which the API server ignores on create and update once decoded (both
+/// kinds have a status subresource): a manifest saved with `kubectl get -o yaml` validates.
+fn body_to_check(doc: &Value) -> Value {
     let mut body: Map<String, Value> = doc.as_object().cloned().unwrap_or_default();
-    for implicit in ["apiVersion", "kind", "metadata"] {
+    for implicit in ["apiVersion", "kind", "metadata", "status"] {
         body.remove(implicit);
     }
     Value::Object(body)
@@ -269,6 +287,16 @@ mod tests {
             .find(|e| e.path == "spec.vertical.containers[0].cpu.lowerbound")
             .unwrap();
         assert!(e.message.contains("quote it"), "{e}");
+    }
+
+    #[test]
+    fn status_is_ignored_but_for_unknown_fields_as_the_server_does() {
+        let with_status = format!("{TARGET}status:\n  workloads: [{{kind: 5}}]\n");
+        let docs = parse_documents(&with_status).unwrap();
+        assert!(matches!(check_document(&docs[0]), Verdict::Valid(_)));
+        let errors = problems(&format!("{TARGET}status:\n  bogus: 1\n"));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path, "status.bogus");
     }
 
     #[test]

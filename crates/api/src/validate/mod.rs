@@ -13,7 +13,7 @@ use std::fmt;
 
 pub(crate) use names::check_metadata;
 pub use names::{NameKind, name_problem};
-pub(crate) use schema::check as check_schema;
+pub(crate) use schema::{UNKNOWN_FIELD, check as check_schema};
 pub use target::validate_target_spec;
 pub use template::validate_template_spec;
 

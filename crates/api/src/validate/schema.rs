@@ -348,6 +348,9 @@ fn object(
     Some(Value::Object(kept))
 }
 
+/// How every unknown-field message starts.
+pub(crate) const UNKNOWN_FIELD: &str = "unknown field";
+
 /// "unknown field", with the nearest known name when the field looks like a typo of it.
 pub(crate) fn unknown_field<'a>(key: &str, known: impl Iterator<Item = &'a String>) -> String {
     let known: Vec<&String> = known.collect();
@@ -357,10 +360,10 @@ pub(crate) fn unknown_field<'a>(key: &str, known: impl Iterator<Item = &'a Strin
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min();
     match nearest {
-        Some((_, k)) => format!("unknown field: did you mean {k}?"),
-        None if known.is_empty() => "unknown field: nothing may be set here".into(),
+        Some((_, k)) => format!("{UNKNOWN_FIELD}: did you mean {k}?"),
+        None if known.is_empty() => format!("{UNKNOWN_FIELD}: nothing may be set here"),
         None => format!(
-            "unknown field: the fields here are {}",
+            "{UNKNOWN_FIELD}: the fields here are {}",
             known
                 .iter()
                 .map(|k| k.as_str())
