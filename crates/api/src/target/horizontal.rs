@@ -19,7 +19,8 @@ pub struct HorizontalSpec {
     /// recommendation (the default: suggestions are only reported, and no HPA is needed; an
     /// 80% utilisation target is assumed) or autonomous (the forecast drives the workload's
     /// single existing HPA). Start in recommendation mode until the suggestions match your
-    /// expectations.
+    /// expectations. Switching back to recommendation stops scaling this workload while it
+    /// stays enrolled; to stop every autonomous target at once, pause cluster-wide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<DirectionMode>,
     /// Overrides of spec.model for horizontal forecasts.

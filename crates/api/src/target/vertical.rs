@@ -18,7 +18,9 @@ use crate::quantity::QuantityValue;
 pub struct VerticalSpec {
     /// recommendation (the default: suggestions are only reported) or autonomous (requests
     /// are applied to pods). Run in recommendation mode for at least a day so the model can
-    /// learn before switching to autonomous.
+    /// learn before switching to autonomous. Switching back to recommendation restarts the
+    /// workload's pods with the requests of its controller spec while forecasting goes on;
+    /// the cluster-wide pause instead keeps running pods as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<DirectionMode>,
     /// Overrides of spec.model for vertical forecasts.
