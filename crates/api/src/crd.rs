@@ -116,7 +116,7 @@ fn one_paragraph_per_line(text: &str) -> String {
 }
 
 /// The sub-schemas of a schema: properties, list items and map values.
-pub(crate) fn children_mut(s: &mut JSONSchemaProps) -> Vec<&mut JSONSchemaProps> {
+fn children_mut(s: &mut JSONSchemaProps) -> Vec<&mut JSONSchemaProps> {
     let mut out: Vec<&mut JSONSchemaProps> = Vec::new();
     if let Some(props) = s.properties.as_mut() {
         out.extend(props.values_mut());

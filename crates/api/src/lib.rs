@@ -13,7 +13,7 @@ pub mod mode;
 pub mod percent;
 pub mod quantity;
 pub mod rules;
-pub mod schema;
+mod schema;
 pub mod settings;
 pub mod target;
 pub mod template;
