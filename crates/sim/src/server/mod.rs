@@ -2,6 +2,7 @@
 
 mod admission;
 mod discovery;
+pub mod protobuf;
 mod request;
 mod subresource;
 mod table;
@@ -234,9 +235,66 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
                 .min(cut.as_secs().max(1)),
         );
     }
-    match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes).await {
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    // A watch streams one type; other responses are re-encoded object by object below.
+    let protobuf_ok =
+        verb != "watch" || protobuf::supports(&target.rt.api_version(), &target.rt.kind);
+    let Some(format) = protobuf::negotiate(accept, protobuf_ok) else {
+        return not_acceptable(accept.unwrap_or_default());
+    };
+    let resp = match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes, format)
+        .await
+    {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
+    };
+    if format == protobuf::Format::Protobuf && verb != "watch" {
+        return as_protobuf(resp, accept.unwrap_or_default()).await;
+    }
+    resp
+}
+
+fn not_acceptable(accept: &str) -> Response {
+    ApiError {
+        code: 406,
+        reason: "NotAcceptable",
+        message: format!(
+            "the server was unable to respond with a content type that the client supports (accepted: {accept}); this type is served as application/json"
+        ),
+        name: String::new(),
+        kind: String::new(),
+    }
+    .into_response()
+}
+
+/// A JSON response re-encoded for a client that prefers protobuf: every built-in type has
+/// a protobuf form; a custom resource gets 406 unless the client also accepts JSON.
+async fn as_protobuf(resp: Response, accept: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("re-reading a response body").into_response();
+    };
+    let Ok(obj) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let kind = |f: &str| obj[f].as_str().unwrap_or_default().to_string();
+    if !protobuf::supports(&kind("apiVersion"), &kind("kind")) {
+        if protobuf::negotiate(Some(accept), false).is_some() {
+            return Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        return not_acceptable(accept);
+    }
+    match protobuf::encode_envelope(&obj) {
+        Ok(b) => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(protobuf::MEDIA_TYPE),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(b))
+        }
+        Err(e) => ApiError::internal(&format!("encoding the response as protobuf: {e}"))
+            .into_response(),
     }
 }
 
@@ -245,17 +303,22 @@ fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if ct.contains("protobuf") || ct.contains("cbor") {
-        // Only JSON and YAML are spoken here; 415 tells clients to fall back to JSON.
-        return Err(ApiError {
-            code: 415,
-            reason: "UnsupportedMediaType",
-            message: format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
-            ),
-            name: String::new(),
-            kind: String::new(),
-        });
+    let unsupported = |why: String| ApiError {
+        code: 415,
+        reason: "UnsupportedMediaType",
+        message: format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct}: {why})"
+        ),
+        name: String::new(),
+        kind: String::new(),
+    };
+    if ct.contains("protobuf") {
+        // Built-in kinds only: custom resources have no protobuf form (415, as a real
+        // server answers; clients then send JSON).
+        return protobuf::decode_envelope(bytes).map_err(unsupported);
+    }
+    if ct.contains("cbor") {
+        return Err(unsupported("CBOR is not spoken here".into()));
     }
     if ct.contains("yaml") {
         return serde_saphyr::from_slice(bytes)
@@ -326,6 +389,7 @@ async fn dispatch(
     query: &Query,
     t: &Target,
     bytes: &Bytes,
+    format: protobuf::Format,
 ) -> Result<Response, ApiError> {
     let key = t.rt.key();
     let ns = t.namespace.clone().unwrap_or_default();
@@ -334,7 +398,7 @@ async fn dispatch(
     }
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) if query.watch => {
-            watch::serve(sim.clone(), t, query, wants_table(headers))
+            watch::serve(sim.clone(), t, query, wants_table(headers), format)
         }
         (&Method::GET, None, None) => {
             let labels = LabelSelector::parse(&query.label_selector)
@@ -472,7 +536,12 @@ async fn dispatch(
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::DELETE, Some(name), None) => {
-            let options: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            // DeleteOptions, in JSON or (from kubectl) protobuf; an empty body is none.
+            let options = if bytes.is_empty() {
+                Value::Null
+            } else {
+                decode(bytes, headers)?
+            };
             let policy = options
                 .get("propagationPolicy")
                 .and_then(Value::as_str)
