@@ -25,8 +25,20 @@ pub struct ResourceType {
     pub scale: Option<ScalePaths>,
     /// Extra subresources served by the simulated cluster (`resize`, `eviction`).
     pub extra_subresources: Vec<&'static str>,
-    /// CRD printer columns `(name, type, jsonPath)`, for kubectl's table output.
-    pub columns: Vec<(String, String, String)>,
+    /// CRD printer columns, for kubectl's table output.
+    pub columns: Vec<PrinterColumn>,
+}
+
+/// One of a CRD version's `additionalPrinterColumns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date` (shown as an age).
+    pub ty: String,
+    pub json_path: String,
+    /// 0: always shown; above 0: only with `-o wide`.
+    pub priority: i64,
+    pub description: String,
 }
 
 impl ResourceType {
@@ -356,11 +368,17 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             .map(|cols| {
                 cols.iter()
                     .filter_map(|c| {
-                        Some((
-                            c.get("name")?.as_str()?.to_string(),
-                            c.get("type")?.as_str()?.to_string(),
-                            c.get("jsonPath")?.as_str()?.to_string(),
-                        ))
+                        Some(PrinterColumn {
+                            name: c.get("name")?.as_str()?.to_string(),
+                            ty: c.get("type")?.as_str()?.to_string(),
+                            json_path: c.get("jsonPath")?.as_str()?.to_string(),
+                            priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                            description: c
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                        })
                     })
                     .collect()
             })

@@ -235,15 +235,26 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
                 .min(cut.as_secs().max(1)),
         );
     }
-    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
     // A watch streams one type; other responses are re-encoded object by object below.
     let protobuf_ok =
         verb != "watch" || protobuf::supports(&target.rt.api_version(), &target.rt.kind);
     let Some(format) = protobuf::negotiate(accept, protobuf_ok) else {
         return not_acceptable(accept.unwrap_or_default());
     };
-    let resp = match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes, format)
-        .await
+    let resp = match dispatch(
+        &sim,
+        &parts.method,
+        &parts.headers,
+        &query,
+        &target,
+        &bytes,
+        format,
+    )
+    .await
     {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
@@ -293,8 +304,9 @@ async fn as_protobuf(resp: Response, accept: &str) -> Response {
             parts.headers.remove(header::CONTENT_LENGTH);
             Response::from_parts(parts, axum::body::Body::from(b))
         }
-        Err(e) => ApiError::internal(&format!("encoding the response as protobuf: {e}"))
-            .into_response(),
+        Err(e) => {
+            ApiError::internal(&format!("encoding the response as protobuf: {e}")).into_response()
+        }
     }
 }
 

@@ -14,8 +14,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::request::{Query, Target};
 use super::protobuf::{self, Format};
+use super::request::{Query, Target};
 use super::{Sim, table};
 use crate::error::ApiError;
 use crate::registry::ResourceType;
@@ -153,10 +153,10 @@ pub fn serve(
     };
     for (kind, obj) in initial {
         if kind == "GONE" {
-            state.pending.push_back(gone(format, &format!(
-                "too old resource version: {obj} ({})",
-                state.last_rv
-            )));
+            state.pending.push_back(gone(
+                format,
+                &format!("too old resource version: {obj} ({})", state.last_rv),
+            ));
             state.done = true;
             break;
         }

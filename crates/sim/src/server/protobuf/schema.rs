@@ -63,9 +63,10 @@ impl Schema {
                     schema
                         .modules
                         .insert(api_version.to_string(), module.to_string());
-                    schema
-                        .kinds
-                        .insert((api_version.to_string(), kind.to_string()), message.to_string());
+                    schema.kinds.insert(
+                        (api_version.to_string(), kind.to_string()),
+                        message.to_string(),
+                    );
                 }
                 ["M", message] => {
                     current = Some(message.to_string());
@@ -159,6 +160,9 @@ mod tests {
         );
         assert_eq!(s.message_for("thoras.ai/v1", "AIScaleTarget"), None);
         let volume = s.fields("api.core.v1.Volume");
-        assert!(volume.iter().any(|f| f.json.is_none()), "VolumeSource is inline");
+        assert!(
+            volume.iter().any(|f| f.json.is_none()),
+            "VolumeSource is inline"
+        );
     }
 }

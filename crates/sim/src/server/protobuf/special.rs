@@ -58,7 +58,11 @@ pub fn decode(schema: &Schema, message: &str, b: &[u8]) -> Option<Result<Value, 
                     _ => {}
                 }
             }
-            Ok(if ty == 1 { Value::String(s) } else { Value::from(n) })
+            Ok(if ty == 1 {
+                Value::String(s)
+            } else {
+                Value::from(n)
+            })
         }),
         (TIME | MICRO_TIME, _) => fields(b).map(|f| {
             let (mut secs, mut nanos) = (0, 0);
@@ -82,22 +86,24 @@ pub fn decode(schema: &Schema, message: &str, b: &[u8]) -> Option<Result<Value, 
             })
         }),
         (DURATION, _) => fields(b).map(|f| {
-            let ns = f.into_iter().find(|(t, _)| *t == 1).map_or(0, |(_, w)| int(w));
+            let ns = f
+                .into_iter()
+                .find(|(t, _)| *t == 1)
+                .map_or(0, |(_, w)| int(w));
             Value::String(go_duration(ns))
         }),
-        (m, _) if RAW.contains(&m) => fields(b).and_then(|f| {
-            match f.into_iter().find(|(t, _)| *t == 1) {
+        (m, _) if RAW.contains(&m) => {
+            fields(b).and_then(|f| match f.into_iter().find(|(t, _)| *t == 1) {
                 Some((_, Wire::Bytes(raw))) if !raw.is_empty() => {
                     if raw.starts_with(super::MAGIC) {
                         super::decode_envelope(raw)
                     } else {
-                        serde_json::from_slice(raw)
-                            .map_err(|e| format!("raw JSON in {m}: {e}"))
+                        serde_json::from_slice(raw).map_err(|e| format!("raw JSON in {m}: {e}"))
                     }
                 }
                 _ => Ok(Value::Null),
-            }
-        }),
+            })
+        }
         // {schema | jSONSchemas}, {allows, schema}, {schema | property}: whichever is set.
         (_, Some("JsonSchemaPropsOrArray" | "JsonSchemaPropsOrStringArray")) => {
             fields(b).and_then(|f| {
@@ -310,7 +316,11 @@ mod tests {
             ),
         ] {
             let b = encode(schema, message, &v).unwrap().unwrap();
-            assert_eq!(decode(schema, message, &b).unwrap().unwrap(), v, "{message}");
+            assert_eq!(
+                decode(schema, message, &b).unwrap().unwrap(),
+                v,
+                "{message}"
+            );
         }
         assert_eq!(
             decode(schema, TIME, &[]).unwrap().unwrap(),

@@ -31,10 +31,7 @@ impl<'a> Reader<'a> {
     fn varint(&mut self) -> Result<u64, String> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&byte, rest) = self
-                .buf
-                .split_first()
-                .ok_or("truncated protobuf varint")?;
+            let (&byte, rest) = self.buf.split_first().ok_or("truncated protobuf varint")?;
             self.buf = rest;
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
@@ -145,7 +142,9 @@ fn decode_into(
                             list.push(value(schema, &field.ty, w)?);
                         }
                     }
-                    _ => list.push(value(schema, &field.ty, wire).map_err(|e| format!("{}: {e}", at()))?),
+                    _ => list.push(
+                        value(schema, &field.ty, wire).map_err(|e| format!("{}: {e}", at()))?,
+                    ),
                 }
             }
             Label::Map => {
@@ -199,8 +198,9 @@ fn value(schema: &Schema, ty: &Type, wire: Wire) -> Result<Value, String> {
         // Negative int32s travel sign-extended to 64 bits.
         (Type::Int32, Wire::Varint(v)) => Value::from(v as i64 as i32),
         (Type::Int64, Wire::Varint(v)) => Value::from(v as i64),
-        (Type::Double, Wire::Fixed64(v)) => serde_json::Number::from_f64(f64::from_bits(v))
-            .map_or(Value::Null, Value::Number),
+        (Type::Double, Wire::Fixed64(v)) => {
+            serde_json::Number::from_f64(f64::from_bits(v)).map_or(Value::Null, Value::Number)
+        }
         (Type::Message(m), Wire::Bytes(b)) => match special::decode(schema, m, b) {
             Some(v) => v?,
             None => decode(schema, m, b)?,
@@ -276,7 +276,9 @@ fn put_value(schema: &Schema, out: &mut Vec<u8>, field: &Field, v: &Value) -> Re
             put_varint_field(out, tag, n as u64);
         }
         Type::Double => {
-            let f = v.as_f64().ok_or_else(|| format!("expected a number, got {v}"))?;
+            let f = v
+                .as_f64()
+                .ok_or_else(|| format!("expected a number, got {v}"))?;
             put_varint(out, u64::from(tag) << 3 | 1);
             out.extend_from_slice(&f.to_bits().to_le_bytes());
         }
