@@ -59,6 +59,25 @@ pub fn check(crd: &Value) -> Vec<String> {
     errors
 }
 
+/// A CRD whose CEL rules a real API server would refuse for their estimated cost
+///  is refused here too, with the server's message.
+pub fn refuse(crd: &Value, name: &str) -> Result<(), crate::error::ApiError> {
+    let errors = check(crd);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let message = if errors.len() == 1 {
+        errors[0].clone()
+    } else {
+        format!("[{}]", errors.join(", "))
+    };
+    Err(crate::error::ApiError::invalid(
+        "CustomResourceDefinition.apiextensions.k8s.io",
+        name,
+        &message,
+    ))
+}
+
 fn exceeds(cost: f64, limit: f64) -> String {
     let factor = cost / limit;
     let factor = if factor > 100.0 {

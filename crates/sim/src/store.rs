@@ -230,7 +230,6 @@ impl Store {
             meta.remove("deletionTimestamp");
         }
         if rt.kind == "CustomResourceDefinition" {
-            refuse_costly_rules(&obj, &name)?;
             let types = from_crd(&obj)
                 .map_err(|m| ApiError::invalid("CustomResourceDefinition", &name, &m))?;
             for t in types {
@@ -289,7 +288,6 @@ impl Store {
             ));
         }
         if rt.kind == "CustomResourceDefinition" && part == Part::Main {
-            refuse_costly_rules(&new, name)?;
             // New versions and printer columns take effect.
             let types = from_crd(&new)
                 .map_err(|m| ApiError::invalid("CustomResourceDefinition", name, &m))?;
@@ -557,23 +555,4 @@ pub fn random_suffix() -> String {
     (0..5)
         .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
         .collect()
-}
-
-/// A CRD whose CEL rules a real API server would refuse for their estimated cost
-/// (`crd_cost`) is refused here too, with the server's message.
-fn refuse_costly_rules(crd: &Value, name: &str) -> Result<(), ApiError> {
-    let errors = crate::crd_cost::check(crd);
-    if errors.is_empty() {
-        return Ok(());
-    }
-    let message = if errors.len() == 1 {
-        errors[0].clone()
-    } else {
-        format!("[{}]", errors.join(", "))
-    };
-    Err(ApiError::invalid(
-        "CustomResourceDefinition.apiextensions.k8s.io",
-        name,
-        &message,
-    ))
 }

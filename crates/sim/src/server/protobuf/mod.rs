@@ -12,7 +12,11 @@ mod schema;
 mod special;
 mod wire;
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+
+use crate::error::ApiError;
 
 use schema::Schema;
 use wire::{Reader, Wire, put_bytes};
@@ -130,6 +134,51 @@ pub fn watch_frame(event_type: &str, obj: &Value) -> Result<Vec<u8>, String> {
     let mut out = len.to_be_bytes().to_vec();
     out.extend_from_slice(&event);
     Ok(out)
+}
+
+pub fn not_acceptable(accept: &str) -> Response {
+    ApiError {
+        code: 406,
+        reason: "NotAcceptable",
+        message: format!(
+            "the server was unable to respond with a content type that the client supports (accepted: {accept}); this type is served as application/json"
+        ),
+        name: String::new(),
+        kind: String::new(),
+    }
+    .into_response()
+}
+
+/// A JSON response re-encoded for a client that prefers protobuf: every built-in type has
+/// a protobuf form; a custom resource gets 406 unless the client also accepts JSON.
+pub async fn respond(resp: Response, accept: &str) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::internal("re-reading a response body").into_response();
+    };
+    let Ok(obj) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let kind = |f: &str| obj[f].as_str().unwrap_or_default().to_string();
+    if !supports(&kind("apiVersion"), &kind("kind")) {
+        if negotiate(Some(accept), false).is_some() {
+            return Response::from_parts(parts, axum::body::Body::from(bytes));
+        }
+        return not_acceptable(accept);
+    }
+    match encode_envelope(&obj) {
+        Ok(b) => {
+            parts.headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(MEDIA_TYPE),
+            );
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(b))
+        }
+        Err(e) => {
+            ApiError::internal(&format!("encoding the response as protobuf: {e}")).into_response()
+        }
+    }
 }
 
 #[cfg(test)]

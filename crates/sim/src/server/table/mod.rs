@@ -4,6 +4,7 @@
 //! the rest. Columns of priority above 0 are what `kubectl get -o wide` adds.
 
 mod builtin;
+mod workloads;
 
 use jiff::Timestamp;
 use serde_json::{Value, json};
