@@ -463,6 +463,27 @@ async fn kubectl_imperative_commands_and_table_columns() {
         ],
         None,
     );
+    // A server-side dry run checks and answers but stores nothing.
+    let out = ok(
+        &[
+            "-n",
+            "bar",
+            "create",
+            "configmap",
+            "dry",
+            "--from-literal=a=1",
+            "--dry-run=server",
+        ],
+        None,
+    );
+    assert!(
+        out.contains("configmap/dry created (server dry run)"),
+        "{out}"
+    );
+    let (found, out) = tokio::task::block_in_place(|| {
+        kubectl(&kc, &["-n", "bar", "get", "configmap", "dry"], None)
+    });
+    assert!(!found && out.contains("NotFound"), "{out}");
     let out = ok(&["-n", "bar", "get", "configmaps"], None);
     assert_eq!(header(&out), "NAME DATA AGE");
     assert!(row(&out, "cfg").starts_with("cfg 2"), "{out}");
@@ -526,6 +547,16 @@ async fn kubectl_imperative_commands_and_table_columns() {
         ],
         None,
     );
+    // The `all` category of discovery.
+    let out = ok(&["-n", "bar", "get", "all"], None);
+    for kind in [
+        "pod/web-",
+        "deployment.apps/web",
+        "replicaset.apps/web-",
+        "horizontalpodautoscaler.autoscaling/web",
+    ] {
+        assert!(out.contains(kind), "{kind} in {out}");
+    }
     let out = ok(&["-n", "bar", "get", "pdb"], None);
     assert_eq!(
         header(&out),

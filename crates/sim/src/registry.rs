@@ -21,6 +21,8 @@ pub struct ResourceType {
     pub singular: String,
     pub namespaced: bool,
     pub short_names: Vec<String>,
+    /// Discovery categories (`kubectl get all` lists the `all` category).
+    pub categories: Vec<String>,
     pub status: bool,
     pub scale: Option<ScalePaths>,
     /// Extra subresources served by the simulated cluster (`resize`, `eviction`).
@@ -75,6 +77,7 @@ fn builtin(
         singular: kind.to_lowercase(),
         namespaced,
         short_names: short.iter().map(|s| s.to_string()).collect(),
+        categories: vec![],
         status,
         scale: scale.then(|| ScalePaths {
             spec_replicas: ".spec.replicas".into(),
@@ -298,6 +301,21 @@ pub fn builtins() -> Vec<ResourceType> {
     if let Some(pods) = types.iter_mut().find(|t| t.kind == "Pod") {
         pods.extra_subresources = vec!["resize", "eviction"];
     }
+    // The kinds a real server puts in the `all` category.
+    for t in types.iter_mut().filter(|t| {
+        [
+            "Pod",
+            "Service",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+            "DaemonSet",
+            "HorizontalPodAutoscaler",
+        ]
+        .contains(&t.kind.as_str())
+    }) {
+        t.categories = vec!["all".into()];
+    }
     types
 }
 
@@ -324,6 +342,15 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
         .to_string();
     let short_names: Vec<String> = names
         .get("shortNames")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let categories: Vec<String> = names
+        .get("categories")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -391,6 +418,7 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             singular: singular.clone(),
             namespaced,
             short_names: short_names.clone(),
+            categories: categories.clone(),
             status: sub.and_then(|s| s.get("status")).is_some(),
             scale,
             extra_subresources: vec![],

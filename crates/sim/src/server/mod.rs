@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::patch::{PatchType, apply_patch};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Part, Propagation, Store};
-use request::{Query, Target, parse_path};
+use request::{Query, Target, decode_body, parse_path};
 
 /// Everything the server shares between requests.
 pub struct Sim {
@@ -265,36 +265,6 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
     resp
 }
 
-fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let unsupported = |why: String| ApiError {
-        code: 415,
-        reason: "UnsupportedMediaType",
-        message: format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct}: {why})"
-        ),
-        name: String::new(),
-        kind: String::new(),
-    };
-    if ct.contains("protobuf") {
-        // Built-in kinds only: custom resources have no protobuf form (415, as a real
-        // server answers; clients then send JSON).
-        return protobuf::decode_envelope(bytes).map_err(unsupported);
-    }
-    if ct.contains("cbor") {
-        return Err(unsupported("CBOR is not spoken here".into()));
-    }
-    if ct.contains("yaml") {
-        return serde_saphyr::from_slice(bytes)
-            .map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
-    }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
-}
-
 /// Sets the replicas of `group/plural` `namespace/name` through the `scale` subresource's
 /// path — admission webhooks on `*/scale` included — as an in-cluster controller (the HPA)
 /// writing through the API would.
@@ -352,6 +322,24 @@ async fn admit(sim: &Arc<Sim>, r: admission::Review<'_>) -> Result<Option<Value>
         crate::crd_cost::refuse(obj, &name)?;
     }
     Ok(admitted)
+}
+
+/// What a create would return, without storing it (`dryRun=All`): admitted, checked for a
+/// clash of names, its namespace and creation time filled in.
+fn dry_run_create(sim: &Sim, t: &Target, ns: &str, mut obj: Value) -> Result<Value, ApiError> {
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if sim.store().get(&t.rt.key(), ns, &name).is_ok() {
+        return Err(ApiError::already_exists(&t.rt.plural, &name));
+    }
+    if t.rt.namespaced {
+        obj["metadata"]["namespace"] = json!(ns);
+    }
+    obj["metadata"]["creationTimestamp"] = json!(sim.clock.rfc3339());
+    Ok(obj)
 }
 
 fn wants_table(headers: &HeaderMap) -> bool {
@@ -418,7 +406,7 @@ async fn dispatch(
             Ok(json_response(StatusCode::OK, &obj))
         }
         (&Method::POST, None, None) => {
-            let obj = decode(bytes, headers)?;
+            let obj = decode_body(bytes, headers)?;
             let ns = if ns.is_empty() {
                 obj.pointer("/metadata/namespace")
                     .and_then(Value::as_str)
@@ -435,12 +423,16 @@ async fn dispatch(
             let obj = admit(sim, review(t, "CREATE", &ns, &name, Some(obj), None))
                 .await?
                 .unwrap_or_default();
-            let created = sim.store().create(&key, &ns, obj)?;
+            let created = if query.dry_run {
+                dry_run_create(sim, t, &ns, obj)?
+            } else {
+                sim.store().create(&key, &ns, obj)?
+            };
             Ok(json_response(StatusCode::CREATED, &created))
         }
         (&Method::PUT | &Method::PATCH, Some(name), Some("scale")) => {
             // The new Scale goes through admission (`*/scale` webhooks) before it is applied.
-            let body = decode(bytes, headers)?;
+            let body = decode_body(bytes, headers)?;
             let current = subresource::scale_of(&sim.store(), t, &ns, name)?;
             let wanted = if method == Method::PATCH {
                 apply_patch(&current, &body, PatchType::Merge)
@@ -454,7 +446,7 @@ async fn dispatch(
             subresource::serve(sim, &Method::PUT, t, Ok(admitted))
         }
         (_, Some(_), Some("scale" | "eviction" | "resize")) => {
-            subresource::serve(sim, method, t, decode(bytes, headers))
+            subresource::serve(sim, method, t, decode_body(bytes, headers))
         }
         (&Method::PUT, Some(name), sub) => {
             let part = if sub == Some("status") {
@@ -462,12 +454,16 @@ async fn dispatch(
             } else {
                 Part::Main
             };
-            let obj = decode(bytes, headers)?;
+            let obj = decode_body(bytes, headers)?;
             let old = sim.store().get(&key, &ns, name).ok();
             let obj = admit(sim, review(t, "UPDATE", &ns, name, Some(obj), old))
                 .await?
                 .unwrap_or_default();
-            let updated = sim.store().update(&key, &ns, name, obj, part)?;
+            let updated = if query.dry_run {
+                obj
+            } else {
+                sim.store().update(&key, &ns, name, obj, part)?
+            };
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::PATCH, Some(name), sub) => {
@@ -479,7 +475,7 @@ async fn dispatch(
                 code: 415,
                 ..ApiError::bad_request(&format!("unsupported patch type {ct:?}"))
             })?;
-            let patch = decode(bytes, headers)?;
+            let patch = decode_body(bytes, headers)?;
             let part = if sub == Some("status") {
                 Part::Status
             } else {
@@ -492,7 +488,11 @@ async fn dispatch(
                     let obj = admit(sim, review(t, "CREATE", &ns, name, Some(patch), None))
                         .await?
                         .unwrap_or_default();
-                    let created = sim.store().create(&key, &ns, obj)?;
+                    let created = if query.dry_run {
+                        dry_run_create(sim, t, &ns, obj)?
+                    } else {
+                        sim.store().create(&key, &ns, obj)?
+                    };
                     return Ok(json_response(StatusCode::CREATED, &created));
                 }
                 Err(e) => return Err(e),
@@ -510,7 +510,11 @@ async fn dispatch(
             )
             .await?
             .unwrap_or_default();
-            let updated = sim.store().update(&key, &ns, name, patched, part)?;
+            let updated = if query.dry_run {
+                patched
+            } else {
+                sim.store().update(&key, &ns, name, patched, part)?
+            };
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::DELETE, Some(name), None) => {
@@ -518,7 +522,7 @@ async fn dispatch(
             let options = if bytes.is_empty() {
                 Value::Null
             } else {
-                decode(bytes, headers)?
+                decode_body(bytes, headers)?
             };
             let policy = options
                 .get("propagationPolicy")
@@ -532,7 +536,11 @@ async fn dispatch(
             };
             let old = sim.store().get(&key, &ns, name)?;
             admit(sim, review(t, "DELETE", &ns, name, None, Some(old))).await?;
-            let deleted = sim.store().delete(&key, &ns, name, propagation)?;
+            let deleted = if query.dry_run {
+                sim.store().get(&key, &ns, name)?
+            } else {
+                sim.store().delete(&key, &ns, name, propagation)?
+            };
             Ok(json_response(StatusCode::OK, &deleted))
         }
         (&Method::DELETE, None, None) => {
@@ -555,7 +563,11 @@ async fn dispatch(
                 .collect();
             let mut items = vec![];
             for (ns, name) in names {
-                items.push(store.delete(&key, &ns, &name, Propagation::Background)?);
+                items.push(if query.dry_run {
+                    store.get(&key, &ns, &name)?
+                } else {
+                    store.delete(&key, &ns, &name, Propagation::Background)?
+                });
             }
             Ok(json_response(
                 StatusCode::OK,

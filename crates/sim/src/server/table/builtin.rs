@@ -85,6 +85,10 @@ fn node_address(o: &Value, kind: &str) -> Value {
     or_none(address.into())
 }
 
+fn unknown(s: &str) -> Value {
+    json!(if s.is_empty() { "<unknown>" } else { s })
+}
+
 fn nodes() -> Vec<Column> {
     vec![
         Column::new("Name", "string", |o, _| name(o)),
@@ -103,15 +107,15 @@ fn nodes() -> Vec<Column> {
         })
         .wide(),
         Column::new("OS-Image", "string", |o, _| {
-            or_none(text(o, "/status/nodeInfo/osImage").into())
+            unknown(text(o, "/status/nodeInfo/osImage"))
         })
         .wide(),
         Column::new("Kernel-Version", "string", |o, _| {
-            or_none(text(o, "/status/nodeInfo/kernelVersion").into())
+            unknown(text(o, "/status/nodeInfo/kernelVersion"))
         })
         .wide(),
         Column::new("Container-Runtime", "string", |o, _| {
-            or_none(text(o, "/status/nodeInfo/containerRuntimeVersion").into())
+            unknown(text(o, "/status/nodeInfo/containerRuntimeVersion"))
         })
         .wide(),
     ]
