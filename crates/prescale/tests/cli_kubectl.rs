@@ -141,26 +141,32 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
     assert!(out.contains("production-workloads"), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_scale_rollout_restart_metrics_watch_and_cascading_delete() {
+/// A simulated cluster whose clock only moves when a test calls `advance`, and a
+/// kubeconfig for kubectl (in the returned directory).
+async fn stepped_cluster() -> (TestCluster, tempfile::TempDir, std::path::PathBuf) {
     let cluster = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
         .await
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
     cluster.write_kubeconfig(&kc).unwrap();
-    let sim = cluster.sim.clone();
-    let tick = move |n: usize| {
-        let sim = sim.clone();
-        async move {
-            for _ in 0..n {
-                sim.clock.advance(std::time::Duration::from_secs(
-                    prescale_sim::cluster::TICK_SECS,
-                ));
-                prescale_sim::cluster::tick(&sim).await;
-            }
-        }
-    };
+    (cluster, dir, kc)
+}
+
+/// Runs `ticks` ticks of the cluster loop, moving the clock along.
+async fn advance(cluster: &TestCluster, ticks: usize) {
+    for _ in 0..ticks {
+        cluster.sim.clock.advance(std::time::Duration::from_secs(
+            prescale_sim::cluster::TICK_SECS,
+        ));
+        prescale_sim::cluster::tick(&cluster.sim).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_scale_rollout_restart_metrics_watch_and_cascading_delete() {
+    let (cluster, _dir, kc) = stepped_cluster().await;
+    let tick = |n: usize| advance(&cluster, n);
     let manifest = r#"
 apiVersion: v1
 kind: Node
@@ -340,24 +346,8 @@ spec:
 /// table columns kubectl prints, against the simulated cluster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_imperative_commands_and_table_columns() {
-    let cluster = TestCluster::start_with(jiff::Timestamp::now(), 0.0)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kc = dir.path().join("kubeconfig");
-    cluster.write_kubeconfig(&kc).unwrap();
-    let sim = cluster.sim.clone();
-    let tick = move |n: usize| {
-        let sim = sim.clone();
-        async move {
-            for _ in 0..n {
-                sim.clock.advance(std::time::Duration::from_secs(
-                    prescale_sim::cluster::TICK_SECS,
-                ));
-                prescale_sim::cluster::tick(&sim).await;
-            }
-        }
-    };
+    let (cluster, _dir, kc) = stepped_cluster().await;
+    let tick = |n: usize| advance(&cluster, n);
     // Every command must succeed; its output is returned.
     let ok = |args: &[&str], input: Option<&str>| {
         let (ok, out) = tokio::task::block_in_place(|| kubectl(&kc, args, input));

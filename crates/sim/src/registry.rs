@@ -340,24 +340,16 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
         .and_then(Value::as_str)
         .unwrap_or(&kind.to_lowercase())
         .to_string();
-    let short_names: Vec<String> = names
-        .get("shortNames")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    let categories: Vec<String> = names
-        .get("categories")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let strings = |field: &str| -> Vec<String> {
+        names
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect()
+    };
+    let (short_names, categories) = (strings("shortNames"), strings("categories"));
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let versions = spec
         .get("versions")

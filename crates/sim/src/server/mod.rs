@@ -324,22 +324,33 @@ async fn admit(sim: &Arc<Sim>, r: admission::Review<'_>) -> Result<Option<Value>
     Ok(admitted)
 }
 
-/// What a create would return, without storing it (`dryRun=All`): admitted, checked for a
-/// clash of names, its namespace and creation time filled in.
-fn dry_run_create(sim: &Sim, t: &Target, ns: &str, mut obj: Value) -> Result<Value, ApiError> {
-    let name = obj
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if sim.store().get(&t.rt.key(), ns, &name).is_ok() {
-        return Err(ApiError::already_exists(&t.rt.plural, &name));
-    }
-    if t.rt.namespaced {
-        obj["metadata"]["namespace"] = json!(ns);
-    }
-    obj["metadata"]["creationTimestamp"] = json!(sim.clock.rfc3339());
-    Ok(obj)
+/// Admits and stores a new object, answering 201 with it. A dry run (`dryRun=All`) stores
+/// nothing and answers with the admitted object, checked for a clash of names, its
+/// namespace and creation time filled in.
+async fn create(
+    sim: &Arc<Sim>,
+    t: &Target,
+    ns: &str,
+    name: &str,
+    obj: Value,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let mut obj = admit(sim, review(t, "CREATE", ns, name, Some(obj), None))
+        .await?
+        .unwrap_or_default();
+    let created = if dry_run {
+        if sim.store().get(&t.rt.key(), ns, name).is_ok() {
+            return Err(ApiError::already_exists(&t.rt.plural, name));
+        }
+        if t.rt.namespaced {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+        obj["metadata"]["creationTimestamp"] = json!(sim.clock.rfc3339());
+        obj
+    } else {
+        sim.store().create(&t.rt.key(), ns, obj)?
+    };
+    Ok(json_response(StatusCode::CREATED, &created))
 }
 
 fn wants_table(headers: &HeaderMap) -> bool {
@@ -420,15 +431,7 @@ async fn dispatch(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let obj = admit(sim, review(t, "CREATE", &ns, &name, Some(obj), None))
-                .await?
-                .unwrap_or_default();
-            let created = if query.dry_run {
-                dry_run_create(sim, t, &ns, obj)?
-            } else {
-                sim.store().create(&key, &ns, obj)?
-            };
-            Ok(json_response(StatusCode::CREATED, &created))
+            create(sim, t, &ns, &name, obj, query.dry_run).await
         }
         (&Method::PUT | &Method::PATCH, Some(name), Some("scale")) => {
             // The new Scale goes through admission (`*/scale` webhooks) before it is applied.
@@ -485,15 +488,7 @@ async fn dispatch(
             let current = match found {
                 Ok(obj) => obj,
                 Err(e) if e.code == 404 && kind == PatchType::Apply => {
-                    let obj = admit(sim, review(t, "CREATE", &ns, name, Some(patch), None))
-                        .await?
-                        .unwrap_or_default();
-                    let created = if query.dry_run {
-                        dry_run_create(sim, t, &ns, obj)?
-                    } else {
-                        sim.store().create(&key, &ns, obj)?
-                    };
-                    return Ok(json_response(StatusCode::CREATED, &created));
+                    return create(sim, t, &ns, name, patch, query.dry_run).await;
                 }
                 Err(e) => return Err(e),
             };

@@ -22,6 +22,16 @@ pub fn list<'a>(obj: &'a Value, pointer: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The `key=value` pairs of the string map at `pointer` (labels, selectors).
+pub fn pairs(obj: &Value, pointer: &str) -> Vec<String> {
+    obj.pointer(pointer)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect()
+}
+
 pub fn or_none(s: String) -> Value {
     json!(if s.is_empty() { "<none>".into() } else { s })
 }
@@ -174,16 +184,7 @@ fn services() -> Vec<Column> {
         Column::new("Port(s)", "string", service_ports),
         Column::new("Age", "string", age),
         Column::new("Selector", "string", |o, _| {
-            let pairs: Vec<String> = o
-                .pointer("/spec/selector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            or_none(pairs.join(","))
+            or_none(pairs(o, "/spec/selector").join(","))
         })
         .wide(),
     ]

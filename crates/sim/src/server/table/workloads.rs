@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
-use super::builtin::{int, list, or_none, text};
+use super::builtin::{int, list, or_none, pairs, text};
 use super::{Column, age, age_of, name};
 
 fn containers(obj: &Value, field: &str) -> Value {
@@ -16,18 +16,8 @@ fn containers(obj: &Value, field: &str) -> Value {
 
 /// `matchLabels` and `matchExpressions` as a label-selector string.
 fn selector(obj: &Value, _: Timestamp) -> Value {
-    let sel = obj
-        .pointer("/spec/selector")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mut parts: Vec<String> = sel["matchLabels"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut parts = pairs(obj, "/spec/selector/matchLabels");
+    let sel = obj.pointer("/spec/selector").unwrap_or(&Value::Null);
     for e in sel["matchExpressions"].as_array().into_iter().flatten() {
         let key = e["key"].as_str().unwrap_or("");
         let values: Vec<&str> = list(e, "/values")
@@ -203,16 +193,7 @@ pub fn daemonsets() -> Vec<Column> {
             json!(int(o, "/status/numberAvailable"))
         }),
         Column::new("Node Selector", "string", |o, _| {
-            let pairs: Vec<String> = o
-                .pointer("/spec/template/spec/nodeSelector")
-                .and_then(Value::as_object)
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                        .collect()
-                })
-                .unwrap_or_default();
-            or_none(pairs.join(","))
+            or_none(pairs(o, "/spec/template/spec/nodeSelector").join(","))
         }),
         Column::new("Age", "string", age),
     ];
