@@ -321,3 +321,68 @@ async fn custom_resources_have_no_protobuf_form() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
 }
+
+/// A body nesting `levels` JSONSchemaProps through `properties` maps, as a CRD would.
+fn nested_crd(levels: usize) -> Vec<u8> {
+    use k8s_pb::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+        CustomResourceDefinitionSpec, CustomResourceDefinitionVersion, CustomResourceValidation,
+        JsonSchemaProps,
+    };
+    let mut props = JsonSchemaProps {
+        r#type: Some("string".into()),
+        ..Default::default()
+    };
+    for _ in 0..levels {
+        props = JsonSchemaProps {
+            r#type: Some("object".into()),
+            properties: [("a".to_string(), props)].into(),
+            ..Default::default()
+        };
+    }
+    let crd = CustomResourceDefinition {
+        spec: Some(CustomResourceDefinitionSpec {
+            versions: vec![CustomResourceDefinitionVersion {
+                schema: Some(CustomResourceValidation {
+                    open_apiv3_schema: Some(props),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    wrap(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        crd.encode_to_vec(),
+    )
+}
+
+#[test]
+fn deep_schemas_decode_and_absurd_nesting_is_refused() {
+    let deep = decode_envelope(&nested_crd(30)).unwrap();
+    let mut at = &deep["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
+    for _ in 0..30 {
+        at = &at["properties"]["a"];
+    }
+    assert_eq!(at["type"], "string");
+    let err = decode_envelope(&nested_crd(200)).unwrap_err();
+    assert!(err.contains("nest more than"), "{err}");
+}
+
+proptest::proptest! {
+    /// Whatever follows the envelope's type, decoding ends in a value or an error.
+    #[test]
+    fn arbitrary_bodies_never_panic(
+        raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        kind in proptest::sample::select(vec![
+            ("apps/v1", "Deployment"), ("v1", "Pod"), ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+            ("meta.k8s.io/v1", "DeleteOptions"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ]),
+    ) {
+        let _ = decode_envelope(&wrap(kind.0, kind.1, raw.clone()));
+        let mut bare = b"k8s\0".to_vec();
+        bare.extend(&raw);
+        let _ = decode_envelope(&bare);
+    }
+}

@@ -97,12 +97,44 @@ pub fn decode(schema: &Schema, message: &str, buf: &[u8]) -> Result<Value, Strin
     Ok(Value::Object(out))
 }
 
+/// How deep messages may nest in a body: a real object nests a few dozen levels (CRD
+/// schemas the most); a body nesting deeper is refused rather than overflowing the stack.
+const MAX_DEPTH: usize = 100;
+
+thread_local! {
+    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// One level of message nesting, counted while it lives.
+struct Nested;
+
+impl Nested {
+    fn enter(message: &str) -> Result<Nested, String> {
+        DEPTH.with(|d| {
+            if d.get() >= MAX_DEPTH {
+                return Err(format!(
+                    "{message}: messages nest more than {MAX_DEPTH} levels deep"
+                ));
+            }
+            d.set(d.get() + 1);
+            Ok(Nested)
+        })
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+    }
+}
+
 fn decode_into(
     schema: &Schema,
     message: &str,
     buf: &[u8],
     out: &mut Map<String, Value>,
 ) -> Result<(), String> {
+    let _level = Nested::enter(message)?;
     let fields = schema.fields(message);
     for item in Reader::new(buf) {
         let (tag, wire) = item?;
