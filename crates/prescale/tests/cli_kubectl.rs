@@ -257,8 +257,9 @@ spec:
     );
 }
 
-/// `prescale sim` runs the cluster loop: a Deployment applied with kubectl gets running
-/// pods, and a workload named by `--trace` reports usage from its trace.
+/// `prescale sim` takes kubectl's imperative commands and runs the cluster loop: a
+/// Deployment applied with kubectl gets running pods, and a workload named by `--trace`
+/// reports usage from its trace.
 #[test]
 fn prescale_sim_runs_workloads_driven_by_a_trace() {
     let dir = tempfile::tempdir().unwrap();
@@ -298,6 +299,14 @@ fn prescale_sim_runs_workloads_driven_by_a_trace() {
         }
     };
     waited("the kubeconfig", &|| kc.exists());
+    // The issue's first steps as a new user: imperative commands against `prescale sim`.
+    for args in [
+        &["create", "namespace", "bar"][..],
+        &["-n", "bar", "create", "deployment", "web", "--image=nginx"],
+    ] {
+        let (ok, out) = kubectl(&kc, args, None);
+        assert!(ok, "kubectl {args:?}: {out}");
+    }
     let manifest = r#"
 apiVersion: v1
 kind: Node
