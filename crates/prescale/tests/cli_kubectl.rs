@@ -91,7 +91,7 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
     assert!(ok, "{out}");
     for kind in [
         "namespace/prescale-system",
-        "clusterrole.rbac.authorization.k8s.io/prescale-operator",
+        "clusterrole.rbac.authorization.k8s.io/prescale-operator-prescale-system",
         "deployment.apps/prescale-operator",
     ] {
         assert!(

@@ -199,7 +199,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let _cluster = prescale_sim::cluster::spawn(sim.clone());
         let mut config = kube::Config::new(url.parse().context("the simulated cluster's URL")?);
         config.default_namespace = "default".into();
-        let client = kube::Client::try_from(config).context("connecting to the simulated cluster")?;
+        let client = prescale_operator::client::operator_client(config).context("connecting to the simulated cluster")?;
         let operator = OperatorConfig {
             namespace: "prescale-system".into(),
             metrics_addr: None,
@@ -210,6 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             collect_interval: Duration::ZERO,
             claims: None,
             worker_only: false,
+            scope: prescale_operator::scope::Scope::all(),
         };
         {
             let mut store = sim.store();

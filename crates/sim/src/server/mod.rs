@@ -4,6 +4,7 @@ mod admission;
 mod discovery;
 pub mod protobuf;
 mod request;
+pub mod request_log;
 mod subresource;
 mod table;
 mod watch;
@@ -38,6 +39,8 @@ pub struct Sim {
     startup_secs: std::sync::atomic::AtomicI64,
     /// Requests served, per (resource[/subresource], verb): what benchmarks count.
     requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
+    /// Every request with its RBAC attributes, while recording (`record_requests`).
+    request_log: Mutex<Option<Vec<request_log::RequestRecord>>>,
     pub clock: Arc<Clock>,
 }
 
@@ -63,6 +66,7 @@ impl Sim {
             faults: Mutex::default(),
             hpa: Mutex::default(),
             requests: Mutex::default(),
+            request_log: Mutex::default(),
             traces: Mutex::default(),
             throttling: Mutex::default(),
             startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
@@ -140,6 +144,20 @@ impl Sim {
             .clone()
     }
 
+    /// Starts (or restarts, empty) the log of requests with their RBAC attributes.
+    pub fn record_requests(&self) {
+        *self.request_log.lock().unwrap_or_else(|e| e.into_inner()) = Some(vec![]);
+    }
+
+    /// The requests logged since `record_requests`.
+    pub fn recorded_requests(&self) -> Vec<request_log::RequestRecord> {
+        self.request_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_default()
+    }
+
     /// The store, for in-process controllers and tests.
     pub fn store(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
@@ -176,6 +194,24 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
     };
     let query = Query::parse(parts.uri.query().unwrap_or_default());
     let path = parts.uri.path().trim_end_matches('/').to_string();
+    if let Some(log) = sim
+        .request_log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+    {
+        let agent = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        log.extend(request_log::record(
+            &parts.method,
+            &path,
+            query.watch,
+            agent,
+        ));
+    }
     if let Some(resp) = discovery::serve(&sim, &path) {
         return resp;
     }
