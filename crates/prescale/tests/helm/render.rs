@@ -301,3 +301,107 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap_or_else(|e| panic!("not base64 ({e}): {text}"))
 }
+
+#[test]
+fn service_monitor_scheduling_and_flags_render_where_asked() {
+    let Some(helm) = helm("service_monitor_scheduling_and_flags_render_where_asked") else {
+        return;
+    };
+    let objects = render(
+        helm,
+        NS,
+        &[
+            "--set",
+            "metrics.serviceMonitor.enabled=true",
+            "--set",
+            "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+            "--set",
+            "nodeSelector.pool=system",
+            "--set",
+            "thorasForecast.worker.replicas=2",
+            "--set",
+            "thorasForecast.worker.nodeSelector.pool=batch",
+            "--set",
+            "operator.priorityClassName=system-cluster-critical",
+            "--set",
+            "extraArgs={--watch-namespaces=shop}",
+            "--set",
+            "logJson=true",
+            "--set",
+            "image.pullPolicy=Always",
+        ],
+    );
+    // The ServiceMonitor selects the operator's Service, in the release namespace.
+    let monitor = find(&objects, "ServiceMonitor", "prescale-operator");
+    assert_eq!(
+        monitor["metadata"]["labels"]["release"],
+        "kube-prometheus-stack"
+    );
+    let service = find(&objects, "Service", "prescale-operator");
+    for (label, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .unwrap()
+    {
+        assert_eq!(&service["metadata"]["labels"][label], value, "{label}");
+    }
+    assert_eq!(monitor["spec"]["endpoints"][0]["port"], "http");
+
+    // Release-wide scheduling where a component sets none; its own where it does.
+    let operator = pod_spec(find(&objects, "Deployment", "prescale-operator"));
+    let worker = pod_spec(find(&objects, "Deployment", "prescale-worker"));
+    let postgresql =
+        &find(&objects, "StatefulSet", "prescale-postgresql")["spec"]["template"]["spec"];
+    assert_eq!(operator["nodeSelector"]["pool"], "system");
+    assert_eq!(postgresql["nodeSelector"]["pool"], "system");
+    assert_eq!(worker["nodeSelector"]["pool"], "batch");
+    assert_eq!(operator["priorityClassName"], "system-cluster-critical");
+    assert!(worker.get("priorityClassName").is_none());
+
+    for spec in [operator, worker] {
+        let container = &spec["containers"][0];
+        assert!(
+            container["args"]
+                .as_array()
+                .unwrap()
+                .contains(&"--watch-namespaces=shop".into()),
+            "{container}"
+        );
+        assert!(
+            container["env"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!({"name": "PRESCALE_LOG_JSON", "value": "true"}))
+        );
+        assert_eq!(container["imagePullPolicy"], "Always");
+    }
+
+    // Off by default: no ServiceMonitor, no PodDisruptionBudget, no PostgreSQL.
+    let defaults = render(helm, NS, &[]);
+    for kind in [
+        "ServiceMonitor",
+        "PodDisruptionBudget",
+        "StatefulSet",
+        "Secret",
+    ] {
+        assert!(!defaults.iter().any(|o| o["kind"] == kind), "{kind}");
+    }
+    // Without persistence, PostgreSQL keeps its data in an emptyDir and claims nothing.
+    let objects = render(
+        helm,
+        NS,
+        &[
+            "--set",
+            "historyStore.type=postgresql",
+            "--set",
+            "metricsCollector.persistence.enabled=false",
+        ],
+    );
+    let statefulset = find(&objects, "StatefulSet", "prescale-postgresql");
+    assert!(statefulset["spec"].get("volumeClaimTemplates").is_none());
+    assert!(
+        statefulset["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"name": "data", "emptyDir": {}}))
+    );
+}
