@@ -215,13 +215,17 @@ impl Window {
             && minute < self.end
     }
 
-    /// The first opening or closing strictly after `now`.
+    /// The first instant after `now` at which the window opens or closes. Between two
+    /// boundaries and the zone's offset changes, local time only moves forward, so the
+    /// window's state can change only at those instants: they are tried in order.
     fn next_change(&self, now: Timestamp) -> Option<Timestamp> {
+        let horizon = now
+            .checked_add(jiff::SignedDuration::from_hours(8 * 24))
+            .ok()?;
         let today = now.to_zoned(self.zone.clone()).date();
-        (0..=7)
+        let boundaries = (0..=8)
             .filter_map(|offset| today.checked_add(offset.days()).ok())
-            .filter(|date: &Date| self.days[date.weekday().to_monday_zero_offset() as usize])
-            .flat_map(|date| {
+            .flat_map(|date: Date| {
                 [self.start, self.end].map(|t| {
                     date.at(t.hour(), t.minute(), 0, 0)
                         .to_zoned(self.zone.clone())
@@ -229,8 +233,19 @@ impl Window {
                         .map(|z| z.timestamp())
                 })
             })
-            .flatten()
-            .find(|t| *t > now)
+            .flatten();
+        let offset_changes = self
+            .zone
+            .following(now)
+            .map(|t| t.timestamp())
+            .take_while(|t| *t <= horizon);
+        let mut candidates: Vec<Timestamp> = boundaries
+            .chain(offset_changes)
+            .filter(|t| *t > now && *t <= horizon)
+            .collect();
+        candidates.sort();
+        let open = self.open_at(now);
+        candidates.into_iter().find(|t| self.open_at(*t) != open)
     }
 }
 
