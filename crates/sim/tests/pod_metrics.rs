@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use prescale_sim::cluster::{self, pod_metrics, trace::Trace};
+use prescale_sim::cluster::{pod_metrics, trace::Trace};
 use prescale_sim::testing::TestCluster;
 use serde_json::{Value, json};
 
@@ -40,10 +40,7 @@ fn workload(name: &str, replicas: i32, annotations: Value) -> Value {
 }
 
 async fn step(c: &TestCluster, secs: u64) {
-    for _ in 0..(secs / cluster::TICK_SECS).max(1) {
-        c.sim.clock.advance(Duration::from_secs(cluster::TICK_SECS));
-        cluster::tick(&c.sim).await;
-    }
+    c.run_for(secs).await;
 }
 
 /// The workload's total demand, constant: `total` pods' worth of requests.
