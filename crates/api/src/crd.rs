@@ -11,17 +11,22 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 use kube::CustomResourceExt;
 
 use crate::limits;
+use crate::podautoscaler::PodAutoscaler;
 use crate::{AIScaleTarget, ClusterAIScaleTemplate};
 
-/// Both CRDs, AIScaleTarget first.
+/// Every CRD of the API: AIScaleTarget, ClusterAIScaleTemplate, then AIBrix's PodAutoscaler.
 pub fn crds() -> Vec<CustomResourceDefinition> {
-    [AIScaleTarget::crd(), ClusterAIScaleTemplate::crd()]
-        .into_iter()
-        .map(bounded)
-        .collect()
+    [
+        AIScaleTarget::crd(),
+        ClusterAIScaleTemplate::crd(),
+        PodAutoscaler::crd(),
+    ]
+    .into_iter()
+    .map(bounded)
+    .collect()
 }
 
-/// Both CRDs as one multi-document YAML stream (what `prescale crds` prints and
+/// Every CRD as one multi-document YAML stream (what `prescale crds` prints and
 /// `deploy/crds.yaml` holds).
 pub fn crds_yaml() -> String {
     crds()
@@ -31,8 +36,8 @@ pub fn crds_yaml() -> String {
         .collect()
 }
 
-/// The OpenAPI schema of a thoras.ai/v1 kind (`AIScaleTarget`, `ClusterAIScaleTemplate`),
-/// as the API server holds it.
+/// The OpenAPI schema of a kind of the API (`AIScaleTarget`, `ClusterAIScaleTemplate`,
+/// `PodAutoscaler`), as the API server holds it.
 pub fn schema_of(kind: &str) -> Option<&'static JSONSchemaProps> {
     static CRDS: LazyLock<Vec<CustomResourceDefinition>> = LazyLock::new(crds);
     CRDS.iter()

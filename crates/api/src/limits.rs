@@ -57,6 +57,25 @@ pub const STATUS_MODELS: u64 = 2 * STATUS_CONTAINERS;
 /// Status: forecast totals per metric.
 pub const STATUS_TOTALS: u64 = 64;
 
+/// PodAutoscaler (autoscaling.aibrix.ai): metric sources of one autoscaler. AIBrix takes the
+/// replica count that the most demanding source asks for; a handful is what anyone uses.
+pub const METRIC_SOURCES: u64 = 16;
+/// PodAutoscaler: scheduled replica bounds. The no-overlap rule compares every pair and
+/// their weekdays, so the CEL cost grows with the square of this.
+pub const SCHEDULES: u64 = 16;
+/// PodAutoscaler: weekdays of a schedule (Mon..Sun).
+pub const DAYS_OF_WEEK: u64 = 7;
+/// IANA time zone names (the longest in the database has 32 characters).
+pub const TIME_ZONE: u64 = 64;
+/// A metrics endpoint: `host[:port]`.
+pub const ENDPOINT: u64 = 261;
+/// An HTTP path of a metrics endpoint.
+pub const URL_PATH: u64 = 1024;
+/// A port number written as a string (`"8000"`).
+pub const PORT: u64 = 5;
+/// PodAutoscaler status: the scaling decisions kept (AIBrix keeps the last 5).
+pub const SCALING_HISTORY: u64 = 5;
+
 /// Every string, list and map the above does not bound (fields of embedded Kubernetes types
 /// such as the HPA `MetricSpec`, identifiers in status).
 pub const DEFAULT_MAX_LENGTH: u64 = 1024;

@@ -1,5 +1,6 @@
-//! Reading manifests offline: multi-document YAML, each thoras.ai/v1 object checked in two
-//! phases so that every problem of a document is reported, not only the first:
+//! Reading manifests offline: multi-document YAML, each object of the API (thoras.ai/v1 and
+//! AIBrix's autoscaling.aibrix.ai/v1alpha1 PodAutoscaler) checked in two phases so that
+//! every problem of a document is reported, not only the first:
 //!
 //! 1. the document against the CRD's OpenAPI schema and the server's name rules
 //!    (`validate::schema`, `validate::names`): unknown fields, types, enumerations, bounds,
@@ -10,14 +11,17 @@
 //! A problem phase two finds inside a field phase one already refused is a consequence, not a
 //! second problem, and is dropped. Used by `prescale validate` and the tests.
 
+use std::collections::BTreeMap;
+
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::podautoscaler::{self, PodAutoscalerSpec};
 use crate::target::spec::AIScaleTargetSpec;
 use crate::template::ClusterAIScaleTemplateSpec;
 use crate::validate::{
-    Errors, FieldError, UNKNOWN_FIELD, check_metadata, check_schema, validate_target_spec,
-    validate_template_spec,
+    Errors, FieldError, UNKNOWN_FIELD, check_metadata, check_schema, validate_pod_autoscaler,
+    validate_target_spec, validate_template_spec,
 };
 use crate::{GROUP, VERSION, crd};
 
@@ -37,7 +41,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
 pub enum Verdict {
     /// A thoras.ai/v1 object with no problems: `kind/name`.
     Valid(String),
-    /// Not a thoras.ai object; `kind` is reported so the user sees what was skipped.
+    /// Not an object of the API; `kind` is reported so the user sees what was skipped.
     Skipped(String),
     /// Every problem found, each with its field path.
     Invalid(Vec<FieldError>),
@@ -62,8 +66,35 @@ pub fn describe(doc: &Value) -> Option<String> {
     )
 }
 
-/// The kinds of thoras.ai/v1 and whether they are namespaced.
-const KINDS: [(&str, bool); 2] = [("AIScaleTarget", true), ("ClusterAIScaleTemplate", false)];
+/// A kind `validate` knows.
+struct Kind {
+    group: &'static str,
+    version: &'static str,
+    kind: &'static str,
+    namespaced: bool,
+}
+
+/// The kinds of the API.
+const KINDS: [Kind; 3] = [
+    Kind {
+        group: GROUP,
+        version: VERSION,
+        kind: "AIScaleTarget",
+        namespaced: true,
+    },
+    Kind {
+        group: GROUP,
+        version: VERSION,
+        kind: "ClusterAIScaleTemplate",
+        namespaced: false,
+    },
+    Kind {
+        group: podautoscaler::GROUP,
+        version: podautoscaler::VERSION,
+        kind: "PodAutoscaler",
+        namespaced: true,
+    },
+];
 
 pub fn check_document(doc: &Value) -> Verdict {
     let api_version = doc
@@ -75,30 +106,37 @@ pub fn check_document(doc: &Value) -> Verdict {
         .split_once('/')
         .map(|(g, _)| g)
         .unwrap_or_default();
-    if group != GROUP {
+    let in_group: Vec<&Kind> = KINDS.iter().filter(|k| k.group == group).collect();
+    let Some(first) = in_group.first() else {
         return Verdict::Skipped(if kind.is_empty() {
             "a document without kind".into()
         } else {
             kind.into()
         });
-    }
+    };
     let mut errors = Errors::default();
-    if api_version != format!("{GROUP}/{VERSION}") {
+    if api_version != format!("{group}/{}", first.version) {
         errors.add(
             "apiVersion",
-            format!("unsupported version {api_version:?}: use {GROUP}/{VERSION}"),
+            format!(
+                "unsupported version {api_version:?}: use {group}/{}",
+                first.version
+            ),
         );
         return Verdict::Invalid(errors.0);
     }
-    let Some((kind, namespaced)) = KINDS.iter().find(|(k, _)| *k == kind).copied() else {
+    let Some(known) = in_group.iter().find(|k| k.kind == kind) else {
+        let names: Vec<&str> = in_group.iter().map(|k| k.kind).collect();
         errors.add(
             "kind",
             format!(
-                "unknown kind {kind:?} in {GROUP}: use AIScaleTarget or ClusterAIScaleTemplate"
+                "unknown kind {kind:?} in {group}: use {}",
+                names.join(" or ")
             ),
         );
         return Verdict::Invalid(errors.0);
     };
+    let (kind, namespaced) = (known.kind, known.namespaced);
     check_metadata(&mut errors, doc, namespaced);
     let body = body_to_check(doc);
     let schema = crd::schema_of(kind);
@@ -128,6 +166,9 @@ pub fn check_document(doc: &Value) -> Verdict {
         ("AIScaleTarget", Some(spec)) => decode::<AIScaleTargetSpec>(spec, structural, &mut errors)
             .map(|spec| validate_target_spec(&spec, namespace))
             .unwrap_or_default(),
+        ("PodAutoscaler", Some(spec)) => decode::<PodAutoscalerSpec>(spec, structural, &mut errors)
+            .map(|spec| validate_pod_autoscaler(&spec, namespace, &annotations(doc)))
+            .unwrap_or_default(),
         (_, Some(spec)) => decode::<ClusterAIScaleTemplateSpec>(spec, structural, &mut errors)
             .map(|spec| validate_template_spec(&spec))
             .unwrap_or_default(),
@@ -145,6 +186,16 @@ pub fn check_document(doc: &Value) -> Verdict {
     } else {
         Verdict::Invalid(errors.0)
     }
+}
+
+/// The string-valued annotations of a document (the server refuses any other).
+fn annotations(doc: &Value) -> BTreeMap<String, String> {
+    doc.pointer("/metadata/annotations")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+        .collect()
 }
 
 /// Whether `path` is `parent` or a field or item inside it.

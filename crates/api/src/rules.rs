@@ -51,6 +51,7 @@ macro_rules! rule {
     (@field) => { None };
     (@field $field:literal) => { Some($field) };
 }
+pub(crate) use rule;
 
 // On AIScaleTarget.spec
 rule!(
@@ -286,13 +287,16 @@ pub const CONTAINER_NAME: PatternText = PatternText {
 };
 
 /// Every pattern, so a pattern found in the schema maps back to its message.
-pub const PATTERNS: [PatternText; 6] = [
+pub const PATTERNS: [PatternText; 9] = [
     QUANTITY,
     PERCENT,
     DISRUPTION_PERCENT,
     DNS_LABEL,
     DNS_SUBDOMAIN,
     CONTAINER_NAME,
+    crate::podautoscaler::rules::TIME_OF_DAY,
+    crate::podautoscaler::rules::WEEKDAY,
+    crate::podautoscaler::rules::PORT,
 ];
 
 /// A check the API server cannot make: `prescale validate` and the operator make it.
@@ -319,7 +323,26 @@ pub const TARGET_IN_OWN_NAMESPACE: OfflineCheck = OfflineCheck {
 
 /// Every check the API server cannot make, in one place; the validating webhook (issue 12)
 /// will make them at admission.
-pub const OFFLINE_ONLY: [OfflineCheck; 2] = [CRON_SYNTAX, TARGET_IN_OWN_NAMESPACE];
+pub const OFFLINE_ONLY: [OfflineCheck; 5] = [
+    CRON_SYNTAX,
+    TARGET_IN_OWN_NAMESPACE,
+    crate::podautoscaler::rules::TIME_ZONE_KNOWN,
+    crate::podautoscaler::rules::ANNOTATION_VALUE,
+    crate::podautoscaler::rules::TARGET_IN_OWN_NAMESPACE,
+];
+
+impl OfflineCheck {
+    /// Whether a problem `message` at `path` is this check: the path's last field is
+    /// `field` (a map key in brackets, such as an annotation's, is not a field), and the
+    /// message says what every message of this check says.
+    pub fn made(&self, path: &str, message: &str) -> bool {
+        let fields = match path.find('[') {
+            Some(bracket) if path.ends_with(']') => &path[..bracket],
+            _ => path,
+        };
+        fields.rsplit('.').next() == Some(self.field) && message.contains(self.message)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -40,9 +40,36 @@ fn crds_carry_names_columns_and_rules() {
         template.spec.names.short_names,
         Some(vec!["clusterast".to_string(), "astt".to_string()])
     );
+    // AIBrix's PodAutoscaler: its columns, no short name (AIBrix has none, and Knative's
+    // PodAutoscaler already claims `pa` and `kpa`).
+    let pa = &crds[2];
+    assert_eq!(pa.spec.names.kind, "PodAutoscaler");
+    assert_eq!(pa.spec.group, "autoscaling.aibrix.ai");
+    assert_eq!(pa.spec.scope, "Namespaced");
+    assert_eq!(pa.spec.names.short_names, None);
+    let version = &pa.spec.versions[0];
+    assert_eq!(version.name, "v1alpha1");
+    assert!(version.subresources.as_ref().unwrap().status.is_some());
+    let columns: Vec<_> = version
+        .additional_printer_columns
+        .iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        columns,
+        ["MINPODS", "MAXPODS", "REPLICAS", "STRATEGY", "AGE"]
+    );
     let json = serde_json::to_value(&crds).unwrap();
     let rules = all_strings_at(&json, "rule");
     let patterns = all_strings_at(&json, "pattern");
+    for rule in prescale_api::podautoscaler::rules::RULES {
+        assert!(
+            rules.contains(rule.cel),
+            "the PodAutoscaler CRD lacks the rule {:?}",
+            rule.cel
+        );
+    }
     for rule in prescale_api::rules::RULES {
         assert!(
             rules.contains(rule.cel),

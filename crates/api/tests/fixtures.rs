@@ -5,6 +5,7 @@ mod common;
 
 use common::{at, fixtures, load};
 use prescale_api::manifest::{Verdict, check_document};
+use prescale_api::podautoscaler::PodAutoscaler;
 use prescale_api::{AIScaleTarget, ClusterAIScaleTemplate};
 
 #[test]
@@ -79,6 +80,10 @@ fn valid_manifests_round_trip_with_the_users_spelling() {
                 .unwrap(),
                 Some("ClusterAIScaleTemplate") => serde_json::to_value(
                     serde_json::from_value::<ClusterAIScaleTemplate>(doc.clone()).unwrap(),
+                )
+                .unwrap(),
+                Some("PodAutoscaler") => serde_json::to_value(
+                    serde_json::from_value::<PodAutoscaler>(doc.clone()).unwrap(),
                 )
                 .unwrap(),
                 other => panic!("unexpected kind {other:?}"),

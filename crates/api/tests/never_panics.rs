@@ -84,3 +84,26 @@ proptest! {
         let _ = check_document(&template);
     }
 }
+
+const PODAUTOSCALER: &str = "apiVersion: autoscaling.aibrix.ai/v1alpha1\nkind: PodAutoscaler\nmetadata:\n  name: x\n  namespace: y\n  annotations:\n    autoscaling.aibrix.ai/panic-threshold: '2'\nspec:\n  scalingStrategy: KPA\n  maxReplicas: 4\n  schedules:\n  - {name: a, timezone: UTC, daysOfWeek: [Mon], startTime: '09:00', endTime: '10:00', minReplicas: 2}\n  metricsSources:\n  - {metricSourceType: pod, protocolType: http, port: '8000', path: /metrics, targetMetric: m, targetValue: '1'}\n  scaleTargetRef: {kind: Deployment, name: x}\n";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_value_at_any_podautoscaler_field_never_panics(value in any_json(), at in 0usize..12) {
+        let pointers = [
+            "/metadata/annotations", "/metadata/annotations/autoscaling.aibrix.ai~1scale-to-zero",
+            "/spec", "/spec/schedules", "/spec/schedules/0", "/spec/schedules/0/timezone",
+            "/spec/schedules/0/startTime", "/spec/metricsSources", "/spec/metricsSources/0",
+            "/spec/metricsSources/0/targetValue", "/spec/predictive", "/spec/scaleTargetRef",
+        ];
+        let mut doc = parse_documents(PODAUTOSCALER).unwrap().remove(0);
+        let (parent, field) = pointers[at].rsplit_once('/').unwrap();
+        let field = field.replace("~1", "/");
+        if let Some(serde_json::Value::Object(map)) = doc.pointer_mut(parent) {
+            map.insert(field, value);
+        }
+        let _ = check_document(&doc);
+    }
+}

@@ -126,7 +126,9 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
         assert!(ok, "{templates}");
         let (ok, deleted) = run(&["delete", "ast", "checkout", "-n", "shop"], None);
         assert!(ok, "{deleted}");
-        format!("{out}\n{listed}\n{templates}")
+        let (ok, autoscalers) = run(&["get", "podautoscalers", "-A"], None);
+        assert!(ok, "{autoscalers}");
+        format!("{out}\n{listed}\n{templates}\n{autoscalers}")
     })
     .await
     .unwrap();
@@ -139,6 +141,17 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
         "printer columns: {out}"
     );
     assert!(out.contains("production-workloads"), "{out}");
+    // AIBrix's examples apply unchanged, with AIBrix's columns.
+    assert!(
+        out.contains(
+            "podautoscaler.autoscaling.aibrix.ai/deepseek-r1-distill-llama-8b-kpa created"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("MINPODS") && out.contains("MAXPODS") && out.contains("STRATEGY"),
+        "printer columns: {out}"
+    );
 }
 
 /// A simulated cluster whose clock only moves when a test calls `advance`, and a

@@ -81,5 +81,30 @@ fn a_valid_manifest_passes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("1 thoras.ai object(s) valid"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 object(s) valid"));
+}
+
+#[test]
+fn aibrix_pod_autoscalers_are_checked_too() {
+    let pa = "apiVersion: autoscaling.aibrix.ai/v1alpha1\nkind: PodAutoscaler\nmetadata:\n  name: vllm\n  namespace: default\n  annotations:\n    autoscaling.aibrix.ai/panic-threshold: two\nspec:\n  scalingStrategy: KPA\n  maxReplicas: 8\n  panicWindowSeconds: 600\n  metricsSources:\n  - {metricSourceType: pod, protocolType: http, path: /metrics, targetMetric: gpu_cache_usage_perc, targetValue: '0.5'}\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: vllm}\n";
+    let out = validate(pa);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stderr);
+    for path in [
+        "spec.metricsSources[0].port",
+        "spec.panicWindowSeconds",
+        "metadata.annotations[autoscaling.aibrix.ai/panic-threshold]",
+    ] {
+        assert!(report.contains(path), "{path} missing from:\n{report}");
+    }
+    let fixed = pa
+        .replace("two", "'2.5'")
+        .replace("  panicWindowSeconds: 600\n", "")
+        .replace("protocolType: http,", "protocolType: http, port: '8000',");
+    let out = validate(&fixed);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

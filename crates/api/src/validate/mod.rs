@@ -5,6 +5,7 @@
 
 mod fields;
 mod names;
+mod podautoscaler;
 mod schema;
 mod target;
 mod template;
@@ -13,6 +14,7 @@ use std::fmt;
 
 pub(crate) use names::check_metadata;
 pub use names::{NameKind, name_problem};
+pub use podautoscaler::validate_pod_autoscaler;
 pub(crate) use schema::{UNKNOWN_FIELD, check as check_schema};
 pub use target::validate_target_spec;
 pub use template::validate_template_spec;

@@ -1,5 +1,5 @@
-//! `prescale validate FILE...`: check thoras.ai/v1 manifests offline, as the API server
-//! would, and report every problem of every document with its file, document and field path.
+//! `prescale validate FILE...`: check thoras.ai/v1 and AIBrix PodAutoscaler
+//! (autoscaling.aibrix.ai/v1alpha1) manifests offline, as the API server would, and report every problem of every document with its file, document and field path.
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     if !args.quiet {
                         lines.push(Line(
                             Stream::Out,
-                            format!("{at}: skipped ({kind} is not a thoras.ai object)"),
+                            format!("{at}: skipped ({kind} is not a kind prescale serves)"),
                         ));
                     }
                 }
@@ -88,10 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if problems > 0 {
         lines.push(Line(Stream::Err, format!("{problems} problem(s) found")));
     } else if !args.quiet {
-        lines.push(Line(
-            Stream::Out,
-            format!("{checked} thoras.ai object(s) valid"),
-        ));
+        lines.push(Line(Stream::Out, format!("{checked} object(s) valid")));
     }
     // The status says whether the manifests have problems, even when the report's reader
     // has gone (`prescale validate ... | head -1`).

@@ -31,6 +31,8 @@ pub struct Sim {
     usage: Mutex<Usage>,
     faults: Mutex<Vec<crate::faults::Fault>>,
     hpa: Mutex<crate::cluster::hpa::HpaMemory>,
+    /// The metrics endpoints of pods that serve one (`cluster::pod_metrics`).
+    pod_metrics: Mutex<crate::cluster::pod_metrics::Endpoints>,
     /// Replayed load per workload (`namespace/name`): the trace and when its replay began.
     traces: Mutex<std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>,
     /// Seconds each (namespace, pod, container) has spent throttled at its CPU limit.
@@ -56,6 +58,8 @@ pub struct Usage {
     pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
     /// (namespace, pod, container) held at its CPU limit in this tick.
     pub throttled: Vec<(String, String, String)>,
+    /// (namespace, pod) → the pod's load relative to its requests (1.0 = at requests).
+    pub demand: std::collections::BTreeMap<(String, String), f64>,
 }
 
 impl Sim {
@@ -65,6 +69,7 @@ impl Sim {
             usage: Mutex::default(),
             faults: Mutex::default(),
             hpa: Mutex::default(),
+            pod_metrics: Mutex::default(),
             requests: Mutex::default(),
             request_log: Mutex::default(),
             traces: Mutex::default(),
@@ -77,6 +82,11 @@ impl Sim {
     /// The HPA controller's recommendation history.
     pub fn hpa_memory(&self) -> MutexGuard<'_, crate::cluster::hpa::HpaMemory> {
         self.hpa.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The metrics endpoints of pods (`cluster::pod_metrics`).
+    pub fn pod_metrics(&self) -> MutexGuard<'_, crate::cluster::pod_metrics::Endpoints> {
+        self.pod_metrics.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Replaces the fault-injection rules (empty: no faults).
