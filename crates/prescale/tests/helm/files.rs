@@ -1,4 +1,6 @@
-//! The chart's files that come from the Rust code: `crds/crds.yaml` is `prescale crds`,
+//! The chart's files that come from the Rust code: `crds/<name>.yaml` is each CRD of
+//! `prescale crds` (one file per CRD, so a cluster that keeps AIBrix's own PodAutoscaler CRD
+//! can apply prescale's other two alone),
 //! `files/rbac-rules.yaml` is the RBAC table (`prescale_operator::rbac`), and Chart.yaml's
 //! versions are the crate's. These tests need no helm. `PRESCALE_UPDATE_CHART=1` rewrites
 //! the generated files instead of failing.
@@ -47,7 +49,32 @@ fn check_generated(path: &str, generated: &str) {
 
 #[test]
 fn chart_crds_are_prescale_crds() {
-    check_generated("crds/crds.yaml", &prescale_api::crd::crds_yaml());
+    let mut expected = vec![];
+    for crd in prescale_api::crd::crds() {
+        let name = crd.metadata.name.clone().expect("every CRD is named");
+        let yaml = serde_saphyr::to_string(&crd).expect("a CRD serialises");
+        let file = format!("{name}.yaml");
+        check_generated(&format!("crds/{file}"), &format!("---\n{yaml}"));
+        expected.push(file);
+    }
+    // No file of a CRD that no longer exists (Helm would still install it).
+    let dir = chart().join("crds");
+    for entry in std::fs::read_dir(&dir).expect("the chart's crds/") {
+        let entry = entry.expect("a crds/ entry");
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if expected.contains(&file) {
+            continue;
+        }
+        if std::env::var(UPDATE_ENV).as_deref() == Ok("1") {
+            std::fs::remove_file(entry.path()).expect("removing a stale CRD file");
+        } else {
+            panic!(
+                "{} is not a CRD of `prescale crds`; remove it, or run:\n  \
+                 {UPDATE_ENV}=1 cargo test -p prescale --test helm files::",
+                entry.path().display()
+            );
+        }
+    }
 }
 
 #[test]
