@@ -45,20 +45,12 @@ async fn renderings_are_accepted_by_the_real_api_server() {
     };
     let client = real_client(test).await.expect("the real API server");
     let ns = TestNamespace::create(&client, kubeconfig, "helm-dry-run").await;
-    // Each rendering is checked on its own (the same names in one namespace), all at once:
-    // the test waits on the server, not on the CPU.
-    std::thread::scope(|threads| {
-        threads.spawn(|| dry_run(helm, kubeconfig, &ns.name, "defaults", &[]));
-        for name in SEED_EXAMPLES.iter().chain(&["postgresql-workers.yaml"]) {
-            let ns = &ns.name;
-            threads.spawn(move || {
-                let file = example(name).display().to_string();
-                dry_run(helm, kubeconfig, ns, name, &["-f", &file]);
-            });
-        }
-    });
-    // Dropped: deleted without waiting for the namespace to terminate.
-    drop(ns);
+    dry_run(helm, kubeconfig, &ns.name, "defaults", &[]);
+    for name in SEED_EXAMPLES.iter().chain(&["postgresql-workers.yaml"]) {
+        let file = example(name).display().to_string();
+        dry_run(helm, kubeconfig, &ns.name, name, &["-f", &file]);
+    }
+    ns.delete(&client).await;
 }
 
 /// `kind/name` of every object of a release's manifest, with its namespace (`None`:
@@ -194,13 +186,10 @@ async fn helm_install_and_uninstall_on_the_real_api_server() {
     };
     let client = real_client(test).await.expect("the real API server");
     let defaults = TestNamespace::create(&client, kubeconfig, "helm-install").await;
+    install_and_uninstall(helm, kubeconfig, &defaults.name, &[]);
+    defaults.delete(&client).await;
     let workers = TestNamespace::create(&client, kubeconfig, "helm-install-pg").await;
     let file = example("postgresql-workers.yaml").display().to_string();
-    // Two releases in two namespaces at once: the test mostly waits on the server.
-    std::thread::scope(|threads| {
-        threads.spawn(|| install_and_uninstall(helm, kubeconfig, &defaults.name, &[]));
-        threads.spawn(|| install_and_uninstall(helm, kubeconfig, &workers.name, &["-f", &file]));
-    });
-    // Dropped: deleted without waiting for the namespaces to terminate.
-    drop((defaults, workers));
+    install_and_uninstall(helm, kubeconfig, &workers.name, &["-f", &file]);
+    workers.delete(&client).await;
 }
