@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use crate::selector::selector_matches;
+pub use crate::workload::WorkloadView;
 
 /// The label that marks an AIScaleTarget as created by a template.
 pub const MANAGED_BY_TEMPLATE_LABEL: &str = "thoras.ai/managed-by-template";
@@ -63,17 +64,6 @@ pub struct TemplateView {
     pub spec: serde_json::Value,
     /// Whether the template is being deleted (its finalizer is running).
     pub deleting: bool,
-}
-
-/// A Deployment, StatefulSet or Rollout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkloadView {
-    pub api_version: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub uid: String,
-    pub labels: BTreeMap<String, String>,
 }
 
 /// An existing AIScaleTarget.

@@ -36,6 +36,7 @@ fn workload(ns: &str, name: &str, enabled: bool) -> WorkloadView {
         } else {
             labels(&[])
         },
+        ..Default::default()
     }
 }
 

@@ -14,6 +14,7 @@ use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 use prescale_operator::pause::{SYSTEM_CONFIG_KEY, SYSTEM_CONFIG_MAP};
 use prescale_operator::run::read_pause;
+use prescale_operator::template::controller::update_with_retry;
 use prescale_store::{HistoryStore, MemoryStore, Metric, SeriesKey};
 use serde_json::{Value, json};
 
@@ -410,12 +411,7 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
         has_condition(t, "AbleToScale", "False", "ScalingPaused")
     })
     .await;
-    assert!(
-        read_pause(&env.operator_client, &env.system_ns)
-            .await
-            .unwrap()
-            .paused
-    );
+    assert!(read_pause(&env.admin, &env.system_ns).await.unwrap().paused);
     cms.replace(
         SYSTEM_CONFIG_MAP,
         &PostParams::default(),
@@ -435,10 +431,17 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     )
     .await
     .unwrap();
-    let malformed = read_pause(&env.operator_client, &env.system_ns)
-        .await
-        .unwrap();
+    let malformed = read_pause(&env.admin, &env.system_ns).await.unwrap();
     assert!(!malformed.paused && malformed.problem.is_some());
+    target_until(env, prod, "api", "the malformed pause is reported", |t| {
+        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")?;
+        let message = condition(t, "AbleToScale").unwrap().message;
+        message
+            .contains(SYSTEM_CONFIG_MAP)
+            .then_some(())
+            .ok_or(message)
+    })
+    .await;
 
     // An invalid spec (a cron expression the API server cannot check) gets ValidSpec
     // False with the field path, and waits.
@@ -591,4 +594,37 @@ async fn install_rollout_crd(env: &TestEnv) {
         )
         .await
         .unwrap();
+}
+
+/// A spec update that meets a conflict (409: someone wrote in between) re-reads and
+/// retries, keeping the other writer's change — as the operator's own client.
+pub async fn update_conflict_is_reread_and_retried(env: &TestEnv) {
+    let prod = env.ns("prod");
+    let asts = create_target(env, prod, "api", "api", json!({})).await;
+    let stale = asts.get("api").await.unwrap();
+    asts.patch(
+        "api",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"team": "payments"}}})),
+    )
+    .await
+    .unwrap();
+    let as_operator: Api<AIScaleTarget> = Api::namespaced(env.operator_client.clone(), prod);
+    let updated = update_with_retry(&as_operator, "api", stale, |t| {
+        t.spec.model.forecast_interval = Some("5m".into());
+        Ok(())
+    })
+    .await
+    .expect("the update succeeds after re-reading");
+    assert_eq!(updated.spec.model.forecast_interval.as_deref(), Some("5m"));
+    assert_eq!(
+        updated
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
+        Some("payments"),
+        "the concurrent edit is kept, not overwritten"
+    );
 }

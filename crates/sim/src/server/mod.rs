@@ -481,7 +481,9 @@ async fn dispatch(
             let found = sim.store().get(&key, &ns, name);
             let current = match found {
                 Ok(obj) => obj,
-                Err(e) if e.code == 404 && kind == PatchType::Apply => {
+                // Apply creates a missing object — but not through a subresource: a real
+                // API server answers 404 there.
+                Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
                     let obj =
                         admission::admit(sim, review(t, "CREATE", &ns, name, Some(patch), None))
                             .await?
