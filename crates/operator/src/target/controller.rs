@@ -80,8 +80,10 @@ struct Memory {
     /// The status last written, and the resourceVersion it was written over: until the
     /// cache shows the write, the cached target is older than what the server holds.
     written: Option<(AIScaleTargetStatus, Option<String>)>,
-    /// Consecutive failures (for the backoff).
+    /// Consecutive failures, and when the next attempt is due (the backoff): changes that
+    /// arrive meanwhile do not hammer a failing target.
     failures: u32,
+    retry_at: Option<Instant>,
     /// This target's share of the provisioning-ratio sums: (resource, recommended, requested).
     provisioning: Vec<(&'static str, f64, f64)>,
 }
@@ -203,15 +205,25 @@ pub async fn reconcile(
     if !ctx.gate.admits(&ns, &name) {
         return Ok(Action::await_change());
     }
+    if let Some(at) = ctx.memory_of(&(ns.clone(), name.clone())).retry_at {
+        let now = Instant::now();
+        if at > now {
+            return Ok(Action::requeue(at - now));
+        }
+    }
     let started = Instant::now();
     let result = reconcile_target(&ast, &ctx, (ns.clone(), name.clone())).await;
     let failure = result.as_ref().err().map(TargetError::reason);
     ctx.shared.metrics.reconciled("target", started, failure);
     let mut memory = ctx.memory_of(&(ns.clone(), name.clone()));
     match &result {
-        Ok(_) => memory.failures = 0,
+        Ok(_) => {
+            memory.failures = 0;
+            memory.retry_at = None;
+        }
         Err(e) => {
             memory.failures += 1;
+            memory.retry_at = Some(Instant::now() + delay(memory.failures));
             tracing::warn!(target = %format!("{ns}/{name}"), error = %e, failures = memory.failures, "reconcile failed; retrying this target with backoff");
         }
     }
@@ -222,7 +234,11 @@ pub async fn reconcile(
 /// The retry of a failed target: 5 s, doubling up to 5 minutes, for that target only.
 pub fn error_policy(ast: Arc<AIScaleTarget>, _: &TargetError, ctx: Arc<TargetContext>) -> Action {
     let key = (ast.namespace().unwrap_or_default(), ast.name_any());
-    Action::requeue(delay(ctx.memory_of(&key).failures.max(1)))
+    let wait = ctx
+        .memory_of(&key)
+        .retry_at
+        .map_or(delay(1), |at| at.saturating_duration_since(Instant::now()));
+    Action::requeue(wait)
 }
 
 async fn reconcile_target(

@@ -77,7 +77,12 @@ impl TestEnv {
     /// The simulated cluster, its clock running 120× real time, with one roomy node.
     /// `roles` name the workload namespaces the test uses (besides the system one).
     pub async fn sim(test: &str, roles: &[&'static str]) -> TestEnv {
-        let c = TestCluster::start_with(jiff::Timestamp::now(), 120.0)
+        Self::sim_from(test, roles, jiff::Timestamp::now()).await
+    }
+
+    /// Like `sim`, its clock starting at `start`.
+    pub async fn sim_from(test: &str, roles: &[&'static str], start: jiff::Timestamp) -> TestEnv {
+        let c = TestCluster::start_with(start, 120.0)
             .await
             .expect("starting the simulated cluster");
         {

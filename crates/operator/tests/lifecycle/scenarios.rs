@@ -541,14 +541,17 @@ pub async fn workload_kinds(env: &TestEnv) {
             .unwrap();
         expected.insert(0, format!("{prod}/canary-ast"));
     }
-    let name = env.unique("kinds");
-    Api::<ClusterAIScaleTemplate>::all(env.admin.clone())
-        .create(
-            &PostParams::default(),
-            &template(env, &name, json!({}), "10%"),
-        )
-        .await
-        .unwrap();
+    create_template(env, "kinds", json!({}), "10%").await;
+    // A selector target over every kind's pod template (Rollouts included).
+    let apps: Vec<&str> = if env.backend == Backend::Sim {
+        vec!["web", "db", "canary"]
+    } else {
+        vec!["web", "db"]
+    };
+    let selector = json!({"scaleTargetRef": null,
+        "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": apps}]}});
+    create_target(env, prod, "by-selector", "-", selector).await;
+    expected.insert(0, format!("{prod}/by-selector"));
     let operator = env.start_operator(Arc::new(MemoryStore::new()));
     eventually("every kind is enrolled", PATIENCE, || async {
         let mut all = names(&targets(env, &["prod"]).await);
@@ -557,6 +560,28 @@ pub async fn workload_kinds(env: &TestEnv) {
             .then_some(())
             .ok_or_else(|| format!("{all:?}"))
     })
+    .await;
+    target_until(
+        env,
+        prod,
+        "by-selector",
+        "the selector resolves every kind",
+        |t| {
+            let mut kinds: Vec<String> = t
+                .status
+                .as_ref()
+                .map(|s| s.workloads.iter().map(|w| w.kind.clone()).collect())
+                .unwrap_or_default();
+            kinds.sort();
+            let mut expected = vec!["Deployment", "StatefulSet"];
+            if env.backend == Backend::Sim {
+                expected.insert(1, "Rollout");
+            }
+            (kinds == expected)
+                .then_some(())
+                .ok_or(format!("{kinds:?}"))
+        },
+    )
     .await;
     for (target, kind) in [("db-ast", "StatefulSet"), ("web-ast", "Deployment")]
         .into_iter()

@@ -241,7 +241,13 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
     }
     let injection = {
         let faults = sim.faults.lock().unwrap_or_else(|e| e.into_inner());
-        crate::faults::decide(&faults, &target.rt.plural, verb, rand::random::<f64>)
+        crate::faults::decide(
+            &faults,
+            &target.rt.plural,
+            verb,
+            target.name.as_deref(),
+            rand::random::<f64>,
+        )
     };
     if !injection.latency.is_zero() {
         tokio::time::sleep(injection.latency).await;
