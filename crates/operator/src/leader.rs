@@ -72,6 +72,9 @@ pub struct LeaseLock {
     name: String,
     identity: String,
     duration: Duration,
+    /// The Lease as this candidate last wrote it: while it holds the Lease, a renewal is
+    /// one write over it (a conflict means someone else wrote, and the next round reads).
+    held: std::sync::Mutex<Option<Lease>>,
 }
 
 impl LeaseLock {
@@ -88,21 +91,31 @@ impl LeaseLock {
             name: name.into(),
             identity: identity.into(),
             duration,
+            held: std::sync::Mutex::new(None),
         }
+    }
+
+    /// The lease duration: a holder renews well within it (every third).
+    pub fn duration(&self) -> Duration {
+        self.duration
     }
 
     /// One round: read the Lease, then acquire, renew or follow. Returns whether we lead.
     /// A 409 (someone else wrote first) is not an error: we simply do not lead this round.
     pub async fn try_lead(&self, now: Timestamp) -> Result<bool, LeaseError> {
-        let current = self
-            .api
-            .get_opt(&self.name)
-            .await
-            .map_err(|source| LeaseError::Read {
-                namespace: self.namespace.clone(),
-                name: self.name.clone(),
-                source,
-            })?;
+        let held = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let current = match held {
+            Some(lease) => Some(lease),
+            None => self
+                .api
+                .get_opt(&self.name)
+                .await
+                .map_err(|source| LeaseError::Read {
+                    namespace: self.namespace.clone(),
+                    name: self.name.clone(),
+                    source,
+                })?,
+        };
         let decision = decide(
             current.as_ref().and_then(|l| l.spec.as_ref()),
             &self.identity,
@@ -150,7 +163,10 @@ impl LeaseLock {
             }
         };
         match result {
-            Ok(_) => Ok(true),
+            Ok(written) => {
+                *self.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(written);
+                Ok(true)
+            }
             Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
             Err(source) => Err(LeaseError::Write {
                 namespace: self.namespace.clone(),
@@ -162,6 +178,7 @@ impl LeaseLock {
 
     /// Gives the Lease up on shutdown so a standby takes over at once.
     pub async fn release(&self) -> Result<(), LeaseError> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
         let Some(mut lease) =
             self.api
                 .get_opt(&self.name)

@@ -1,11 +1,16 @@
-//! prescale-operator: the controllers, the collector, the actuators and the operator's
-//! HTTP server. Decisions live in pure modules (`template::plan`, `pause`, `selector`);
-//! the controllers around them only read the cluster and apply what those decide.
+//! prescale-operator: the controllers, the cache they share, the collector, the actuation
+//! seam and the operator's HTTP server. Decisions live in pure modules (`template::plan`,
+//! `target::plan`, `target::forecast`, `pause`, `selector`, `triggers`); the controllers
+//! around them only read the cache and apply what those decide.
 #![forbid(unsafe_code)]
 
+pub mod actuate;
 pub mod backfill;
+pub mod cache;
 pub mod client;
+pub mod clock;
 pub mod collector;
+pub mod conditions;
 pub mod http;
 pub mod install;
 pub mod leader;
@@ -17,3 +22,5 @@ pub mod scope;
 pub mod selector;
 pub mod target;
 pub mod template;
+pub mod triggers;
+pub mod workload;

@@ -120,6 +120,31 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Records one reconcile of `controller` that started at `started`, and its failure
+    /// reason (`None`: it succeeded).
+    pub fn reconciled(&self, controller: &str, started: std::time::Instant, failure: Option<&str>) {
+        let labels = ControllerLabels {
+            controller: controller.into(),
+        };
+        self.reconcile_duration
+            .get_or_create(&labels)
+            .observe(started.elapsed().as_secs_f64());
+        self.reconciles.get_or_create(&labels).inc();
+        if let Some(reason) = failure {
+            self.failed(controller, reason);
+        }
+    }
+
+    /// Counts a failure of `controller` by its short `reason`.
+    pub fn failed(&self, controller: &str, reason: &str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                controller: controller.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();

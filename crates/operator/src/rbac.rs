@@ -52,9 +52,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "thoras.ai",
         "aiscaletargets",
-        &["get", "list", "create", "update", "delete"],
+        &["get", "list", "watch", "create", "update", "delete"],
         Cluster,
-        "template::controller creates, updates (re-reading on a conflict) and deletes the targets it manages; target::controller lists them",
+        "cache watches targets; template::write creates, updates (re-reading on a conflict) and deletes the ones templates manage",
     ),
     grant(
         "thoras.ai",
@@ -66,9 +66,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "thoras.ai",
         "clusteraiscaletemplates",
-        &["list", "patch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "template::controller lists templates and applies its finalizer",
+        "cache watches templates; template::write applies and removes the finalizer",
     ),
     grant(
         "thoras.ai",
@@ -80,44 +80,65 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "apps",
         "deployments",
-        &["get", "list"],
+        &["list", "watch"],
         Cluster,
-        "template and target controllers: matching workloads and reading their pod templates",
+        "cache: workloads templates and selectors match, their pod templates and replicas",
     ),
     grant(
         "apps",
         "statefulsets",
-        &["get", "list"],
+        &["list", "watch"],
         Cluster,
-        "template and target controllers: matching workloads and reading their pod templates",
+        "cache: workloads templates and selectors match, their pod templates and replicas",
     ),
     grant(
         "argoproj.io",
         "rollouts",
-        &["get", "list"],
+        &["list", "watch"],
         Cluster,
-        "template and target controllers: Argo Rollouts, when their CRD is installed",
+        "cache: Argo Rollouts, watched while their CRD is installed",
+    ),
+    grant(
+        "apiextensions.k8s.io",
+        "customresourcedefinitions",
+        &["list", "watch"],
+        Cluster,
+        "cache: whether the Rollout CRD is installed (one CRD, by name)",
     ),
     grant(
         "apps",
         "replicasets",
-        &["list"],
+        &["list", "watch"],
         Cluster,
-        "collector: which Deployment or Rollout a pod belongs to",
+        "cache: which Deployment or Rollout a pod belongs to",
     ),
     grant(
         "",
         "pods",
-        &["list"],
+        &["list", "watch"],
         Cluster,
-        "collector: restarts, OOM kills and replicas from pod status",
+        "cache: restarts, OOM kills and replicas from pod status (collector), what actuation will act on",
+    ),
+    grant(
+        "autoscaling",
+        "horizontalpodautoscalers",
+        &["list", "watch"],
+        Cluster,
+        "cache: the HPA of a workload, which horizontal actuation works with",
+    ),
+    grant(
+        "policy",
+        "poddisruptionbudgets",
+        &["list", "watch"],
+        Cluster,
+        "cache: the PodDisruptionBudgets eviction will honour",
     ),
     grant(
         "",
         "events",
         &["create"],
         Cluster,
-        "target::controller records an Event when a suggestion changes",
+        "target::controller records Events (suggestion changes, problems)",
     ),
     grant(
         "metrics.k8s.io",
@@ -136,9 +157,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "",
         "configmaps",
-        &["get"],
+        &["list", "watch"],
         OperatorNamespace,
-        "run: the system-wide pause ConfigMap (seed 002)",
+        "cache: the system-wide pause ConfigMap (seed 002), one by name",
     ),
 ];
 
@@ -193,7 +214,7 @@ mod tests {
             Some("shop"),
             "prescale-system"
         ));
-        assert!(!allows("", "configmaps", "get", None, "prescale-system"));
+        assert!(!allows("", "configmaps", "watch", None, "prescale-system"));
         assert!(allows("", "pods", "list", Some("shop"), "prescale-system"));
         assert!(allows("", "pods", "list", None, "prescale-system"));
         assert!(!allows("", "pods", "delete", None, "prescale-system"));

@@ -1,50 +1,98 @@
-//! The operator process: leader election, the template and target passes on a fixed
-//! interval (level-based, so a missed event is caught on the next pass), the pause read
-//! each pass (a pause takes effect within one interval), and the HTTP server.
+//! The operator process. The cache's watches feed both controllers; each change is turned
+//! into work by `triggers`, and each controller is a `kube_runtime::applier` — one
+//! reconcile per object at a time, scheduled by changes, by each target's own next
+//! forecast and by a resync safety net, failed objects retried with backoff on their own.
+//! Around them: leader election (only the Lease holder reconciles; a standby keeps its
+//! cache warm), the claims of a shared store, the collector's schedule, the removal of
+//! unenrolled history, and the HTTP server.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use futures::channel::mpsc;
+use futures::{StreamExt, stream};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
 use kube::api::Api;
+use kube::runtime::controller::{Config as ControllerConfig, applier};
+use kube::runtime::reflector::ObjectRef;
+use prescale_api::AIScaleTarget;
+use prescale_api::template::ClusterAIScaleTemplate;
 use prescale_store::HistoryStore;
+use tokio::task::JoinHandle;
 
+use crate::cache::{self, Cache};
+use crate::clock::Clock;
+use crate::collector::backoff::CollectorHealth;
+use crate::collector::oom::OomTracker;
+use crate::collector::schedule::Collector;
 use crate::http::{Shared, serve};
 use crate::leader::LeaseLock;
-use crate::metrics::{ControllerLabels, ErrorLabels, ResourceLabels};
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
-use crate::target::controller::{TargetContext, TargetMemory, reconcile_targets};
-use crate::template::controller::reconcile_templates;
+use crate::target::claims::{Claimed, Claims, Leading};
+use crate::target::controller::{Gate, TargetContext};
+use crate::template::controller::TemplateContext;
+use crate::triggers::dispatch;
 
 pub struct OperatorConfig {
     /// The operator's own namespace (Lease, pause ConfigMap).
     pub namespace: String,
     pub metrics_addr: Option<SocketAddr>,
-    /// Time between passes.
-    pub interval: Duration,
+    /// The safety net: every object is reconciled at least this often, changed or not.
+    pub resync: Duration,
     /// This replica's name in the Lease.
     pub identity: String,
     /// Backfill from Prometheus on enrolment.
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
-    /// Time between collections from metrics.k8s.io.
+    /// Time between collections from metrics.k8s.io (per namespace), on `clock`.
     pub collect_interval: Duration,
     /// With a shared PostgreSQL store: split the targets with other workers.
-    pub claims: Option<Arc<crate::target::controller::Claims>>,
-    /// A `prescale worker`: target passes only (no Lease, no templates).
+    pub claims: Option<Arc<Claims>>,
+    /// A `prescale worker`: targets only (no Lease, no templates).
     pub worker_only: bool,
     /// The namespaces and templates this operator manages.
     pub scope: crate::scope::Scope,
+    /// The clock every timestamp and schedule follows.
+    pub clock: Arc<dyn Clock>,
 }
 
-/// Reads the pause ConfigMap; an error reading it keeps the last known state.
+/// Reads the pause ConfigMap (for `prescale pause|resume|status`; the operator watches it).
 pub async fn read_pause(client: &Client, namespace: &str) -> Result<PauseState, kube::Error> {
     let cm = Api::<ConfigMap>::namespaced(client.clone(), namespace)
         .get_opt(SYSTEM_CONFIG_MAP)
         .await?;
     Ok(pause_state(cm.as_ref().and_then(|c| c.data.as_ref())))
+}
+
+/// Targets reconciled at once.
+const TARGET_CONCURRENCY: u16 = 128;
+
+/// Tasks aborted when dropped.
+#[derive(Default)]
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
+    }
+}
+
+/// Where work is sent: each controller's queue.
+#[derive(Clone)]
+struct Queues {
+    targets: mpsc::UnboundedSender<ObjectRef<AIScaleTarget>>,
+    templates: mpsc::UnboundedSender<()>,
+}
+
+impl Queues {
+    fn all_targets(&self, cache: &Cache) {
+        for t in cache.targets.state() {
+            let _ = self.targets.unbounded_send(ObjectRef::from_obj(t.as_ref()));
+        }
+    }
 }
 
 /// Runs until `shutdown` resolves.
@@ -55,145 +103,308 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let shared = Arc::new(Shared::default());
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Tasks::default();
     if let Some(addr) = config.metrics_addr {
-        let mut rx = stop_tx.subscribe();
-        let shared = shared.clone();
         let listener_check = tokio::net::TcpListener::bind(addr).await?;
         drop(listener_check);
-        tokio::spawn(async move {
-            let stop = async move {
-                let _ = rx.changed().await;
-            };
-            if let Err(e) = serve(addr, shared, stop).await {
+        let shared = shared.clone();
+        tasks.0.push(tokio::spawn(async move {
+            if let Err(e) = serve(addr, shared, std::future::pending()).await {
                 tracing::error!(%addr, error = %e, "the metrics server stopped");
             }
-        });
+        }));
         tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
     }
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
-    let lease = LeaseLock::new(
+    let (changes_tx, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let (cache, mut cache_tasks) =
+        cache::start(&client, &config.scope, &config.namespace, changes_tx);
+    tokio::pin!(shutdown);
+    tokio::select! {
+        _ = cache_tasks.wait_ready() => {}
+        _ = &mut shutdown => return Ok(()),
+    }
+    shared.ready.store(true, Ordering::Relaxed);
+    tracing::info!("caches synced");
+
+    let (targets_tx, targets_rx) = mpsc::unbounded();
+    let (templates_tx, templates_rx) = mpsc::unbounded();
+    let queues = Queues {
+        targets: targets_tx,
+        templates: templates_tx,
+    };
+    let (leading_tx, leading_rx) = tokio::sync::watch::channel(config.worker_only);
+    let leading: Arc<dyn Gate> = Arc::new(Leading(leading_rx));
+    let claimed = config.claims.as_ref().map(|_| Arc::new(Claimed::default()));
+    let target_gate: Arc<dyn Gate> = match &claimed {
+        Some(c) => c.clone(),
+        None => leading.clone(),
+    };
+    let health = Arc::new(Mutex::new(CollectorHealth::default()));
+    let oom = Arc::new(Mutex::new(OomTracker::default()));
+
+    // Leader election: the holder reconciles; gaining the Lease reconciles everything.
+    let lease = Arc::new(LeaseLock::new(
         client.clone(),
         &config.namespace,
         "prescale-operator",
         &config.identity,
         Duration::from_secs(15),
-    );
-    let ctx = TargetContext {
-        backfill: config.backfill.clone(),
-        collect_interval: config.collect_interval,
-        claims: config.claims.clone(),
-        scope: config.scope.clone(),
-        ..TargetContext::new(client.clone(), store)
-    };
-    let mut memory = TargetMemory::default();
-    let mut pause = PauseState::RUNNING;
-    loop {
-        let leading = !config.worker_only
-            && match lease.try_lead(jiff::Timestamp::now()).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "leader election failed; standing by");
-                    false
-                }
-            };
-        if leading || config.worker_only {
-            match read_pause(&client, &config.namespace).await {
-                Ok(p) => {
-                    if p != pause {
-                        tracing::info!(paused = p.paused, problem = ?p.problem, "system-wide pause changed");
+    ));
+    if !config.worker_only {
+        let (lease, clock, queues, cache) = (
+            lease.clone(),
+            config.clock.clone(),
+            queues.clone(),
+            cache.clone(),
+        );
+        tasks.0.push(tokio::spawn(async move {
+            loop {
+                let leads = match lease.try_lead(clock.now()).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "leader election failed; standing by");
+                        false
                     }
-                    pause = p;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "reading the pause ConfigMap failed; keeping the last state")
-                }
-            }
-            shared.metrics.scaling_paused.set(i64::from(pause.paused));
-            if leading {
-                pass(&shared, "template", async {
-                    reconcile_templates(&client, &config.scope)
-                        .await
-                        .map(|s| s.managed.values().sum::<usize>())
-                        .map_err(|e| (e.reason(), e.to_string()))
-                })
-                .await;
-            }
-            if let Some(done) = pass(&shared, "target", async {
-                reconcile_targets(&ctx, &mut memory, &pause)
-                    .await
-                    .map_err(|e| ("target_failed", e.to_string()))
-            })
-            .await
-            {
-                shared.metrics.recommendations.inc_by(done.written as u64);
-                shared.metrics.oom_kills.inc_by(done.oom_kills as u64);
-                shared.metrics.managed_targets.set(done.targets as i64);
-                for (resource, recommended) in &done.recommended {
-                    let requested = done.requested.get(resource).copied().unwrap_or(0.0);
-                    if requested > 0.0 {
-                        let labels = ResourceLabels {
-                            resource: resource.to_string(),
-                        };
-                        shared
-                            .metrics
-                            .provisioning_ratio
-                            .get_or_create(&labels)
-                            .set(recommended / requested);
+                };
+                if leading_tx.send_replace(leads) != leads {
+                    tracing::info!(leading = leads, "leadership changed");
+                    if leads {
+                        let _ = queues.templates.unbounded_send(());
+                        queues.all_targets(&cache);
                     }
                 }
+                tokio::time::sleep(lease.duration() / 3).await;
             }
-        }
-        shared.ready.store(true, Ordering::Relaxed);
-        tokio::select! {
-            _ = tokio::time::sleep(config.interval) => {}
-            _ = stop_rx.changed() => {
-                if !config.worker_only {
-                    let _ = lease.release().await;
-                }
-                if let Some(claims) = &config.claims {
-                    let (store, worker) = (claims.store.clone(), claims.worker.clone());
-                    let _ = tokio::task::spawn_blocking(move || store.release_claims(&worker)).await;
-                }
-                return Ok(());
-            }
-        }
+        }));
     }
+    if let (Some(claims), Some(claimed)) = (config.claims.clone(), claimed.clone()) {
+        let (cache, queues) = (cache.clone(), queues.clone());
+        tasks
+            .0
+            .push(tokio::spawn(claimed.keep(claims, cache, move |gained| {
+                for (ns, name) in gained {
+                    let _ = queues
+                        .targets
+                        .unbounded_send(ObjectRef::new(&name).within(&ns));
+                }
+            })));
+    }
+
+    // The collector, on the operator's clock; new samples wake the namespace's targets.
+    let collector = Collector {
+        client: client.clone(),
+        store: store.clone(),
+        cache: cache.clone(),
+        clock: config.clock.clone(),
+        interval: config.collect_interval,
+        health: health.clone(),
+        oom: oom.clone(),
+        gate: target_gate.clone(),
+        shared: shared.clone(),
+    };
+    {
+        let (cache, queues) = (cache.clone(), queues.clone());
+        tasks.0.push(tokio::spawn(collector.run(move |ns| {
+            for t in cache
+                .targets
+                .state_filter(|t| t.metadata.namespace.as_deref() == Some(ns))
+            {
+                let _ = queues
+                    .targets
+                    .unbounded_send(ObjectRef::from_obj(t.as_ref()));
+            }
+        })));
+    }
+
+    // The history of workloads no target resolves any more is discarded (seed 002).
+    let (janitor_tx, janitor_rx) = mpsc::unbounded::<()>();
+    tasks.0.push(tokio::spawn(discard_unenrolled(
+        cache.clone(),
+        store.clone(),
+        janitor_rx,
+        config.resync,
+    )));
+    let _ = janitor_tx.unbounded_send(());
+
+    let mut target_ctx = TargetContext::new(
+        client.clone(),
+        cache.clone(),
+        store.clone(),
+        config.clock.clone(),
+        health,
+        oom,
+        target_gate,
+        shared.clone(),
+    );
+    target_ctx.backfill = config.backfill.clone();
+    target_ctx.resync = config.resync;
+    let target_ctx = Arc::new(target_ctx);
+
+    // Changes → work.
+    {
+        let (cache, queues, ctx, shared) = (
+            cache.clone(),
+            queues.clone(),
+            target_ctx.clone(),
+            shared.clone(),
+        );
+        tasks.0.push(tokio::spawn(async move {
+            while let Some(change) = changes.recv().await {
+                if let cache::Change::Pause(p) = &change {
+                    shared.metrics.scaling_paused.set(i64::from(p.paused));
+                    tracing::info!(paused = p.paused, problem = ?p.problem, "system-wide pause changed");
+                }
+                let work = dispatch(&change, &cache);
+                for t in work.targets {
+                    let _ = queues.targets.unbounded_send(t);
+                }
+                if work.templates {
+                    let _ = queues.templates.unbounded_send(());
+                }
+                if work.janitor {
+                    let _ = janitor_tx.unbounded_send(());
+                }
+                if let Some((ns, name)) = work.forget {
+                    ctx.forget(&ns, &name);
+                }
+                shared.metrics.managed_targets.set(cache.targets.len() as i64);
+            }
+        }));
+    }
+
+    let target_queue = stream::select(
+        targets_rx,
+        // Everything once at the start.
+        stream::iter(
+            cache
+                .targets
+                .state()
+                .iter()
+                .map(|t| ObjectRef::from_obj(t.as_ref()))
+                .collect::<Vec<_>>(),
+        ),
+    )
+    .map(Ok::<_, Infallible>);
+    let targets = applier(
+        |t, ctx| Box::pin(crate::target::controller::reconcile(t, ctx)),
+        crate::target::controller::error_policy,
+        target_ctx,
+        cache.targets.clone(),
+        target_queue,
+        // Bounded, so a burst (the pause, a resync) is a steady stream of requests rather
+        // than thousands at once; reconciles waiting for the forecast pool hold a slot,
+        // hence room to spare.
+        ControllerConfig::default().concurrency(TARGET_CONCURRENCY),
+    );
+    tasks
+        .0
+        .push(tokio::spawn(targets.for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "target reconcile not run");
+            }
+        })));
+    if !config.worker_only {
+        let mut template_ctx = TemplateContext::new(
+            client.clone(),
+            cache.clone(),
+            config.clock.clone(),
+            leading,
+            shared.clone(),
+        );
+        template_ctx.resync = config.resync;
+        let template_ctx = Arc::new(template_ctx);
+        let templates_store = cache.templates.clone();
+        // Any change may concern every template (selectors, oldest-wins): each trigger
+        // asks for all of them, and the applier's debounce folds a burst into one round.
+        let template_queue = stream::select(templates_rx, stream::iter([()]))
+            .flat_map(move |()| {
+                stream::iter(
+                    templates_store
+                        .state()
+                        .iter()
+                        .map(|t| ObjectRef::<ClusterAIScaleTemplate>::from_obj(t.as_ref()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .map(Ok::<_, Infallible>);
+        let templates = applier(
+            |t, ctx| Box::pin(crate::template::controller::reconcile(t, ctx)),
+            crate::template::controller::error_policy,
+            template_ctx,
+            cache.templates.clone(),
+            template_queue,
+            ControllerConfig::default().debounce(Duration::from_millis(100)),
+        );
+        tasks
+            .0
+            .push(tokio::spawn(templates.for_each(|result| async move {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "template reconcile not run");
+                }
+            })));
+    }
+
+    shutdown.await;
+    drop(tasks);
+    drop(cache_tasks);
+    if !config.worker_only {
+        let _ = lease.release().await;
+    }
+    if let Some(claims) = &config.claims {
+        let (store, worker) = (claims.store.clone(), claims.worker.clone());
+        let _ = tokio::task::spawn_blocking(move || store.release_claims(&worker)).await;
+    }
+    Ok(())
 }
 
-/// Runs one pass, recording its duration and outcome.
-async fn pass<T>(
-    shared: &Shared,
-    controller: &str,
-    work: impl std::future::Future<Output = Result<T, (&'static str, String)>>,
-) -> Option<T> {
-    let labels = ControllerLabels {
-        controller: controller.into(),
-    };
-    let started = Instant::now();
-    let result = work.await;
-    shared
-        .metrics
-        .reconcile_duration
-        .get_or_create(&labels)
-        .observe(started.elapsed().as_secs_f64());
-    shared.metrics.reconciles.get_or_create(&labels).inc();
-    match result {
-        Ok(v) => Some(v),
-        Err((reason, message)) => {
-            shared
-                .metrics
-                .reconcile_errors
-                .get_or_create(&ErrorLabels {
-                    controller: controller.into(),
-                    reason: reason.into(),
-                })
-                .inc();
-            tracing::warn!(controller, %message, "reconcile pass failed");
-            None
+/// Deletes the history of every workload no target resolves (seed 002: unenrolling
+/// discards history), when a target goes, when kinds change, and at every resync. Judged
+/// on every target, before claims split them, so each process reaches the same verdict.
+async fn discard_unenrolled(
+    cache: Arc<Cache>,
+    store: Arc<dyn HistoryStore>,
+    mut wake: mpsc::UnboundedReceiver<()>,
+    resync: Duration,
+) {
+    loop {
+        tokio::select! {
+            _ = wake.next() => {}
+            _ = tokio::time::sleep(resync) => {}
+        }
+        // Fold a burst of deletions into one pass.
+        while let Ok(()) = wake.try_recv() {}
+        let enrolled: std::collections::HashSet<(String, String, String)> = cache
+            .targets
+            .state()
+            .iter()
+            .flat_map(|t| cache.resolve(t))
+            .map(|w| (w.namespace, w.kind, w.name))
+            .collect();
+        let store = store.clone();
+        let discarded = tokio::task::spawn_blocking(move || {
+            let held: std::collections::HashSet<(String, String, String)> = store
+                .series()?
+                .into_iter()
+                .map(|k| (k.namespace, k.kind, k.workload))
+                .collect();
+            let mut discarded = vec![];
+            for w in held.difference(&enrolled) {
+                store.delete_workload(&w.0, &w.1, &w.2)?;
+                discarded.push(w.clone());
+            }
+            Ok::<_, prescale_store::StoreError>(discarded)
+        })
+        .await;
+        match discarded {
+            Ok(Ok(gone)) => {
+                for (ns, kind, name) in gone {
+                    tracing::info!(namespace = %ns, kind = %kind, name = %name, "workload unenrolled: its history is discarded");
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "discarding unenrolled history failed; retried at the next change")
+            }
+            Err(e) => tracing::warn!(error = %e, "discarding unenrolled history did not finish"),
         }
     }
 }

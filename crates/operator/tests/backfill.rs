@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig, Progress};
-use prescale_operator::pause::PauseState;
-use prescale_operator::target::controller::{TargetContext, TargetMemory, reconcile_targets};
 use prescale_store::{HistoryStore, MemoryStore, Metric};
 
 const STEP: i64 = 15;
@@ -233,23 +231,23 @@ async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it(
 /// The operator's side: a target over the backfilled workload shows in its status how much
 /// history it has, backfilled days included.
 async fn target_status_shows_the_backfill(backfill: Arc<Backfill>, store: Arc<MemoryStore>) {
-    let c = common::cluster_with_deployment("shop", "web").await;
-    let asts = common::target(&c, "shop", "web").await;
-    let ctx = TargetContext {
-        backfill: Some(backfill),
-        ..TargetContext::new(c.client.clone(), store)
-    };
-    reconcile_targets(&ctx, &mut TargetMemory::default(), &PauseState::RUNNING)
-        .await
-        .unwrap();
-    let history = asts
-        .get("web")
-        .await
-        .unwrap()
-        .status
-        .unwrap()
-        .history
-        .unwrap();
+    let env = common::env::TestEnv::sim("backfill", &["shop"]).await;
+    env.deploy("shop", "web", false).await;
+    let asts = common::target(env.sim.as_ref().unwrap(), "shop", "web").await;
+    let operator = env.start_operator_with(store, |c| c.backfill = Some(backfill));
+    let history = common::env::eventually("the status shows the backfill", 90, || async {
+        let s = asts
+            .get("web")
+            .await
+            .map_err(|e| e.to_string())?
+            .status
+            .unwrap_or_default();
+        match s.history {
+            Some(h) if h.backfilled_days == Some(2.0) && h.hours >= 47.9 => Ok(h),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     assert_eq!(history.backfilled_days, Some(2.0));
-    assert!(history.hours >= 47.9, "{history:?}");
+    operator.stop().await;
 }

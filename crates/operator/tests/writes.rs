@@ -1,7 +1,7 @@
-//! How the operator writes, on the real API server (the authority on field ownership):
-//! status through the status subresource by server-side apply under the operator's field
-//! manager; spec updates that re-read and retry on a conflict (409) instead of overwriting
-//! a concurrent edit.
+//! How the operator writes its statuses, on the real API server (the authority on field
+//! ownership): through the status subresource by server-side apply under the operator's
+//! field manager. (Conflict retries of spec updates are a lifecycle scenario:
+//! `lifecycle/scenarios.rs`, `update_conflict_is_reread_and_retried`.)
 
 mod common;
 
@@ -10,7 +10,6 @@ use std::sync::Arc;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use prescale_api::AIScaleTarget;
 use prescale_operator::client::FIELD_MANAGER;
-use prescale_operator::template::controller::update_with_retry;
 use prescale_store::MemoryStore;
 use serde_json::json;
 
@@ -88,53 +87,4 @@ async fn status_is_server_side_applied_and_owned_by_the_operator_on_the_real_ser
     })
     .await;
     operator.stop().await;
-}
-
-async fn conflict_is_reread_and_retried(env: &TestEnv) {
-    let prod = env.ns("prod");
-    let asts: Api<AIScaleTarget> = Api::namespaced(env.admin.clone(), prod);
-    asts.create(&PostParams::default(), &target(prod, "api"))
-        .await
-        .unwrap();
-    let stale = asts.get("api").await.unwrap();
-    // Someone else writes in between: the stale copy's resourceVersion is now out of date.
-    asts.patch(
-        "api",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"labels": {"team": "payments"}}})),
-    )
-    .await
-    .unwrap();
-    let as_operator: Api<AIScaleTarget> = Api::namespaced(env.operator_client.clone(), prod);
-    let updated = update_with_retry(&as_operator, "api", stale, |t| {
-        t.spec.model.forecast_interval = Some("5m".into());
-        Ok(())
-    })
-    .await
-    .expect("the update succeeds after re-reading");
-    assert_eq!(updated.spec.model.forecast_interval.as_deref(), Some("5m"));
-    assert_eq!(
-        updated
-            .metadata
-            .labels
-            .unwrap_or_default()
-            .get("team")
-            .map(String::as_str),
-        Some("payments"),
-        "the concurrent edit is kept, not overwritten"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conflict_is_reread_and_retried_on_the_real_server() {
-    let Some(env) = TestEnv::real("conflict-retry", &["prod"]).await else {
-        return;
-    };
-    conflict_is_reread_and_retried(&env).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_conflict_is_reread_and_retried_on_the_sim() {
-    let env = TestEnv::sim("conflict-retry", &["prod"]).await;
-    conflict_is_reread_and_retried(&env).await;
 }

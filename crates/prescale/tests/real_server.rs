@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use prescale_testkit::{TestNamespace, real_client, real_kubeconfig};
-use serde_json::Value;
 
 fn prescale(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
@@ -86,26 +85,6 @@ async fn crds_apply_server_side_for_real_and_become_established() {
     assert!(!out.contains("Auto-generated"), "{out}");
 }
 
-/// The names of cluster-scoped objects, made unique for this test so it cannot overwrite the
-/// ClusterRoleBinding another test (or a real install) relies on.
-fn own_cluster_names(manifest: &str, suffix: &str) -> String {
-    let mut docs: Vec<Value> = serde_saphyr::from_multiple(manifest).unwrap();
-    for doc in &mut docs {
-        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
-        if kind == "ClusterRole" || kind == "ClusterRoleBinding" {
-            let name = format!("{}-{suffix}", doc["metadata"]["name"].as_str().unwrap());
-            doc["metadata"]["name"] = name.into();
-        }
-        if kind == "ClusterRoleBinding" {
-            let role = format!("{}-{suffix}", doc["roleRef"]["name"].as_str().unwrap());
-            doc["roleRef"]["name"] = role.into();
-        }
-    }
-    docs.iter()
-        .map(|d| format!("---\n{}", serde_saphyr::to_string(d).unwrap()))
-        .collect()
-}
-
 #[tokio::test]
 async fn install_applies_for_real() {
     let test = "install_applies_for_real";
@@ -114,28 +93,18 @@ async fn install_applies_for_real() {
     };
     let kubeconfig = real_kubeconfig(test).unwrap();
     let ns = TestNamespace::create(&client, kubeconfig, "install").await;
-    let manifest = own_cluster_names(&prescale(&["install", "--namespace", &ns.name]), &ns.name);
+    // The install names its cluster-scoped objects after its namespace, so they are this
+    // test's own.
+    let cluster_rbac = prescale_operator::install::cluster_rbac_name(&ns.name);
+    let manifest = prescale(&["install", "--namespace", &ns.name]);
     let (ok, out) = kubectl(kubeconfig, &["apply", "-f", "-"], &manifest);
-    let cleanup = |kubeconfig: &Path| {
-        for kind in ["clusterrolebinding", "clusterrole"] {
-            let _ = kubectl(
-                kubeconfig,
-                &[
-                    "delete",
-                    kind,
-                    &format!("prescale-operator-{}", ns.name),
-                    "--ignore-not-found",
-                ],
-                "",
-            );
-        }
-    };
-    cleanup(kubeconfig);
+    // Applying again changes nothing and still succeeds (idempotent).
+    let (again_ok, again) = kubectl(kubeconfig, &["apply", "-f", "-"], &manifest);
     let (listed_ok, listed) = kubectl(
         kubeconfig,
         &[
             "get",
-            "deployment,serviceaccount,role,rolebinding,service",
+            "deployment,serviceaccount,role,rolebinding,service,persistentvolumeclaim",
             "-n",
             &ns.name,
             "-o",
@@ -143,8 +112,29 @@ async fn install_applies_for_real() {
         ],
         "",
     );
+    let (cluster_ok, cluster) = kubectl(
+        kubeconfig,
+        &[
+            "get",
+            &format!("clusterrole/{cluster_rbac}"),
+            &format!("clusterrolebinding/{cluster_rbac}"),
+            "crd/aiscaletargets.thoras.ai",
+            "crd/clusteraiscaletemplates.thoras.ai",
+            "-o",
+            "name",
+        ],
+        "",
+    );
+    for kind in ["clusterrolebinding", "clusterrole"] {
+        let _ = kubectl(
+            kubeconfig,
+            &["delete", kind, &cluster_rbac, "--ignore-not-found"],
+            "",
+        );
+    }
     ns.delete(&client).await;
     assert!(ok, "the API server refused `prescale install`:\n{out}");
+    assert!(again_ok, "a second apply failed:\n{again}");
     assert!(listed_ok, "{listed}");
     for object in [
         "deployment.apps/prescale-operator",
@@ -152,10 +142,15 @@ async fn install_applies_for_real() {
         "role.rbac.authorization.k8s.io/prescale-operator",
         "rolebinding.rbac.authorization.k8s.io/prescale-operator",
         "service/prescale-operator",
+        "persistentvolumeclaim/prescale-history",
     ] {
         assert!(
             listed.contains(object),
             "{object} missing after install:\n{listed}"
         );
     }
+    assert!(
+        cluster_ok,
+        "the install's cluster-scoped objects: {cluster}"
+    );
 }

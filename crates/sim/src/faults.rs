@@ -10,6 +10,8 @@ pub struct Fault {
     pub resource: Option<String>,
     /// get, list, watch, create, update, patch, delete.
     pub verb: Option<String>,
+    /// One object's name (its subresources included): fail that object alone.
+    pub name: Option<String>,
     /// Share of matching requests that fail, in [0, 1].
     pub error_rate: f64,
     /// HTTP status of the injected failures: 500, 429 or 409.
@@ -21,9 +23,10 @@ pub struct Fault {
 }
 
 impl Fault {
-    pub fn matches(&self, resource: &str, verb: &str) -> bool {
+    pub fn matches(&self, resource: &str, verb: &str, name: Option<&str>) -> bool {
         self.resource.as_deref().is_none_or(|r| r == resource)
             && self.verb.as_deref().is_none_or(|v| v == verb)
+            && self.name.as_deref().is_none_or(|n| Some(n) == name)
     }
 }
 
@@ -35,15 +38,17 @@ pub struct Injection {
     pub watch_cut_after: Option<Duration>,
 }
 
-/// Combines every matching rule; `roll` draws uniformly from [0, 1).
+/// Combines every rule matching a request for `verb` on `resource` (object `name`, if
+/// one); `roll` draws uniformly from [0, 1).
 pub fn decide(
     faults: &[Fault],
     resource: &str,
     verb: &str,
+    name: Option<&str>,
     mut roll: impl FnMut() -> f64,
 ) -> Injection {
     let mut out = Injection::default();
-    for f in faults.iter().filter(|f| f.matches(resource, verb)) {
+    for f in faults.iter().filter(|f| f.matches(resource, verb, name)) {
         out.latency += f.latency;
         if out.fail_with.is_none() && f.error_rate > 0.0 && roll() < f.error_rate {
             out.fail_with = Some(f.error_code);
@@ -75,12 +80,33 @@ mod tests {
                 ..Default::default()
             },
         ];
-        let d = decide(&faults, "pods", "get", || 0.5);
+        let d = decide(&faults, "pods", "get", Some("a"), || 0.5);
         assert_eq!(
             (d.fail_with, d.latency),
             (Some(500), Duration::from_millis(5))
         );
-        assert_eq!(decide(&faults, "pods", "list", || 0.5).fail_with, None);
-        assert_eq!(decide(&faults, "configmaps", "get", || 0.0).fail_with, None);
+        assert_eq!(
+            decide(&faults, "pods", "list", None, || 0.5).fail_with,
+            None
+        );
+        assert_eq!(
+            decide(&faults, "configmaps", "get", None, || 0.0).fail_with,
+            None
+        );
+        let one = [Fault {
+            name: Some("a".into()),
+            error_rate: 1.0,
+            error_code: 500,
+            ..Default::default()
+        }];
+        assert_eq!(
+            decide(&one, "pods", "patch", Some("a"), || 0.5).fail_with,
+            Some(500)
+        );
+        assert_eq!(
+            decide(&one, "pods", "patch", Some("b"), || 0.5).fail_with,
+            None
+        );
+        assert_eq!(decide(&one, "pods", "list", None, || 0.5).fail_with, None);
     }
 }

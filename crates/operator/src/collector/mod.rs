@@ -1,24 +1,24 @@
-//! The collector: reads metrics.k8s.io and pod status for the pods of enrolled workloads
-//! and records usage, restarts, OOM kills and replicas into the history store, one batch
-//! per namespace and pass. A failed read writes nothing: gaps stay gaps, and the caller
-//! backs off (`backoff`) and says so in the target's status.
+//! The collector: reads metrics.k8s.io (one list per namespace) and, from the cache, the
+//! status of the pods of enrolled workloads, and records usage, restarts, OOM kills and
+//! replicas into the history store, one batch per namespace. A failed read writes
+//! nothing: gaps stay gaps, and the caller backs off (`backoff`) and says so in the
+//! target's status. `schedule` runs it on the operator's clock.
 
 pub mod backoff;
 pub mod oom;
 pub mod owners;
+pub mod schedule;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, ResourceExt};
 use prescale_store::{HistoryStore, Metric, Sample, SeriesKey, StoreError};
 
-use self::owners::{WorkloadRef, workload_of_pod};
-use crate::template::plan::WorkloadView;
+use self::owners::WorkloadRef;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
@@ -52,10 +52,6 @@ impl CollectError {
             CollectError::Store(_) => "HistoryStoreFailed",
         }
     }
-}
-
-fn quantity(s: &str) -> Option<f64> {
-    prescale_api::quantity::parse(s).ok().map(|q| q.as_f64())
 }
 
 fn container_statuses(pod: &Pod) -> &[k8s_openapi::api::core::v1::ContainerStatus] {
@@ -153,21 +149,15 @@ pub struct Collection {
     pub oom_kills: Vec<OomKill>,
 }
 
-/// One collection for the enrolled workloads of a namespace: per-pod peak CPU and memory
-/// per container, `status_samples`, and the OOM kills pod status shows.
+/// One collection for a namespace: per-pod peak CPU and memory per container of the
+/// `pods` given (those of enrolled workloads, with their workload), `status_samples`, and
+/// the OOM kills their status shows.
 pub async fn collect(
     client: &Client,
     store: &Arc<dyn HistoryStore>,
     namespace: &str,
-    enrolled: &[&WorkloadView],
+    pods: &[(WorkloadRef, Arc<Pod>)],
 ) -> Result<Collection, CollectError> {
-    let read = |what: &'static str| {
-        move |source| CollectError::Read {
-            what,
-            namespace: namespace.to_string(),
-            source,
-        }
-    };
     let gvk = GroupVersionKind::gvk("metrics.k8s.io", "v1beta1", "PodMetrics");
     let metrics: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -187,42 +177,16 @@ pub async fn collect(
                 namespace: namespace.into(),
             });
         }
-        Err(e) => return Err(read("pod metrics (metrics.k8s.io)")(e)),
+        Err(source) => {
+            return Err(CollectError::Read {
+                what: "pod metrics (metrics.k8s.io)",
+                namespace: namespace.into(),
+                source,
+            });
+        }
     };
-    let pods: Vec<Pod> = Api::<Pod>::namespaced(client.clone(), namespace)
-        .list(&ListParams::default())
-        .await
-        .map_err(read("pods"))?
-        .items;
-    let rs_owners: BTreeMap<String, Vec<_>> =
-        Api::<ReplicaSet>::namespaced(client.clone(), namespace)
-            .list(&ListParams::default())
-            .await
-            .map_err(read("replicasets"))?
-            .items
-            .into_iter()
-            .map(|rs| {
-                (
-                    rs.name_any(),
-                    rs.metadata.owner_references.unwrap_or_default(),
-                )
-            })
-            .collect();
-    let is_enrolled = |o: &WorkloadRef| {
-        enrolled
-            .iter()
-            .any(|w| w.kind == o.kind && w.name == o.name)
-    };
-    let pod_owner: HashMap<String, WorkloadRef> = pods
-        .iter()
-        .filter_map(|p| {
-            let owner = workload_of_pod(
-                p.metadata.owner_references.as_deref().unwrap_or_default(),
-                &rs_owners,
-            )?;
-            is_enrolled(&owner).then(|| (p.name_any(), owner))
-        })
-        .collect();
+    let pod_owner: HashMap<String, &WorkloadRef> =
+        pods.iter().map(|(w, p)| (p.name_any(), w)).collect();
     let mut peaks: BTreeMap<SeriesKey, f64> = BTreeMap::new();
     let mut data_time = None;
     for m in &items {
@@ -237,7 +201,7 @@ pub async fn collect(
         for c in m.data["containers"].as_array().into_iter().flatten() {
             let container = c["name"].as_str().unwrap_or_default().to_string();
             for (metric, field) in [(Metric::Cpu, "cpu"), (Metric::Memory, "memory")] {
-                let Some(v) = c["usage"][field].as_str().and_then(quantity) else {
+                let Some(v) = crate::workload::quantity(&c["usage"][field]) else {
                     continue;
                 };
                 let key = SeriesKey {
@@ -252,10 +216,7 @@ pub async fn collect(
             }
         }
     }
-    let owned: Vec<(&WorkloadRef, &Pod)> = pods
-        .iter()
-        .filter_map(|p| Some((pod_owner.get(&p.name_any())?, p)))
-        .collect();
+    let owned: Vec<(&WorkloadRef, &Pod)> = pods.iter().map(|(w, p)| (w, p.as_ref())).collect();
     let oom = oom_kills(&owned);
     let Some(t) = data_time else {
         return Ok(Collection {

@@ -1,8 +1,9 @@
 //! OOM kills seen in pod status, remembered per workload so each is counted once (the
-//! `prescale_oom_kills_total` metric) and each target can say which of its containers were
-//! killed since its last suggestion (`status.oomKilledContainers`, `status.lastOOMTime`).
+//! `prescale_oom_kills_total` metric) and each target's plan can say which of its
+//! containers were killed since its last suggestion (`status.oomKilledContainers`,
+//! `status.lastOOMTime`).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 
 use super::OomKill;
 use super::owners::WorkloadRef;
@@ -38,23 +39,14 @@ impl OomTracker {
         new
     }
 
-    /// The containers of `workloads` in `namespace` killed after `since`, and the latest
-    /// kill's time.
-    pub fn killed(
-        &self,
-        namespace: &str,
-        workloads: &[WorkloadRef],
-        since: Option<i64>,
-    ) -> (Vec<String>, Option<i64>) {
-        let mut containers = BTreeSet::new();
-        let mut last = None;
-        for (ns, w, c, when) in &self.kills {
-            if ns == namespace && workloads.contains(w) && since.is_none_or(|s| *when > s) {
-                containers.insert(c.clone());
-                last = last.max(Some(*when));
-            }
-        }
-        (containers.into_iter().collect(), last)
+    /// Every remembered kill of a container of `workloads` in `namespace`:
+    /// (container, data time).
+    pub fn kills_of(&self, namespace: &str, workloads: &[WorkloadRef]) -> Vec<(String, i64)> {
+        self.kills
+            .iter()
+            .filter(|(ns, w, _, _)| ns == namespace && workloads.contains(w))
+            .map(|(_, _, c, when)| (c.clone(), *when))
+            .collect()
     }
 }
 
@@ -63,7 +55,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_kill_counts_once_and_is_reported_until_the_next_suggestion() {
+    fn each_kill_counts_once_and_is_remembered_per_workload() {
         let web = WorkloadRef {
             kind: "Deployment".into(),
             name: "web".into(),
@@ -84,11 +76,10 @@ mod tests {
             1,
             "a new restart"
         );
+        assert!(t.kills_of("other", only_web).is_empty());
         assert_eq!(
-            t.killed("shop", only_web, None),
-            (vec!["app".to_string()], Some(200))
+            t.kills_of("shop", only_web),
+            [("app".to_string(), 100), ("app".to_string(), 200)]
         );
-        assert_eq!(t.killed("shop", only_web, Some(200)), (vec![], None));
-        assert_eq!(t.killed("other", only_web, None), (vec![], None));
     }
 }

@@ -1,5 +1,6 @@
 //! Which workload a pod belongs to, through its ownerReferences:
-//! Pod → ReplicaSet → Deployment or Argo Rollout; Pod → StatefulSet; Pod → DaemonSet.
+//! Pod → ReplicaSet → Deployment or Argo Rollout; Pod → StatefulSet. Only the kinds a
+//! target may name (`prescale_api::target::spec::WORKLOAD_KINDS`) count.
 //!
 //! Pure: the caller hands in the pod's owner references and a lookup of the owners of
 //! ReplicaSets (which it keeps from a watch), so a test needs no cluster.
@@ -15,8 +16,11 @@ pub struct WorkloadRef {
     pub name: String,
 }
 
-/// Kinds whose pods prescale collects for, directly or through a ReplicaSet.
-pub const WORKLOAD_KINDS: [&str; 4] = ["Deployment", "StatefulSet", "Rollout", "DaemonSet"];
+fn is_workload(kind: &str) -> bool {
+    prescale_api::target::spec::WORKLOAD_KINDS
+        .iter()
+        .any(|(k, _)| *k == kind)
+}
 
 fn controller(refs: &[OwnerReference]) -> Option<&OwnerReference> {
     refs.iter()
@@ -33,19 +37,15 @@ pub fn workload_of_pod(
     let owner = controller(pod_owners)?;
     if owner.kind == "ReplicaSet" {
         let parent = controller(replica_set_owners.get(&owner.name)?)?;
-        return WORKLOAD_KINDS
-            .contains(&parent.kind.as_str())
-            .then(|| WorkloadRef {
-                kind: parent.kind.clone(),
-                name: parent.name.clone(),
-            });
+        return is_workload(&parent.kind).then(|| WorkloadRef {
+            kind: parent.kind.clone(),
+            name: parent.name.clone(),
+        });
     }
-    WORKLOAD_KINDS
-        .contains(&owner.kind.as_str())
-        .then(|| WorkloadRef {
-            kind: owner.kind.clone(),
-            name: owner.name.clone(),
-        })
+    is_workload(&owner.kind).then(|| WorkloadRef {
+        kind: owner.kind.clone(),
+        name: owner.name.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -80,7 +80,7 @@ mod tests {
     }
 
     #[test]
-    fn rollout_statefulset_and_daemonset_pods_resolve() {
+    fn rollout_and_statefulset_pods_resolve_daemonset_pods_do_not() {
         let rs = BTreeMap::from([("r-1".to_string(), vec![owner("Rollout", "r", true)])]);
         assert_eq!(
             workload_of_pod(&[owner("ReplicaSet", "r-1", true)], &rs)
@@ -95,10 +95,9 @@ mod tests {
             "db"
         );
         assert_eq!(
-            workload_of_pod(&[owner("DaemonSet", "agent", true)], &rs)
-                .unwrap()
-                .kind,
-            "DaemonSet"
+            workload_of_pod(&[owner("DaemonSet", "agent", true)], &rs),
+            None,
+            "no target can name a DaemonSet"
         );
     }
 

@@ -1,584 +1,485 @@
-//! The AIScaleTarget controller: validates each target (an invalid one gets `ValidSpec`
-//! False and waits for a change), resolves its workloads, collects their usage into the
-//! history store, forecasts when the target's cadence says so, and writes the suggestion,
-//! conditions and an Event into the cluster. In recommendation mode it changes nothing
-//! else; autonomous actuation is reported as not available yet.
+//! The AIScaleTarget controller, one target at a time: gather the target's inputs (cache,
+//! history store, collector), run its due forecasts on the bounded pool, `plan`, and apply
+//! the outcome — status by server-side apply, Events, actions. A failure stays with its
+//! target: it is retried with backoff for that target alone, and a decided status that
+//! could not be written is kept and written on the retry, so no forecast is lost.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Event, ObjectReference};
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
-use prescale_api::mode::Scaling;
-use prescale_api::settings::effective_model;
-use prescale_api::target::status::{AIScaleTargetStatus, HistoryStatus, WorkloadStatus};
+use prescale_api::target::status::AIScaleTargetStatus;
 use prescale_api::validate::validate_target_spec;
-use prescale_store::HistoryStore;
-use serde_json::{Value, json};
+use prescale_store::{HistoryStore, StoreError};
+use serde_json::json;
 
-use super::inputs::{backfilled_days, histories, pod_template_labels, workloads_requests};
-use super::schedule::forecast_due;
-use super::suggest::{ContainerHistory, suggest};
+use super::forecast::{self, Direction};
+use super::inputs::{backfilled_days, histories, history_summary, workload_inputs};
+use super::plan::{
+    CollectionFailure, CollectionState, EventSpec, ForecastOutcome, TargetInputs, TargetOutcome,
+    plan,
+};
+use super::suggest::suggest;
+use crate::actuate::{ActuateError, Actuator};
+use crate::cache::Cache;
 use crate::client::FIELD_MANAGER;
-use crate::collector::backoff::CollectorHealth;
-use crate::collector::collect;
+use crate::clock::{Clock, whole_seconds};
+use crate::collector::backoff::{CollectorHealth, delay};
 use crate::collector::oom::OomTracker;
 use crate::collector::owners::WorkloadRef;
-use crate::pause::PauseState;
-use crate::selector::selector_matches;
-use crate::template::controller::{condition, list_workloads};
-use crate::template::plan::WorkloadView;
+use crate::http::Shared;
+use crate::workload::WorkloadView;
 
-#[derive(Default)]
-pub struct TargetMemory {
-    /// Data time of the last forecast, per target.
-    last_forecast: HashMap<(String, String), i64>,
-    /// Collection failures and their backoff, per namespace.
-    collector: CollectorHealth,
-    oom: OomTracker,
+/// What can go wrong with one target. `reason` is the metric label and, where the
+/// failure reaches the status, the condition reason.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("reading the usage history of {target}: {source}")]
+    HistoryRead { target: String, source: StoreError },
+    #[error("the forecast of {target} did not finish: {message}")]
+    Forecast { target: String, message: String },
+    #[error("writing the status of {target}: {source}")]
+    StatusWrite { target: String, source: kube::Error },
+    #[error("{target}: {source}")]
+    Actuation {
+        target: String,
+        source: ActuateError,
+    },
 }
+
+impl TargetError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TargetError::HistoryRead { .. } => "HistoryReadFailed",
+            TargetError::Forecast { .. } => "ForecastFailed",
+            TargetError::StatusWrite { .. } => "StatusWriteFailed",
+            TargetError::Actuation { .. } => "ActuationFailed",
+        }
+    }
+}
+
+/// Which targets this process works on now: all of them while it leads (or, as a
+/// worker, those it claims in the shared store).
+pub trait Gate: Send + Sync {
+    fn admits(&self, namespace: &str, name: &str) -> bool;
+}
+
+/// What the controller remembers of one target between reconciles.
+#[derive(Debug, Clone, Default)]
+struct Memory {
+    /// Data time of each direction's last forecast.
+    last_forecast: BTreeMap<Direction, i64>,
+    /// A decided status (and its Events) that could not be written yet.
+    pending: Option<(AIScaleTargetStatus, Vec<EventSpec>)>,
+    /// The status last written, and the resourceVersion it was written over: until the
+    /// cache shows the write, the cached target is older than what the server holds.
+    written: Option<(AIScaleTargetStatus, Option<String>)>,
+    /// Consecutive failures, and when the next attempt is due (the backoff): changes that
+    /// arrive meanwhile do not hammer a failing target.
+    failures: u32,
+    retry_at: Option<Instant>,
+    /// This target's share of the provisioning-ratio sums: (resource, recommended, requested).
+    provisioning: Vec<(&'static str, f64, f64)>,
+}
+
+type Key = (String, String);
 
 pub struct TargetContext {
     pub client: Client,
+    pub cache: Arc<Cache>,
     pub store: Arc<dyn HistoryStore>,
-    /// Backfill from Prometheus, when `--prometheus-url` is given.
+    pub clock: Arc<dyn Clock>,
     pub backfill: Option<Arc<crate::backfill::Backfill>>,
-    /// Time between collections from metrics.k8s.io (per namespace).
-    pub collect_interval: std::time::Duration,
-    /// With a shared PostgreSQL store: process only the targets this worker claims.
-    pub claims: Option<Arc<Claims>>,
-    /// Forecasts computed at once (the bounded pool), by default one per core.
-    pub forecast_workers: usize,
-    /// The namespaces this operator manages.
-    pub scope: crate::scope::Scope,
-}
-
-/// A worker's identity among those sharing one PostgreSQL store.
-pub struct Claims {
-    pub store: Arc<prescale_store::PgStore>,
-    pub worker: String,
-    /// Claims and the heartbeat expire this long after the last pass.
-    pub ttl: std::time::Duration,
-}
-
-impl Claims {
-    /// `targets`, reduced to those this worker holds claims on now.
-    async fn mine(&self, targets: Vec<AIScaleTarget>) -> Result<Vec<AIScaleTarget>, kube::Error> {
-        let key =
-            |t: &AIScaleTarget| format!("{}/{}", t.namespace().unwrap_or_default(), t.name_any());
-        let candidates: Vec<String> = targets.iter().map(key).collect();
-        let (store, worker, ttl) = (self.store.clone(), self.worker.clone(), self.ttl);
-        let mine = tokio::task::spawn_blocking(move || store.claim(&worker, &candidates, ttl))
-            .await
-            .map_err(|e| kube::Error::Service(Box::new(e)))?
-            .map_err(|e| kube::Error::Service(Box::new(e)))?;
-        let mine: std::collections::HashSet<String> = mine.into_iter().collect();
-        Ok(targets
-            .into_iter()
-            .filter(|t| mine.contains(&key(t)))
-            .collect())
-    }
+    pub actuator: Arc<dyn Actuator>,
+    pub collector: Arc<Mutex<CollectorHealth>>,
+    pub oom: Arc<Mutex<OomTracker>>,
+    /// Forecasts computed at once (the bounded pool of blocking threads).
+    pub pool: Arc<tokio::sync::Semaphore>,
+    /// The safety net: every target is reconciled at least this often.
+    pub resync: Duration,
+    pub gate: Arc<dyn Gate>,
+    pub shared: Arc<Shared>,
+    memory: Mutex<HashMap<Key, Memory>>,
+    /// Σ recommended and Σ requested over targets, per resource.
+    provisioning: Mutex<BTreeMap<&'static str, (f64, f64)>>,
 }
 
 impl TargetContext {
-    /// A context collecting every 15 s, without backfill.
-    pub fn new(client: Client, store: Arc<dyn HistoryStore>) -> Self {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        client: Client,
+        cache: Arc<Cache>,
+        store: Arc<dyn HistoryStore>,
+        clock: Arc<dyn Clock>,
+        collector: Arc<Mutex<CollectorHealth>>,
+        oom: Arc<Mutex<OomTracker>>,
+        gate: Arc<dyn Gate>,
+        shared: Arc<Shared>,
+    ) -> Self {
         TargetContext {
             client,
+            cache,
             store,
+            clock,
             backfill: None,
-            collect_interval: std::time::Duration::from_secs(15),
-            claims: None,
-            forecast_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            scope: crate::scope::Scope::all(),
+            actuator: Arc::new(crate::actuate::Unavailable),
+            collector,
+            oom,
+            pool: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
+            resync: Duration::from_secs(300),
+            gate,
+            shared,
+            memory: Mutex::default(),
+            provisioning: Mutex::default(),
+        }
+    }
+
+    fn memory_of(&self, key: &Key) -> Memory {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, key: Key, memory: Memory) {
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, memory);
+    }
+
+    /// Forgets a deleted target.
+    pub fn forget(&self, namespace: &str, name: &str) {
+        let gone = self
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&(namespace.to_string(), name.to_string()));
+        if let Some(m) = gone {
+            self.set_provisioning(&m.provisioning, &[]);
+        }
+    }
+
+    fn set_provisioning(&self, old: &[(&'static str, f64, f64)], new: &[(&'static str, f64, f64)]) {
+        let mut sums = self.provisioning.lock().unwrap_or_else(|e| e.into_inner());
+        for (resource, rec, req) in old {
+            let e = sums.entry(resource).or_default();
+            e.0 -= rec;
+            e.1 -= req;
+        }
+        for (resource, rec, req) in new {
+            let e = sums.entry(resource).or_default();
+            e.0 += rec;
+            e.1 += req;
+        }
+        for (resource, (rec, req)) in sums.iter() {
+            if *req > 0.0 {
+                self.shared
+                    .metrics
+                    .provisioning_ratio
+                    .get_or_create(&crate::metrics::ResourceLabels {
+                        resource: resource.to_string(),
+                    })
+                    .set(rec / req);
+            }
         }
     }
 }
 
-pub(super) fn parse_cpu(s: &str) -> Option<f64> {
-    prescale_api::quantity::parse(s).ok().map(|q| q.as_f64())
+/// Reconciles one target (the `kube_runtime::applier` reconciler).
+pub async fn reconcile(
+    ast: Arc<AIScaleTarget>,
+    ctx: Arc<TargetContext>,
+) -> Result<Action, TargetError> {
+    let (ns, name) = (ast.namespace().unwrap_or_default(), ast.name_any());
+    if !ctx.gate.admits(&ns, &name) {
+        return Ok(Action::await_change());
+    }
+    if let Some(at) = ctx.memory_of(&(ns.clone(), name.clone())).retry_at {
+        let now = Instant::now();
+        if at > now {
+            return Ok(Action::requeue(at - now));
+        }
+    }
+    let started = Instant::now();
+    let result = reconcile_target(&ast, &ctx, (ns.clone(), name.clone())).await;
+    let failure = result.as_ref().err().map(TargetError::reason);
+    ctx.shared.metrics.reconciled("target", started, failure);
+    let mut memory = ctx.memory_of(&(ns.clone(), name.clone()));
+    match &result {
+        Ok(_) => {
+            memory.failures = 0;
+            memory.retry_at = None;
+        }
+        Err(e) => {
+            memory.failures += 1;
+            memory.retry_at = Some(Instant::now() + delay(memory.failures));
+            tracing::warn!(target = %format!("{ns}/{name}"), error = %e, failures = memory.failures, "reconcile failed; retrying this target with backoff");
+        }
+    }
+    ctx.remember((ns, name), memory);
+    result
 }
 
-/// Resolves the workloads of a target: its scaleTargetRef, or every workload of its
-/// namespace whose pod template matches its selector.
-fn resolve<'a>(
+/// The retry of a failed target: 5 s, doubling up to 5 minutes, for that target only.
+pub fn error_policy(ast: Arc<AIScaleTarget>, _: &TargetError, ctx: Arc<TargetContext>) -> Action {
+    let key = (ast.namespace().unwrap_or_default(), ast.name_any());
+    let wait = ctx
+        .memory_of(&key)
+        .retry_at
+        .map_or(delay(1), |at| at.saturating_duration_since(Instant::now()));
+    Action::requeue(wait)
+}
+
+async fn reconcile_target(
     ast: &AIScaleTarget,
-    workloads: &'a [WorkloadView],
-    templates: &HashMap<String, BTreeMap<String, String>>,
-) -> Vec<&'a WorkloadView> {
-    let ns = ast.namespace().unwrap_or_default();
-    workloads
-        .iter()
-        .filter(|w| w.namespace == ns)
-        .filter(|w| match (&ast.spec.scale_target_ref, &ast.spec.selector) {
-            (Some(r), _) => r.kind == w.kind && r.name == w.name,
-            (None, Some(sel)) => templates
-                .get(&format!("{}/{}/{}", w.namespace, w.kind, w.name))
-                .is_some_and(|l| selector_matches(sel, l)),
-            _ => false,
-        })
-        .collect()
-}
-
-/// What one pass over the targets did.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct TargetPass {
-    pub targets: usize,
-    /// Status writes (unchanged targets are not written).
-    pub written: usize,
-    /// Σ recommended and Σ currently requested over suggestions, per resource
-    /// (`cpu` in cores, `memory` in bytes), replicas included.
-    pub recommended: BTreeMap<&'static str, f64>,
-    pub requested: BTreeMap<&'static str, f64>,
-    /// OOM kills seen for the first time in this pass.
-    pub oom_kills: usize,
-}
-
-/// One pass over every target.
-pub async fn reconcile_targets(
     ctx: &TargetContext,
-    memory: &mut TargetMemory,
-    pause: &PauseState,
-) -> Result<TargetPass, kube::Error> {
-    let mut targets = vec![];
-    for api in ctx.scope.apis::<AIScaleTarget>(&ctx.client) {
-        targets.extend(api.list(&ListParams::default()).await?.items);
-    }
-    let workloads = list_workloads(&ctx.client, &ctx.scope)
-        .await
-        .map_err(|e| kube::Error::Service(Box::new(e)))?;
-    let templates = pod_template_labels(&ctx.client, &ctx.scope).await?;
-    // Seed 002: deleting a target (unenrolling) discards its workloads' history. Judged on
-    // every target, before claims split them, so each worker reaches the same verdict.
-    let enrolled: HashSet<(String, String, String)> = targets
-        .iter()
-        .flat_map(|t| resolve(t, &workloads, &templates))
-        .map(|w| (w.namespace.clone(), w.kind.clone(), w.name.clone()))
-        .collect();
-    discard_unenrolled(ctx, enrolled).await?;
-    if let Some(claims) = &ctx.claims {
-        targets = claims.mine(targets).await?;
-    }
-    let mut pass = TargetPass {
-        targets: targets.len(),
-        ..Default::default()
+    key: Key,
+) -> Result<Action, TargetError> {
+    let (ns, name) = key.clone();
+    let id = format!("{ns}/{name}");
+    let workloads = ctx.cache.resolve(ast);
+    let (data_time, failing) = {
+        let health = ctx.collector.lock().unwrap_or_else(|e| e.into_inner());
+        let failing = health.failing(&ns).map(|f| CollectionFailure {
+            reason: f.reason,
+            message: f.error.clone(),
+        });
+        (health.last_data_time(&ns), failing)
     };
-    if targets.is_empty() {
-        return Ok(pass);
-    }
-    let mut written = 0;
-    let mut data_times: HashMap<String, Option<i64>> = HashMap::new();
-    let mut oom_kills = 0;
-    // Forecasts run on a bounded pool of blocking threads while the pass goes on reading
-    // and collecting for the next targets; their results are applied in target order.
-    let pool = Arc::new(tokio::sync::Semaphore::new(ctx.forecast_workers.max(1)));
-    let mut pending: Vec<Pending> = vec![];
-    for ast in &targets {
-        let ns = ast.namespace().unwrap_or_default();
-        let name = ast.name_any();
-        let ns_api: Api<AIScaleTarget> = Api::namespaced(ctx.client.clone(), &ns);
-        let generation = ast.metadata.generation;
-        let previous = ast.status.clone().unwrap_or_default();
-        let mut status = previous.clone();
-        status.observed_generation = generation;
-        let errors = validate_target_spec(&ast.spec, Some(&ns));
-        if !errors.is_empty() {
-            let message = errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
-            status.conditions = vec![
-                condition(
-                    "ValidSpec",
-                    "False",
-                    "InvalidSpec",
-                    &message,
-                    generation,
-                    Some(&previous.conditions),
-                ),
-                condition(
-                    "Ready",
-                    "False",
-                    "InvalidSpec",
-                    "fix the spec; the target waits for a change",
-                    generation,
-                    Some(&previous.conditions),
-                ),
-            ];
-            written += write_status(&ns_api, &name, &previous, &status).await?;
-            continue;
-        }
-        let resolved = resolve(ast, &workloads, &templates);
-        status.workloads = resolved
-            .iter()
-            .map(|w| WorkloadStatus {
-                kind: w.kind.clone(),
-                name: w.name.clone(),
-            })
-            .collect();
-        let data_time = match data_times.get(&ns) {
-            Some(t) => *t,
-            None => {
-                let all_enrolled: Vec<&WorkloadView> =
-                    workloads.iter().filter(|w| w.namespace == ns).collect();
-                let now = std::time::Instant::now();
-                if memory.collector.due(&ns, now, ctx.collect_interval) {
-                    match collect(&ctx.client, &ctx.store, &ns, &all_enrolled).await {
-                        Ok(found) => {
-                            memory.collector.succeeded(&ns, now, found.data_time);
-                            let at = memory.collector.last_data_time(&ns).unwrap_or(0);
-                            oom_kills += memory.oom.observe(&ns, found.oom_kills, at);
-                        }
-                        Err(e) => {
-                            let retry =
-                                memory.collector.failed(&ns, e.reason(), e.to_string(), now);
-                            // Once per namespace and kind of failure, not at every retry.
-                            if retry.first {
-                                tracing::warn!(namespace = %ns, error = %e, retry_in_s = retry.wait.as_secs(), "collection failed; backing off");
-                            } else {
-                                tracing::debug!(namespace = %ns, error = %e, retry_in_s = retry.wait.as_secs(), "collection failed again");
-                            }
-                        }
+    let mut memory = ctx.memory_of(&key);
+    let (previous, mut events) = memory
+        .pending
+        .clone()
+        .unwrap_or_else(|| (ast.status.clone().unwrap_or_default(), vec![]));
+    let valid = validate_target_spec(&ast.spec, Some(&ns)).is_empty();
+    let mut failure = None;
+    let forecast = match data_time {
+        Some(t) if valid && !workloads.is_empty() => {
+            let due = forecast::due(&ast.spec, Some(t), &memory.last_forecast, &id);
+            if due.is_empty() {
+                ForecastOutcome::NotDue
+            } else {
+                match run_forecast(ctx, ast, &workloads, previous.suggestion.clone(), &due, t).await
+                {
+                    Ok(outcome) => {
+                        // Done, whatever happens to the write: the result is kept until written.
+                        memory.last_forecast.extend(due.iter().map(|d| (*d, t)));
+                        outcome
+                    }
+                    Err(e) => {
+                        let outcome = ForecastOutcome::Failed {
+                            reason: e.reason(),
+                            message: e.to_string(),
+                        };
+                        failure = Some(e);
+                        outcome
                     }
                 }
-                let t = memory.collector.last_data_time(&ns);
-                data_times.insert(ns.clone(), t);
-                t
             }
-        };
-        if let Some(t) = data_time {
-            status.last_collection_time = jiff::Timestamp::from_second(t).ok().map(Time);
         }
-        let key = (ns.clone(), name.clone());
-        let model = effective_model(&ast.spec.model, None, "cpu").ok();
-        let due = forecast_due(
-            data_time,
-            memory.last_forecast.get(&key).copied(),
-            model.as_ref().map(|m| &m.cadence),
-            &format!("{ns}/{name}"),
-        );
-        let histories = histories(
-            ctx,
-            &resolved,
-            &workloads_requests(&ctx.client, &resolved).await,
-            data_time.unwrap_or(0),
-        )
-        .map_err(|e| kube::Error::Service(Box::new(e)))?;
-        let span = histories
-            .iter()
-            .flat_map(|h| h.cpu.first().zip(h.cpu.last()))
-            .map(|(f, l)| l.0 - f.0)
-            .max()
-            .unwrap_or(0);
-        let since = histories
-            .iter()
-            .filter_map(|h| h.cpu.first().map(|f| f.0))
-            .min();
-        status.history = Some(HistoryStatus {
-            since: since
-                .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                .map(Time),
-            hours: span as f64 / 3600.0,
-            backfilled_days: backfilled_days(ctx, &resolved),
-        });
-        let forecast = if due {
-            memory
-                .last_forecast
-                .insert(key.clone(), data_time.unwrap_or(0));
-            let permit = pool
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| kube::Error::Service(Box::new(e)))?;
-            let (spec, inputs, t) = (ast.spec.clone(), histories.clone(), data_time.unwrap_or(0));
-            Some(tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                suggest(&spec, &inputs, t)
-            }))
-        } else {
-            None
-        };
-        let refs: Vec<WorkloadRef> = resolved
-            .iter()
-            .map(|w| WorkloadRef {
-                kind: w.kind.clone(),
-                name: w.name.clone(),
-            })
-            .collect();
-        pending.push(Pending {
-            ast,
-            ns,
-            name,
-            ns_api,
-            generation,
-            previous,
-            status,
-            histories,
-            refs,
-            forecast,
-        });
+        _ => ForecastOutcome::NotDue,
+    };
+    let refs: Vec<WorkloadRef> = workloads
+        .iter()
+        .map(|w| WorkloadRef {
+            kind: w.kind.clone(),
+            name: w.name.clone(),
+        })
+        .collect();
+    let oom_kills = ctx
+        .oom
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .kills_of(&ns, &refs);
+    let inputs = TargetInputs {
+        namespace: ns.clone(),
+        name: name.clone(),
+        generation: ast.metadata.generation,
+        spec: ast.spec.clone(),
+        previous,
+        workloads: workload_inputs(&ctx.cache, &workloads),
+        served_kinds: ctx.cache.served_kinds(),
+        pause: ctx.cache.pause(),
+        collection: CollectionState { data_time, failing },
+        forecast,
+        oom_kills,
+        now: ctx.clock.now(),
+    };
+    let mut outcome = plan(&inputs);
+    events.append(&mut outcome.events);
+    outcome.events = events;
+    let provisioning = provisioning(&outcome.status, &workloads);
+    ctx.set_provisioning(&memory.provisioning, &provisioning);
+    memory.provisioning = provisioning;
+    let applied = apply(ctx, ast, &mut memory, outcome).await;
+    let next_forecast = forecast::next(&ast.spec, &memory.last_forecast, &id);
+    ctx.remember(key, memory);
+    applied?;
+    if let Some(e) = failure {
+        return Err(e);
     }
-    for p in pending {
-        written += finish(ctx, memory, pause, &mut pass, p).await?;
+    // Each target's own schedule: its next forecast, at the latest the resync.
+    let mut wake = ctx.resync;
+    if let (Some(next), Some(t)) = (next_forecast, data_time) {
+        let until = Duration::from_secs(u64::try_from(next - t).unwrap_or(0).max(1));
+        wake = wake.min(ctx.clock.real_duration(until).max(Duration::from_secs(1)));
     }
-    pass.written = written;
-    pass.oom_kills = oom_kills;
-    Ok(pass)
+    Ok(Action::requeue(wake))
 }
 
-/// Deletes the history of every workload no target resolves any more.
-async fn discard_unenrolled(
+/// Reads the history of `workloads` and runs the `due` directions' forecasts on the pool.
+async fn run_forecast(
     ctx: &TargetContext,
-    enrolled: HashSet<(String, String, String)>,
-) -> Result<(), kube::Error> {
-    let store = ctx.store.clone();
-    let discarded = tokio::task::spawn_blocking(move || {
-        let held: HashSet<(String, String, String)> = store
-            .series()?
-            .into_iter()
-            .map(|k| (k.namespace, k.kind, k.workload))
+    ast: &AIScaleTarget,
+    workloads: &[WorkloadView],
+    previous: Option<prescale_api::target::status::Suggestion>,
+    due: &[Direction],
+    t: i64,
+) -> Result<ForecastOutcome, TargetError> {
+    let target = format!("{}/{}", ast.namespace().unwrap_or_default(), ast.name_any());
+    let backfilled = backfilled_days(
+        ctx.backfill.as_ref(),
+        workloads,
+        ctx.clock.now().as_second(),
+    );
+    let permit = ctx
+        .pool
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| TargetError::Forecast {
+            target: target.clone(),
+            message: e.to_string(),
+        })?;
+    let (store, spec, workloads, due) = (
+        ctx.store.clone(),
+        ast.spec.clone(),
+        workloads.to_vec(),
+        due.to_vec(),
+    );
+    let job = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let histories = histories(&*store, &workloads, t)?;
+        let results: BTreeMap<Direction, _> = due
+            .iter()
+            .map(|d| (*d, suggest(&d.spec(&spec), &histories, t)))
             .collect();
-        let mut discarded = vec![];
-        for w in held.difference(&enrolled) {
-            store.delete_workload(&w.0, &w.1, &w.2)?;
-            discarded.push(w.clone());
+        Ok::<_, StoreError>((history_summary(&histories, backfilled), results))
+    });
+    let (history, mut results) = match job.await {
+        Err(e) => {
+            return Err(TargetError::Forecast {
+                target,
+                message: e.to_string(),
+            });
         }
-        Ok::<_, prescale_store::StoreError>(discarded)
+        Ok(Err(source)) => return Err(TargetError::HistoryRead { target, source }),
+        Ok(Ok(done)) => done,
+    };
+    let vertical = results.remove(&Direction::Vertical);
+    let horizontal = results.remove(&Direction::Horizontal);
+    let why = [&vertical, &horizontal]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.as_ref().err().cloned())
+        .unwrap_or_default();
+    let combined = forecast::combine(
+        previous.as_ref(),
+        vertical.and_then(Result::ok),
+        horizontal.and_then(Result::ok),
+        ast.spec.horizontal.is_some(),
+    );
+    Ok(ForecastOutcome::Ran {
+        data_time: t,
+        history,
+        suggestion: combined.ok_or(why),
     })
-    .await
-    .map_err(|e| kube::Error::Service(Box::new(e)))?
-    .map_err(|e| kube::Error::Service(Box::new(e)))?;
-    for (ns, kind, name) in discarded {
-        tracing::info!(namespace = %ns, kind = %kind, name = %name, "workload unenrolled: its history is discarded");
+}
+
+/// Writes the status (when it differs from what the server holds), records the Events and
+/// hands the actions to the actuator.
+async fn apply(
+    ctx: &TargetContext,
+    ast: &AIScaleTarget,
+    memory: &mut Memory,
+    outcome: TargetOutcome,
+) -> Result<(), TargetError> {
+    let target = format!("{}/{}", ast.namespace().unwrap_or_default(), ast.name_any());
+    let current = ast.status.clone().unwrap_or_default();
+    let already_written = memory
+        .written
+        .as_ref()
+        .is_some_and(|(s, rv)| *s == outcome.status && *rv == ast.resource_version());
+    if outcome.status != current && !already_written {
+        memory.pending = Some((outcome.status.clone(), outcome.events.clone()));
+        write_status(ctx, ast, &outcome.status)
+            .await
+            .map_err(|source| TargetError::StatusWrite {
+                target: target.clone(),
+                source,
+            })?;
+        memory.written = Some((outcome.status.clone(), ast.resource_version()));
+    }
+    memory.pending = None;
+    for event in &outcome.events {
+        if event.reason == "SuggestionChanged" {
+            ctx.shared.metrics.recommendations.inc();
+        }
+        if let Err(e) = record_event(ctx, ast, event).await {
+            ctx.shared.metrics.failed("target", "EventWriteFailed");
+            tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
+        }
+    }
+    for action in &outcome.actions {
+        ctx.actuator
+            .apply(action)
+            .await
+            .map_err(|source| TargetError::Actuation {
+                target: target.clone(),
+                source,
+            })?;
     }
     Ok(())
 }
 
-/// One target's pass, read and collected, waiting for its forecast.
-struct Pending<'a> {
-    ast: &'a AIScaleTarget,
-    ns: String,
-    name: String,
-    ns_api: Api<AIScaleTarget>,
-    generation: Option<i64>,
-    previous: AIScaleTargetStatus,
-    status: AIScaleTargetStatus,
-    histories: Vec<ContainerHistory>,
-    refs: Vec<WorkloadRef>,
-    forecast:
-        Option<tokio::task::JoinHandle<Result<prescale_api::target::status::Suggestion, String>>>,
-}
-
-/// Applies a target's forecast, conditions and OOM report; writes its status (when it
-/// changed) and an Event (when the suggestion did). Returns the writes made.
-async fn finish(
-    ctx: &TargetContext,
-    memory: &TargetMemory,
-    pause: &PauseState,
-    pass: &mut TargetPass,
-    p: Pending<'_>,
-) -> Result<usize, kube::Error> {
-    let Pending {
-        ast,
-        ns,
-        name,
-        ns_api,
-        generation,
-        previous,
-        mut status,
-        histories,
-        refs,
-        forecast,
-    } = p;
-    let mut suggestion_changed = false;
-    if let Some(job) = forecast {
-        match job.await.map_err(|e| kube::Error::Service(Box::new(e)))? {
-            Ok(s) => {
-                suggestion_changed = previous.suggestion.as_ref().map(|p| &p.id) != Some(&s.id);
-                status.suggestion = Some(s);
-            }
-            Err(reason) => {
-                tracing::debug!(target = %format!("{ns}/{name}"), %reason, "no suggestion yet")
-            }
-        }
-    }
-    let suggested_at = status
-        .suggestion
-        .as_ref()
-        .and_then(|s| s.time.as_ref())
-        .map(|t| t.0.as_second());
-    status.oom_killed_containers = memory.oom.killed(&ns, &refs, suggested_at).0;
-    if let Some(last) = memory.oom.killed(&ns, &refs, None).1 {
-        status.last_oom_time = jiff::Timestamp::from_second(last).ok().map(Time);
-    }
-    let autonomous = [
-        ast.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
-        ast.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
-    ]
-    .into_iter()
-    .flatten()
-    .any(|m| m.scaling() == Some(Scaling::Autonomous));
-    let has_suggestion = status.suggestion.is_some();
-    let (able, able_reason, able_message) = match (autonomous, pause.paused) {
-        (false, _) => (
-            "True",
-            "RecommendationMode",
-            "recommendation mode: suggestions are reported, nothing is applied".to_string(),
-        ),
-        (true, true) => (
-            "False",
-            "ScalingPaused",
-            "the system-wide pause is on: apply steps are skipped and recorded".to_string(),
-        ),
-        (true, false) => (
-            "False",
-            "ActuationNotAvailable",
-            "autonomous actuation is not available in this version; suggestions are reported only"
-                .to_string(),
-        ),
-    };
-    let enough = status
-        .suggestion
-        .as_ref()
-        .is_some_and(|s| s.has_enough_data_to_scale);
-    status.conditions = vec![
-        condition(
-            "ValidSpec",
-            "True",
-            "Valid",
-            "the spec is valid",
-            generation,
-            Some(&previous.conditions),
-        ),
-        condition(
-            "Ready",
-            if has_suggestion { "True" } else { "False" },
-            if has_suggestion {
-                "SuggestionAvailable"
-            } else {
-                "CollectingUsage"
-            },
-            if has_suggestion {
-                "a suggestion is available"
-            } else {
-                "collecting usage for a first suggestion"
-            },
-            generation,
-            Some(&previous.conditions),
-        ),
-        match memory.collector.failing(&ns) {
-            Some(f) => condition(
-                "MetricsAvailable",
-                "False",
-                f.reason,
-                &format!(
-                    "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
-                    f.error
-                ),
-                generation,
-                Some(&previous.conditions),
-            ),
-            None => condition(
-                "MetricsAvailable",
-                "True",
-                "Collecting",
-                "usage is collected from metrics.k8s.io",
-                generation,
-                Some(&previous.conditions),
-            ),
-        },
-        condition(
-            "AbleToScale",
-            able,
-            able_reason,
-            &able_message,
-            generation,
-            Some(&previous.conditions),
-        ),
-        condition(
-            "ScalingActive",
-            if enough { "True" } else { "False" },
-            if enough {
-                "EnoughData"
-            } else {
-                "NotEnoughData"
-            },
-            if enough {
-                "the forecast has enough history"
-            } else {
-                "waiting for min_lookback_to_scale of history; the cold-start model is used"
-            },
-            generation,
-            Some(&previous.conditions),
-        ),
-    ];
-    if let Some(s) = &status.suggestion {
-        for (c, h) in s.containers.iter().zip(&histories) {
-            let replicas = f64::from(h.replicas.max(1));
-            for (resource, rec, req) in [
-                ("cpu", &c.cpu, h.cpu_request),
-                ("memory", &c.memory, h.memory_request),
-            ] {
-                if let (Some(rec), Some(req)) = (rec.as_deref().and_then(parse_cpu), req) {
-                    *pass.recommended.entry(resource).or_default() += rec * replicas;
-                    *pass.requested.entry(resource).or_default() += req * replicas;
-                }
-            }
-        }
-    }
-    let written = write_status(&ns_api, &name, &previous, &status).await?;
-    if suggestion_changed {
-        let _ = record_event(&ctx.client, ast, &status).await;
-    }
-    Ok(written)
-}
-
+/// Server-side apply of the whole status, forced: the operator owns every status field.
 async fn write_status(
-    api: &Api<AIScaleTarget>,
-    name: &str,
-    previous: &AIScaleTargetStatus,
-    status: &AIScaleTargetStatus,
-) -> Result<usize, kube::Error> {
-    if previous == status {
-        return Ok(0);
-    }
-    // Server-side apply, forced: the operator owns the whole status.
-    api.patch_status(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(json!({
-            "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
-            "metadata": {"name": name}, "status": status,
-        })),
-    )
-    .await?;
-    Ok(1)
-}
-
-async fn record_event(
-    client: &Client,
+    ctx: &TargetContext,
     ast: &AIScaleTarget,
     status: &AIScaleTargetStatus,
 ) -> Result<(), kube::Error> {
+    let api: Api<AIScaleTarget> =
+        Api::namespaced(ctx.client.clone(), &ast.namespace().unwrap_or_default());
+    api.patch_status(
+        &ast.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(json!({
+            "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
+            "metadata": {"name": ast.name_any()}, "status": status,
+        })),
+    )
+    .await
+    .map(drop)
+}
+
+async fn record_event(
+    ctx: &TargetContext,
+    ast: &AIScaleTarget,
+    e: &EventSpec,
+) -> Result<(), kube::Error> {
     let ns = ast.namespace().unwrap_or_default();
-    let summary: Vec<String> = status
-        .suggestion
-        .iter()
-        .flat_map(|s| &s.containers)
-        .map(|c| {
-            format!(
-                "{} cpu={} memory={}",
-                c.name,
-                c.cpu.as_deref().unwrap_or("-"),
-                c.memory.as_deref().unwrap_or("-")
-            )
-        })
-        .collect();
-    let now = Time(jiff::Timestamp::now());
+    let at = Time(whole_seconds(e.time));
     let event = Event {
         metadata: ObjectMeta {
             generate_name: Some(format!("{}.", ast.name_any())),
@@ -591,27 +492,64 @@ async fn record_event(
             name: Some(ast.name_any()),
             namespace: Some(ns.clone()),
             uid: ast.uid(),
+            resource_version: ast.resource_version(),
             ..Default::default()
         },
-        reason: Some("SuggestionChanged".into()),
-        message: Some(format!("new suggestion: {}", summary.join(", "))),
-        type_: Some("Normal".into()),
-        first_timestamp: Some(now.clone()),
-        last_timestamp: Some(now),
+        reason: Some(e.reason.into()),
+        message: Some(e.message.clone()),
+        type_: Some(e.type_.as_str().into()),
+        first_timestamp: Some(at.clone()),
+        last_timestamp: Some(at),
         count: Some(1),
+        source: Some(EventSource {
+            component: Some(crate::install::APP.into()),
+            host: None,
+        }),
+        reporting_component: Some(crate::install::APP.into()),
         ..Default::default()
     };
     let params = PostParams {
         dry_run: false,
         field_manager: Some(FIELD_MANAGER.into()),
     };
-    Api::<Event>::namespaced(client.clone(), &ns)
+    Api::<Event>::namespaced(ctx.client.clone(), &ns)
         .create(&params, &event)
         .await
-        .map(|_| ())
+        .map(drop)
 }
 
-/// The status value as JSON, for tests and the CLI.
-pub fn status_json(ast: &AIScaleTarget) -> Value {
-    serde_json::to_value(&ast.status).unwrap_or(Value::Null)
+/// This target's recommended and requested totals per resource (`cpu` in cores,
+/// `memory` in bytes, replicas included), for `prescale_provisioning_ratio`.
+fn provisioning(
+    status: &AIScaleTargetStatus,
+    workloads: &[WorkloadView],
+) -> Vec<(&'static str, f64, f64)> {
+    let Some(s) = &status.suggestion else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for c in &s.containers {
+        let w = workloads.iter().find(|w| {
+            c.workload.as_deref().is_none_or(|id| w.id() == id)
+                && w.containers.iter().any(|wc| wc.name == c.name)
+        });
+        let Some(w) = w else { continue };
+        let Some(requests) = w.containers.iter().find(|wc| wc.name == c.name) else {
+            continue;
+        };
+        let replicas = f64::from(w.replicas.max(1));
+        for (resource, rec, req) in [
+            ("cpu", &c.cpu, requests.cpu),
+            ("memory", &c.memory, requests.memory),
+        ] {
+            let rec = rec
+                .as_deref()
+                .and_then(|q| prescale_api::quantity::parse(q).ok())
+                .map(|q| q.as_f64());
+            if let (Some(rec), Some(req)) = (rec, req) {
+                out.push((resource, rec * replicas, req * replicas));
+            }
+        }
+    }
+    out
 }

@@ -1,6 +1,12 @@
-//! The AIScaleTarget controller: `suggest` decides, `controller` reads and writes.
+//! The AIScaleTarget controller: `plan` decides (pure), `forecast` says which direction
+//! forecasts when and combines their results, `suggest` forecasts, `inputs` reads, and
+//! `controller` runs them for one target and applies the outcome. `claims` splits the
+//! targets between processes sharing a PostgreSQL store.
 
+pub mod claims;
 pub mod controller;
-mod inputs;
+pub mod forecast;
+pub mod inputs;
+pub mod plan;
 pub mod schedule;
 pub mod suggest;

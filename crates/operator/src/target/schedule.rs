@@ -31,17 +31,37 @@ pub fn forecast_due(
     }
 }
 
+/// The data time at which a target whose last forecast used data up to `last` is next
+/// due (what `forecast_due` checks), or `None` when it never will be.
+pub fn next_due(last: i64, cadence: &Cadence, id: &str) -> Option<i64> {
+    match cadence {
+        Cadence::Interval(d) => {
+            let d = d.as_secs() as i64;
+            Some(last + d + jitter(id, d))
+        }
+        Cadence::Cron(s) => {
+            let next = s
+                .next_after(jiff::Timestamp::from_second(last).ok()?)?
+                .as_second();
+            Some(next + jitter(id, next - last))
+        }
+    }
+}
+
 /// A fixed delay per target, up to a tenth of its period and at most a minute.
 pub fn jitter(id: &str, period_secs: i64) -> i64 {
     let spread = (period_secs / 10).clamp(0, 60);
     if spread == 0 {
         return 0;
     }
-    // FNV-1a: stable across runs and processes, unlike the std hasher.
-    let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
-    (hash % spread as u64) as i64
+    (fnv1a(id.as_bytes()) % spread as u64) as i64
+}
+
+/// FNV-1a: a hash stable across runs and processes, unlike the std hasher.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -57,6 +77,34 @@ mod tests {
         assert!(all.len() > 10, "targets spread: {all:?}");
         assert_eq!(jitter("ns/a", 900), jitter("ns/a", 900));
         assert_eq!(jitter("ns/a", 5), 0, "short cadences get none");
+    }
+
+    #[test]
+    fn next_due_is_when_forecast_due_turns_true() {
+        let every = Cadence::Interval(Duration::from_secs(900));
+        let next = next_due(1000, &every, "ns/a").unwrap();
+        assert!(!forecast_due(
+            Some(next - 1),
+            Some(1000),
+            Some(&every),
+            "ns/a"
+        ));
+        assert!(forecast_due(Some(next), Some(1000), Some(&every), "ns/a"));
+        let cron = Cadence::Cron(Box::new(
+            prescale_api::cron::parse_cron("0 * * * *").unwrap(),
+        ));
+        let last = jiff::Timestamp::from_second(3600 * 500 + 10)
+            .unwrap()
+            .as_second();
+        let next = next_due(last, &cron, "ns/a").unwrap();
+        assert!((3600 * 501..3600 * 501 + 61).contains(&next), "{next}");
+        assert!(forecast_due(Some(next), Some(last), Some(&cron), "ns/a"));
+        assert!(!forecast_due(
+            Some(next - 1),
+            Some(last),
+            Some(&cron),
+            "ns/a"
+        ));
     }
 
     #[test]

@@ -77,7 +77,12 @@ impl TestEnv {
     /// The simulated cluster, its clock running 120× real time, with one roomy node.
     /// `roles` name the workload namespaces the test uses (besides the system one).
     pub async fn sim(test: &str, roles: &[&'static str]) -> TestEnv {
-        let c = TestCluster::start_with(jiff::Timestamp::now(), 120.0)
+        Self::sim_from(test, roles, jiff::Timestamp::now()).await
+    }
+
+    /// Like `sim`, its clock starting at `start`.
+    pub async fn sim_from(test: &str, roles: &[&'static str], start: jiff::Timestamp) -> TestEnv {
+        let c = TestCluster::start_with(start, 120.0)
             .await
             .expect("starting the simulated cluster");
         {
@@ -115,6 +120,7 @@ impl TestEnv {
         let operator_client = prescale_operator::client::operator_client(config).unwrap();
         c.sim.record_requests();
         let _loop = prescale_sim::cluster::spawn(c.sim.clone());
+        c.sim.set_faults(watch_cuts());
         TestEnv {
             backend: Backend::Sim,
             admin,
@@ -173,6 +179,15 @@ impl TestEnv {
         })
     }
 
+    /// Sets the simulated cluster's faults: `extra`, besides the watch cuts every test runs
+    /// with.
+    pub fn set_faults(&self, extra: Vec<prescale_sim::faults::Fault>) {
+        if let Some(c) = &self.sim {
+            c.sim
+                .set_faults(watch_cuts().into_iter().chain(extra).collect());
+        }
+    }
+
     /// The namespace playing `role` in this test.
     pub fn ns(&self, role: &str) -> &str {
         self.namespaces
@@ -188,20 +203,28 @@ impl TestEnv {
     /// Runs the operator (as `operator_client`) until the handle is dropped, scoped to the
     /// test's namespaces and templates, with `store` as its history.
     pub fn start_operator(&self, store: Arc<dyn HistoryStore>) -> OperatorHandle {
-        let config = OperatorConfig {
+        self.start_operator_with(store, |_| {})
+    }
+
+    /// Like `start_operator`, with the configuration changed by `tweak` first.
+    pub fn start_operator_with(
+        &self,
+        store: Arc<dyn HistoryStore>,
+        tweak: impl FnOnce(&mut OperatorConfig),
+    ) -> OperatorHandle {
+        let mut config = OperatorConfig {
             namespace: self.system_ns.clone(),
             metrics_addr: None,
-            interval: Duration::from_millis(200),
+            resync: Duration::from_secs(30),
             identity: format!("test-{}", self.run),
             backfill: None,
-            collect_interval: Duration::ZERO,
+            collect_interval: Duration::from_secs(prescale_sim::cluster::TICK_SECS),
             claims: None,
             worker_only: false,
-            scope: Scope {
-                namespaces: Some(self.namespaces.values().cloned().collect::<BTreeSet<_>>()),
-                template_selector: Some(format!("{RUN_LABEL}={}", self.run)),
-            },
+            scope: self.scope(),
+            clock: self.clock(),
         };
+        tweak(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(run(self.operator_client.clone(), store, config, async {
             let _ = stopped.await;
@@ -209,6 +232,28 @@ impl TestEnv {
         OperatorHandle {
             stop: Some(stop),
             task: Some(task),
+        }
+    }
+
+    /// The test's namespaces and templates: all an operator of this test may touch.
+    pub fn scope(&self) -> Scope {
+        Scope {
+            namespaces: Some(self.namespaces.values().cloned().collect::<BTreeSet<_>>()),
+            template_selector: Some(format!("{RUN_LABEL}={}", self.run)),
+        }
+    }
+
+    /// The cluster's clock: the simulated one's, or the system clock.
+    pub fn clock(&self) -> Arc<dyn prescale_operator::clock::Clock> {
+        match &self.sim {
+            Some(c) => {
+                let (a, b) = (c.sim.clock.clone(), c.sim.clock.clone());
+                Arc::new(prescale_operator::clock::FnClock {
+                    now: move || a.now(),
+                    real_duration: move |d| b.real_duration(d),
+                })
+            }
+            None => Arc::new(prescale_operator::clock::SystemClock),
         }
     }
 
@@ -368,6 +413,16 @@ impl Drop for OperatorHandle {
             task.abort();
         }
     }
+}
+
+/// Every watch of the simulated cluster is cut after a second: the operator must resume
+/// (or relist) and miss nothing, in every scenario.
+fn watch_cuts() -> Vec<prescale_sim::faults::Fault> {
+    vec![prescale_sim::faults::Fault {
+        verb: Some("watch".into()),
+        watch_cut_after: Some(Duration::from_secs(1)),
+        ..Default::default()
+    }]
 }
 
 /// Polls `check` until it returns `Ok`, or panics with its last complaint after `secs`

@@ -47,4 +47,5 @@ on_both_clusters! {
     pause_and_invalid_spec: &["prod"];
     unenroll_discards_history: &["prod"];
     workload_kinds: &["prod"];
+    update_conflict_is_reread_and_retried: &["prod"];
 }

@@ -14,6 +14,7 @@ use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 use prescale_operator::pause::{SYSTEM_CONFIG_KEY, SYSTEM_CONFIG_MAP};
 use prescale_operator::run::read_pause;
+use prescale_operator::template::controller::update_with_retry;
 use prescale_store::{HistoryStore, MemoryStore, Metric, SeriesKey};
 use serde_json::{Value, json};
 
@@ -399,23 +400,22 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     let autonomous = json!({"vertical": {"mode": "autonomous", "containers": [
         {"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "10Mi"}}]}});
     let asts = create_target(env, prod, "api", "api", autonomous).await;
+    let operator = env.start_operator(Arc::new(MemoryStore::new()));
+    target_until(env, prod, "api", "autonomous mode is reported", |t| {
+        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")
+    })
+    .await;
+    // The pause, written while the operator runs.
     let cms: Api<ConfigMap> = Api::namespaced(env.admin.clone(), &env.system_ns);
     cms.create(&PostParams::default(), &pause_map("scaling-paused: true\n"))
         .await
         .unwrap();
-    let operator = env.start_operator(Arc::new(MemoryStore::new()));
-
     // While paused, an autonomous target reports that its apply steps are skipped.
     target_until(env, prod, "api", "the pause is reported", |t| {
         has_condition(t, "AbleToScale", "False", "ScalingPaused")
     })
     .await;
-    assert!(
-        read_pause(&env.operator_client, &env.system_ns)
-            .await
-            .unwrap()
-            .paused
-    );
+    assert!(read_pause(&env.admin, &env.system_ns).await.unwrap().paused);
     cms.replace(
         SYSTEM_CONFIG_MAP,
         &PostParams::default(),
@@ -435,10 +435,17 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     )
     .await
     .unwrap();
-    let malformed = read_pause(&env.operator_client, &env.system_ns)
-        .await
-        .unwrap();
+    let malformed = read_pause(&env.admin, &env.system_ns).await.unwrap();
     assert!(!malformed.paused && malformed.problem.is_some());
+    target_until(env, prod, "api", "the malformed pause is reported", |t| {
+        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")?;
+        let message = condition(t, "AbleToScale").unwrap().message;
+        message
+            .contains(SYSTEM_CONFIG_MAP)
+            .then_some(())
+            .ok_or(message)
+    })
+    .await;
 
     // An invalid spec (a cron expression the API server cannot check) gets ValidSpec
     // False with the field path, and waits.
@@ -538,14 +545,17 @@ pub async fn workload_kinds(env: &TestEnv) {
             .unwrap();
         expected.insert(0, format!("{prod}/canary-ast"));
     }
-    let name = env.unique("kinds");
-    Api::<ClusterAIScaleTemplate>::all(env.admin.clone())
-        .create(
-            &PostParams::default(),
-            &template(env, &name, json!({}), "10%"),
-        )
-        .await
-        .unwrap();
+    create_template(env, "kinds", json!({}), "10%").await;
+    // A selector target over every kind's pod template (Rollouts included).
+    let apps: Vec<&str> = if env.backend == Backend::Sim {
+        vec!["web", "db", "canary"]
+    } else {
+        vec!["web", "db"]
+    };
+    let selector = json!({"scaleTargetRef": null,
+        "selector": {"matchExpressions": [{"key": "app", "operator": "In", "values": apps}]}});
+    create_target(env, prod, "by-selector", "-", selector).await;
+    expected.insert(0, format!("{prod}/by-selector"));
     let operator = env.start_operator(Arc::new(MemoryStore::new()));
     eventually("every kind is enrolled", PATIENCE, || async {
         let mut all = names(&targets(env, &["prod"]).await);
@@ -554,6 +564,28 @@ pub async fn workload_kinds(env: &TestEnv) {
             .then_some(())
             .ok_or_else(|| format!("{all:?}"))
     })
+    .await;
+    target_until(
+        env,
+        prod,
+        "by-selector",
+        "the selector resolves every kind",
+        |t| {
+            let mut kinds: Vec<String> = t
+                .status
+                .as_ref()
+                .map(|s| s.workloads.iter().map(|w| w.kind.clone()).collect())
+                .unwrap_or_default();
+            kinds.sort();
+            let mut expected = vec!["Deployment", "StatefulSet"];
+            if env.backend == Backend::Sim {
+                expected.insert(1, "Rollout");
+            }
+            (kinds == expected)
+                .then_some(())
+                .ok_or(format!("{kinds:?}"))
+        },
+    )
     .await;
     for (target, kind) in [("db-ast", "StatefulSet"), ("web-ast", "Deployment")]
         .into_iter()
@@ -591,4 +623,37 @@ async fn install_rollout_crd(env: &TestEnv) {
         )
         .await
         .unwrap();
+}
+
+/// A spec update that meets a conflict (409: someone wrote in between) re-reads and
+/// retries, keeping the other writer's change — as the operator's own client.
+pub async fn update_conflict_is_reread_and_retried(env: &TestEnv) {
+    let prod = env.ns("prod");
+    let asts = create_target(env, prod, "api", "api", json!({})).await;
+    let stale = asts.get("api").await.unwrap();
+    asts.patch(
+        "api",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"team": "payments"}}})),
+    )
+    .await
+    .unwrap();
+    let as_operator: Api<AIScaleTarget> = Api::namespaced(env.operator_client.clone(), prod);
+    let updated = update_with_retry(&as_operator, "api", stale, |t| {
+        t.spec.model.forecast_interval = Some("5m".into());
+        Ok(())
+    })
+    .await
+    .expect("the update succeeds after re-reading");
+    assert_eq!(updated.spec.model.forecast_interval.as_deref(), Some("5m"));
+    assert_eq!(
+        updated
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
+        Some("payments"),
+        "the concurrent edit is kept, not overwritten"
+    );
 }

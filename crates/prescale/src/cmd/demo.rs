@@ -203,14 +203,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let operator = OperatorConfig {
             namespace: "prescale-system".into(),
             metrics_addr: None,
-            interval: Duration::from_secs(1),
+            resync: Duration::from_secs(60),
             identity: "prescale-demo".into(),
             backfill: None,
-            // The simulated clock runs faster than the wall clock: collect on every pass.
-            collect_interval: Duration::ZERO,
+            // A minute of simulated time: at 720x, a dozen collections a second.
+            collect_interval: Duration::from_secs(60),
             claims: None,
             worker_only: false,
             scope: prescale_operator::scope::Scope::all(),
+            // One clock: the operator's timestamps follow the simulated cluster's.
+            clock: Arc::new(prescale_operator::clock::FnClock {
+                now: { let c = sim.clock.clone(); move || c.now() },
+                real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
+            }),
         };
         {
             let mut store = sim.store();

@@ -11,7 +11,7 @@ use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig};
 use prescale_operator::run::{OperatorConfig, run as run_operator};
 use prescale_operator::scope::Scope;
-use prescale_operator::target::controller::Claims;
+use prescale_operator::target::claims::Claims;
 use prescale_store::retention::Retention;
 use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
 
@@ -31,9 +31,10 @@ pub struct Args {
     /// Address of /metrics, /healthz and /readyz.
     #[arg(long, default_value = "0.0.0.0:8080")]
     pub metrics_addr: SocketAddr,
-    /// Seconds between reconcile passes.
-    #[arg(long, default_value_t = 5.0)]
-    pub interval: f64,
+    /// The safety net: every object is reconciled at least this often, changed or not
+    /// (work is otherwise triggered by watches and each target's next forecast).
+    #[arg(long, default_value = "5m", value_parser = parse_interval)]
+    pub resync: Duration,
     /// Prometheus to backfill history from when a workload is enrolled (cAdvisor's
     /// container_cpu_usage_seconds_total and container_memory_working_set_bytes), e.g.
     /// http://prometheus.monitoring:9090.
@@ -136,12 +137,6 @@ pub fn run_worker(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
-    if !(args.interval.is_finite() && args.interval > 0.0) {
-        anyhow::bail!(
-            "--interval {} must be a positive number of seconds",
-            args.interval
-        );
-    }
     let (store, pg) = open_store(&args.store, args.store_connections)?;
     if worker_only && pg.is_none() {
         anyhow::bail!(
@@ -151,13 +146,12 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
     }
     let identity = std::env::var("POD_NAME")
         .unwrap_or_else(|_| format!("prescale-{}-{}", hostname(), std::process::id()));
-    let interval = Duration::from_secs_f64(args.interval);
-    // A worker that misses three passes (or 15 s) is presumed gone.
+    // Claims are renewed every 5 s; a worker silent for 15 s is presumed gone.
     let claims = pg.map(|store| {
         Arc::new(Claims {
             store,
             worker: identity.clone(),
-            ttl: (interval * 3).max(Duration::from_secs(15)),
+            ttl: Duration::from_secs(15),
         })
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -195,7 +189,7 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
         let config = OperatorConfig {
             namespace: namespace(args.namespace),
             metrics_addr: Some(args.metrics_addr),
-            interval,
+            resync: args.resync,
             identity,
             backfill,
             collect_interval: args.collect_interval,
@@ -206,6 +200,7 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
                     .then(|| args.watch_namespaces.iter().cloned().collect()),
                 template_selector: args.template_selector.clone(),
             },
+            clock: Arc::new(prescale_operator::clock::SystemClock),
         };
         tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {

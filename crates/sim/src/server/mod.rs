@@ -252,7 +252,13 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
     }
     let injection = {
         let faults = sim.faults.lock().unwrap_or_else(|e| e.into_inner());
-        crate::faults::decide(&faults, &target.rt.plural, verb, rand::random::<f64>)
+        crate::faults::decide(
+            &faults,
+            &target.rt.plural,
+            verb,
+            target.name.as_deref(),
+            rand::random::<f64>,
+        )
     };
     if !injection.latency.is_zero() {
         tokio::time::sleep(injection.latency).await;
@@ -533,7 +539,9 @@ async fn dispatch(
             let found = sim.store().get(&key, &ns, name);
             let current = match found {
                 Ok(obj) => obj,
-                Err(e) if e.code == 404 && kind == PatchType::Apply => {
+                // Apply creates a missing object — but not through a subresource: a real
+                // API server answers 404 there.
+                Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
                     return create(sim, t, &ns, name, patch, query.dry_run).await;
                 }
                 Err(e) => return Err(e),

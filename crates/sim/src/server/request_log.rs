@@ -15,6 +15,8 @@ pub struct RequestRecord {
     /// `""` for the core group.
     pub group: String,
     pub resource: String,
+    /// The object's name, for requests about one object.
+    pub name: Option<String>,
     pub subresource: Option<String>,
     /// `None` for cluster-scoped objects and requests across all namespaces.
     pub namespace: Option<String>,
@@ -57,6 +59,7 @@ pub fn record(method: &Method, path: &str, watch: bool, user_agent: &str) -> Opt
         verb: verb.into(),
         group: group.into(),
         resource,
+        name: rest.get(1).map(|s| s.to_string()),
         subresource: rest.get(2).map(|s| s.to_string()),
         namespace,
     })

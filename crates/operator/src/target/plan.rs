@@ -1,0 +1,461 @@
+//! What one AIScaleTarget's status should say, which Events to record and which actions
+//! to take, as a pure function of plain inputs: the target, the workloads it resolves,
+//! the collector's state, this round's forecast (if one ran), OOM kills, the pause and the
+//! clock. The controller only gathers `TargetInputs` and applies the `TargetOutcome`.
+//!
+//! Conditions and their reasons:
+//! - `ValidSpec`: `Valid` | `InvalidSpec` (each wrong field by path; the target waits).
+//! - `Ready`: `SuggestionAvailable` | `CollectingUsage` | `NoReadyPods` | `InvalidSpec` |
+//!   `WorkloadNotFound` | a forecast failure (`TargetError::reason`).
+//! - `MetricsAvailable`: `Collecting` | the collector's failure (`CollectError::reason`).
+//! - `AbleToScale`: `RecommendationMode` | `ScalingPaused` | `ActuationNotAvailable`.
+//! - `ScalingActive`: `EnoughData` | `NotEnoughData`.
+
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use prescale_api::AIScaleTargetSpec;
+use prescale_api::mode::Scaling;
+use prescale_api::target::status::{
+    AIScaleTargetStatus, HistoryStatus, Suggestion, WorkloadStatus,
+};
+use prescale_api::validate::validate_target_spec;
+
+use crate::actuate::Action;
+use crate::conditions::condition;
+use crate::pause::PauseState;
+
+/// A workload the target resolved, as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorkloadInput {
+    pub kind: String,
+    pub name: String,
+    /// Pods and ready pods now.
+    pub pods: usize,
+    pub ready_pods: usize,
+    /// The HPAs scaling it and the PodDisruptionBudgets covering its pods (what actuation
+    /// works with).
+    pub hpas: Vec<String>,
+    pub pdbs: Vec<String>,
+}
+
+/// Why the collector has no fresh samples for the target's namespace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionFailure {
+    /// A condition reason (`CollectError::reason`).
+    pub reason: &'static str,
+    pub message: String,
+}
+
+/// The collector's state for the target's namespace.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct CollectionState {
+    /// Data time (the metrics' timestamp) of the last samples recorded.
+    pub data_time: Option<i64>,
+    pub failing: Option<CollectionFailure>,
+}
+
+/// What this round's forecast step did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ForecastOutcome {
+    /// No direction was due: the previous suggestion stands.
+    #[default]
+    NotDue,
+    /// The due directions ran on the history up to `data_time`.
+    Ran {
+        data_time: i64,
+        history: HistoryStatus,
+        /// The new suggestion, or why none can be made yet.
+        suggestion: Result<Suggestion, String>,
+    },
+    /// The forecast could not run (`reason` from `TargetError::reason`).
+    Failed {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+/// Everything the plan decides from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetInputs {
+    pub namespace: String,
+    pub name: String,
+    pub generation: Option<i64>,
+    pub spec: AIScaleTargetSpec,
+    /// The status as last written, or as last decided when writing it failed.
+    pub previous: AIScaleTargetStatus,
+    pub workloads: Vec<WorkloadInput>,
+    /// Workload kinds the cluster serves now (Argo Rollouts need their CRD).
+    pub served_kinds: Vec<String>,
+    pub pause: PauseState,
+    pub collection: CollectionState,
+    pub forecast: ForecastOutcome,
+    /// OOM kills of the target's containers in the last days: (container, data time).
+    pub oom_kills: Vec<(String, i64)>,
+    pub now: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Normal => "Normal",
+            EventType::Warning => "Warning",
+        }
+    }
+}
+
+/// An Event to record on the target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSpec {
+    pub type_: EventType,
+    pub reason: &'static str,
+    pub message: String,
+    pub time: Timestamp,
+}
+
+/// What the plan decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOutcome {
+    pub status: AIScaleTargetStatus,
+    pub events: Vec<EventSpec>,
+    /// Changes to make to the cluster: none in this version (see `crate::actuate`).
+    pub actions: Vec<Action>,
+}
+
+/// Whether any direction of the target is autonomous.
+pub fn autonomous(spec: &AIScaleTargetSpec) -> bool {
+    [
+        spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
+        spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|m| m.scaling() == Some(Scaling::Autonomous))
+}
+
+fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+/// The plan for one target.
+pub fn plan(i: &TargetInputs) -> TargetOutcome {
+    let previous = &i.previous;
+    let cond = |type_: &str, status: &str, reason: &str, message: &str| {
+        condition(
+            type_,
+            status,
+            reason,
+            message,
+            i.generation,
+            &previous.conditions,
+            i.now,
+        )
+    };
+    let mut status = previous.clone();
+    status.observed_generation = i.generation;
+    let errors = validate_target_spec(&i.spec, Some(&i.namespace));
+    if !errors.is_empty() {
+        let message = errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ");
+        status.conditions = vec![
+            cond("ValidSpec", "False", "InvalidSpec", &message),
+            cond(
+                "Ready",
+                "False",
+                "InvalidSpec",
+                "fix the spec; the target waits for a change",
+            ),
+        ];
+        let events = transition_events(previous, &status, i.now);
+        return TargetOutcome {
+            status,
+            events,
+            actions: vec![],
+        };
+    }
+    status.workloads = i
+        .workloads
+        .iter()
+        .map(|w| WorkloadStatus {
+            kind: w.kind.clone(),
+            name: w.name.clone(),
+        })
+        .collect();
+    let mut forecast_failure = None;
+    match &i.forecast {
+        ForecastOutcome::NotDue => {}
+        ForecastOutcome::Ran {
+            data_time,
+            history,
+            suggestion,
+        } => {
+            status.last_collection_time = Timestamp::from_second(*data_time).ok().map(Time);
+            status.history = Some(history.clone());
+            // No suggestion yet (too little usage): the previous one, if any, stands.
+            if let Ok(s) = suggestion {
+                status.suggestion = Some(s.clone());
+            }
+        }
+        ForecastOutcome::Failed { reason, message } => forecast_failure = Some((*reason, message)),
+    }
+    let suggested_at = status
+        .suggestion
+        .as_ref()
+        .and_then(|s| s.time.as_ref())
+        .map(|t| t.0.as_second());
+    let mut killed: Vec<String> = i
+        .oom_kills
+        .iter()
+        .filter(|(_, at)| suggested_at.is_none_or(|s| *at > s))
+        .map(|(c, _)| c.clone())
+        .collect();
+    killed.sort();
+    killed.dedup();
+    status.oom_killed_containers = killed;
+    if let Some(last) = i.oom_kills.iter().map(|(_, at)| *at).max() {
+        status.last_oom_time = Timestamp::from_second(last).ok().map(Time);
+    }
+
+    let ready = match (&status.suggestion, forecast_failure) {
+        _ if i.workloads.is_empty() => cond("Ready", "False", "WorkloadNotFound", &not_found(i)),
+        (Some(_), None) => cond(
+            "Ready",
+            "True",
+            "SuggestionAvailable",
+            "a suggestion is available",
+        ),
+        (Some(_), Some((_, message))) => cond(
+            "Ready",
+            "True",
+            "SuggestionAvailable",
+            &format!("the last forecast failed ({message}); the previous suggestion stands"),
+        ),
+        (None, Some((reason, message))) => cond("Ready", "False", reason, message),
+        (None, None) if i.workloads.iter().all(|w| w.ready_pods == 0) => cond(
+            "Ready",
+            "False",
+            "NoReadyPods",
+            "no pod of the target's workloads is ready: there is no usage to collect yet",
+        ),
+        (None, None) => cond(
+            "Ready",
+            "False",
+            "CollectingUsage",
+            "collecting usage for a first suggestion",
+        ),
+    };
+    let metrics = match &i.collection.failing {
+        Some(f) => cond(
+            "MetricsAvailable",
+            "False",
+            f.reason,
+            &format!(
+                "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
+                f.message
+            ),
+        ),
+        None => cond(
+            "MetricsAvailable",
+            "True",
+            "Collecting",
+            "usage is collected from metrics.k8s.io",
+        ),
+    };
+    let pause_note = i
+        .pause
+        .problem
+        .as_deref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    let hpas: Vec<&str> = i
+        .workloads
+        .iter()
+        .flat_map(|w| &w.hpas)
+        .map(String::as_str)
+        .collect();
+    let pdbs: Vec<&str> = i
+        .workloads
+        .iter()
+        .flat_map(|w| &w.pdbs)
+        .map(String::as_str)
+        .collect();
+    let works_with = match (hpas.is_empty(), pdbs.is_empty()) {
+        (true, true) => String::new(),
+        _ => format!(
+            "; actuation will work with HPA [{}] and PodDisruptionBudget [{}]",
+            hpas.join(", "),
+            pdbs.join(", ")
+        ),
+    };
+    let able = match (autonomous(&i.spec), i.pause.paused) {
+        (false, _) => cond(
+            "AbleToScale",
+            "True",
+            "RecommendationMode",
+            "recommendation mode: suggestions are reported, nothing is applied",
+        ),
+        (true, true) => cond(
+            "AbleToScale",
+            "False",
+            "ScalingPaused",
+            "the system-wide pause is on: apply steps are skipped and recorded",
+        ),
+        (true, false) => cond(
+            "AbleToScale",
+            "False",
+            "ActuationNotAvailable",
+            &format!(
+                "autonomous actuation is not available in this version; suggestions are reported only{works_with}{pause_note}"
+            ),
+        ),
+    };
+    let enough = status
+        .suggestion
+        .as_ref()
+        .is_some_and(|s| s.has_enough_data_to_scale);
+    let active = if enough {
+        cond(
+            "ScalingActive",
+            "True",
+            "EnoughData",
+            "the forecast has enough history",
+        )
+    } else {
+        cond(
+            "ScalingActive",
+            "False",
+            "NotEnoughData",
+            "waiting for min_lookback_to_scale of history; the cold-start model is used",
+        )
+    };
+    status.conditions = vec![
+        cond("ValidSpec", "True", "Valid", "the spec is valid"),
+        ready,
+        metrics,
+        able,
+        active,
+    ];
+    let mut events = transition_events(previous, &status, i.now);
+    if let Some(s) = &status.suggestion
+        && previous.suggestion.as_ref().map(|p| &p.id) != Some(&s.id)
+    {
+        events.push(EventSpec {
+            type_: EventType::Normal,
+            reason: "SuggestionChanged",
+            message: format!("new suggestion: {}", summary(s)),
+            time: i.now,
+        });
+    }
+    TargetOutcome {
+        status,
+        events,
+        actions: vec![],
+    }
+}
+
+/// Why the target resolves no workload, and how to fix it.
+fn not_found(i: &TargetInputs) -> String {
+    match &i.spec.scale_target_ref {
+        Some(r) if !i.served_kinds.contains(&r.kind) => format!(
+            "this cluster does not serve kind {}: install the CRD that defines it (Argo Rollouts for Rollout)",
+            r.kind
+        ),
+        Some(r) => format!(
+            "{} {} does not exist in namespace {}; the target waits for it",
+            r.kind, r.name, i.namespace
+        ),
+        None => format!(
+            "the selector matches no pod template of a {} in namespace {}",
+            i.served_kinds.join(", "),
+            i.namespace
+        ),
+    }
+}
+
+/// A Warning for each condition that has just turned bad, so `kubectl describe` and
+/// `kubectl get events` show it once rather than only in status.
+fn transition_events(
+    previous: &AIScaleTargetStatus,
+    now: &AIScaleTargetStatus,
+    time: Timestamp,
+) -> Vec<EventSpec> {
+    let warn_on = [
+        ("ValidSpec", "False"),
+        ("Ready", "False"),
+        ("MetricsAvailable", "False"),
+    ];
+    let mut events = vec![];
+    for (type_, bad) in warn_on {
+        let Some(c) = find(&now.conditions, type_) else {
+            continue;
+        };
+        let before = find(&previous.conditions, type_);
+        let turned_bad =
+            c.status == bad && before.is_none_or(|b| b.status != c.status || b.reason != c.reason);
+        // Collecting usage, or waiting for pods, is how every target starts: not a warning.
+        let normal = ["CollectingUsage", "NoReadyPods"].contains(&c.reason.as_str());
+        // One Warning per reason (Ready repeats ValidSpec's InvalidSpec).
+        let reason = reason_label(&c.reason);
+        if turned_bad && !normal && !events.iter().any(|e: &EventSpec| e.reason == reason) {
+            events.push(EventSpec {
+                type_: EventType::Warning,
+                reason,
+                message: c.message.clone(),
+                time,
+            });
+        }
+    }
+    events
+}
+
+/// Event reasons are a fixed set (they are aggregated by reason).
+fn reason_label(reason: &str) -> &'static str {
+    const KNOWN: [&str; 10] = [
+        "InvalidSpec",
+        "NoReadyPods",
+        "WorkloadNotFound",
+        "MetricsAPINotServed",
+        "MetricsAPIUnavailable",
+        "MetricsUnavailable",
+        "HistoryStoreFailed",
+        "HistoryReadFailed",
+        "ForecastFailed",
+        "StatusWriteFailed",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|k| *k == reason)
+        .unwrap_or("TargetProblem")
+}
+
+/// `container cpu=… memory=…` for each container of a suggestion.
+fn summary(s: &Suggestion) -> String {
+    let mut parts: Vec<String> = s
+        .containers
+        .iter()
+        .map(|c| {
+            format!(
+                "{} cpu={} memory={}",
+                c.name,
+                c.cpu.as_deref().unwrap_or("-"),
+                c.memory.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    if let Some(r) = s.suggested_replicas {
+        parts.push(format!("replicas={r}"));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,338 @@
+//! Every condition and reason the target plan can produce, and its Events, without a
+//! cluster.
+
+use super::*;
+use prescale_api::target::status::ContainerRecommendation;
+use serde_json::json;
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn spec(extra: serde_json::Value) -> AIScaleTargetSpec {
+    let mut doc = json!({"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                         "model": {"forecast_blocks": "15m", "forecast_interval": "15m"}});
+    json_patch::merge(&mut doc, &extra);
+    serde_json::from_value(doc).unwrap()
+}
+
+fn inputs() -> TargetInputs {
+    TargetInputs {
+        namespace: "shop".into(),
+        name: "web".into(),
+        generation: Some(3),
+        spec: spec(json!({})),
+        previous: AIScaleTargetStatus::default(),
+        workloads: vec![WorkloadInput {
+            kind: "Deployment".into(),
+            name: "web".into(),
+            pods: 2,
+            ready_pods: 2,
+            ..Default::default()
+        }],
+        served_kinds: vec!["Deployment".into(), "StatefulSet".into()],
+        pause: PauseState::RUNNING,
+        collection: CollectionState::default(),
+        forecast: ForecastOutcome::NotDue,
+        oom_kills: vec![],
+        now: t("2026-11-29T10:00:00.600Z"),
+    }
+}
+
+fn suggestion(id: &str, at: &str, enough: bool) -> Suggestion {
+    Suggestion {
+        id: id.into(),
+        time: Some(Time(t(at))),
+        has_enough_data_to_scale: enough,
+        containers: vec![ContainerRecommendation {
+            name: "app".into(),
+            cpu: Some("250m".into()),
+            memory: Some("300Mi".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn ran(s: Result<Suggestion, String>) -> ForecastOutcome {
+    ForecastOutcome::Ran {
+        data_time: t("2026-11-29T09:59:45Z").as_second(),
+        history: HistoryStatus {
+            since: None,
+            hours: 2.0,
+            backfilled_days: None,
+        },
+        suggestion: s,
+    }
+}
+
+fn get(o: &TargetOutcome, type_: &str) -> (String, String, String) {
+    let c = find(&o.status.conditions, type_).unwrap_or_else(|| panic!("no {type_}"));
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+fn reasons(o: &TargetOutcome) -> Vec<(String, String)> {
+    o.status
+        .conditions
+        .iter()
+        .map(|c| (c.type_.clone(), c.reason.clone()))
+        .collect()
+}
+
+#[test]
+fn a_valid_target_collecting_usage() {
+    let o = plan(&inputs());
+    assert_eq!(
+        reasons(&o),
+        [
+            ("ValidSpec".into(), "Valid".into()),
+            ("Ready".into(), "CollectingUsage".into()),
+            ("MetricsAvailable".into(), "Collecting".into()),
+            ("AbleToScale".into(), "RecommendationMode".into()),
+            ("ScalingActive".into(), "NotEnoughData".into()),
+        ]
+    );
+    assert_eq!(get(&o, "ValidSpec").0, "True");
+    assert_eq!(get(&o, "Ready").0, "False");
+    assert_eq!(o.status.observed_generation, Some(3));
+    assert_eq!(o.status.workloads[0].name, "web");
+    assert!(
+        o.events.is_empty(),
+        "starting to collect is no warning: {:?}",
+        o.events
+    );
+    assert!(o.actions.is_empty());
+}
+
+#[test]
+fn an_invalid_spec_names_the_field_and_warns_once() {
+    let mut i = inputs();
+    i.spec = spec(json!({"model": {"forecast_interval": null, "forecast_cron": "61 * * * *"}}));
+    let o = plan(&i);
+    let (status, reason, message) = get(&o, "ValidSpec");
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "InvalidSpec"));
+    assert!(message.contains("spec.model.forecast_cron"), "{message}");
+    assert_eq!(get(&o, "Ready").1, "InvalidSpec");
+    assert_eq!(o.status.conditions.len(), 2);
+    assert_eq!(o.events.len(), 1);
+    assert_eq!(
+        (o.events[0].type_, o.events[0].reason),
+        (EventType::Warning, "InvalidSpec")
+    );
+    i.previous = o.status.clone();
+    let again = plan(&i);
+    assert_eq!(again.status, o.status, "a resync changes nothing");
+    assert!(again.events.is_empty(), "the warning is not repeated");
+}
+
+#[test]
+fn a_missing_workload_says_what_is_missing() {
+    let mut i = inputs();
+    i.workloads.clear();
+    let (status, reason, message) = get(&plan(&i), "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "WorkloadNotFound")
+    );
+    assert!(
+        message.contains("Deployment web does not exist in namespace shop"),
+        "{message}"
+    );
+
+    i.spec = spec(json!({"scaleTargetRef": {"kind": "Rollout", "name": "canary"}}));
+    let message = get(&plan(&i), "Ready").2;
+    assert!(message.contains("does not serve kind Rollout"), "{message}");
+
+    i.spec = spec(json!({"scaleTargetRef": null, "selector": {"matchLabels": {"app": "x"}}}));
+    let o = plan(&i);
+    assert!(
+        get(&o, "Ready")
+            .2
+            .contains("selector matches no pod template")
+    );
+    assert_eq!(o.events[0].reason, "WorkloadNotFound");
+}
+
+#[test]
+fn a_forecast_gives_a_suggestion_and_an_event_when_it_changes() {
+    let mut i = inputs();
+    i.forecast = ran(Ok(suggestion("a1", "2026-11-29T09:59:45Z", true)));
+    let o = plan(&i);
+    assert_eq!(
+        get(&o, "Ready"),
+        (
+            "True".into(),
+            "SuggestionAvailable".into(),
+            "a suggestion is available".into()
+        )
+    );
+    assert_eq!(get(&o, "ScalingActive").1, "EnoughData");
+    assert_eq!(o.status.history.as_ref().unwrap().hours, 2.0);
+    assert_eq!(
+        o.status.last_collection_time.as_ref().unwrap().0,
+        t("2026-11-29T09:59:45Z")
+    );
+    assert_eq!(o.events.len(), 1);
+    assert_eq!(o.events[0].reason, "SuggestionChanged");
+    assert!(
+        o.events[0].message.contains("app cpu=250m memory=300Mi"),
+        "{}",
+        o.events[0].message
+    );
+
+    // The same suggestion again: no Event.
+    i.previous = o.status.clone();
+    assert!(plan(&i).events.is_empty());
+    // Too little usage for a new one: the previous suggestion stands.
+    i.forecast = ran(Err("no usage collected yet".into()));
+    assert_eq!(plan(&i).status.suggestion.unwrap().id, "a1");
+}
+
+#[test]
+fn a_failed_forecast_keeps_the_last_suggestion_or_says_why_there_is_none() {
+    let mut i = inputs();
+    i.forecast = ForecastOutcome::Failed {
+        reason: "HistoryReadFailed",
+        message: "reading the usage history: disk full".into(),
+    };
+    let o = plan(&i);
+    assert_eq!(get(&o, "Ready").0, "False");
+    assert_eq!(get(&o, "Ready").1, "HistoryReadFailed");
+    assert_eq!(o.events[0].reason, "HistoryReadFailed");
+
+    i.previous.suggestion = Some(suggestion("a1", "2026-11-29T09:00:00Z", false));
+    let (status, reason, message) = get(&plan(&i), "Ready");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", "SuggestionAvailable")
+    );
+    assert!(message.contains("disk full") && message.contains("previous suggestion stands"));
+}
+
+#[test]
+fn no_ready_pod_means_no_usage_to_collect() {
+    let mut i = inputs();
+    i.workloads[0].ready_pods = 0;
+    let o = plan(&i);
+    assert_eq!(get(&o, "Ready").1, "NoReadyPods");
+    assert!(o.events.is_empty(), "a scaled-down workload is no warning");
+}
+
+#[test]
+fn metrics_outages_are_reported_with_the_fix() {
+    let mut i = inputs();
+    i.collection.failing = Some(CollectionFailure {
+        reason: "MetricsAPINotServed",
+        message: "metrics.k8s.io is not served: install metrics-server".into(),
+    });
+    let o = plan(&i);
+    let (status, reason, message) = get(&o, "MetricsAvailable");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "MetricsAPINotServed")
+    );
+    assert!(message.starts_with("metrics.k8s.io is not served: install metrics-server"));
+    assert!(message.contains("retried with backoff"));
+    assert_eq!(o.events.len(), 1);
+    assert_eq!(
+        (o.events[0].type_, o.events[0].reason),
+        (EventType::Warning, "MetricsAPINotServed")
+    );
+    i.previous = o.status;
+    assert!(
+        plan(&i).events.is_empty(),
+        "warned once, not at every retry"
+    );
+}
+
+#[test]
+fn able_to_scale_follows_mode_and_pause() {
+    let mut i = inputs();
+    assert_eq!(
+        get(&plan(&i), "AbleToScale"),
+        (
+            "True".into(),
+            "RecommendationMode".into(),
+            "recommendation mode: suggestions are reported, nothing is applied".into()
+        )
+    );
+    i.spec = spec(json!({"vertical": {"mode": "auto"}}));
+    let (status, reason, message) = get(&plan(&i), "AbleToScale");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ActuationNotAvailable")
+    );
+    assert!(!message.contains("HPA"), "{message}");
+    i.workloads[0].hpas = vec!["web-hpa".into()];
+    i.workloads[0].pdbs = vec!["web-pdb".into()];
+    let message = get(&plan(&i), "AbleToScale").2;
+    assert!(
+        message.contains("HPA [web-hpa]") && message.contains("PodDisruptionBudget [web-pdb]"),
+        "{message}"
+    );
+    i.pause = PauseState {
+        paused: false,
+        problem: Some("ConfigMap thoras-operator-system-config: not valid YAML".into()),
+    };
+    assert!(get(&plan(&i), "AbleToScale").2.contains("not valid YAML"));
+    i.pause = PauseState {
+        paused: true,
+        problem: None,
+    };
+    let o = plan(&i);
+    assert_eq!(get(&o, "AbleToScale").1, "ScalingPaused");
+    assert!(o.actions.is_empty());
+    i.spec = spec(json!({"horizontal": {"mode": "recommendation"}}));
+    assert_eq!(
+        get(&plan(&i), "AbleToScale").1,
+        "RecommendationMode",
+        "the pause concerns autonomous targets"
+    );
+}
+
+#[test]
+fn transition_times_come_from_the_clock_and_stay_while_nothing_changes() {
+    let mut i = inputs();
+    let o = plan(&i);
+    let ready = find(&o.status.conditions, "Ready")
+        .unwrap()
+        .last_transition_time
+        .0;
+    assert_eq!(
+        ready,
+        t("2026-11-29T10:00:00Z"),
+        "the clock's time, whole seconds"
+    );
+    i.previous = o.status.clone();
+    i.now = t("2026-11-29T11:00:00Z");
+    let later = plan(&i);
+    assert_eq!(
+        later.status, o.status,
+        "a resync of an unchanged target writes nothing"
+    );
+    i.forecast = ran(Ok(suggestion("b2", "2026-11-29T10:59:45Z", false)));
+    let changed = plan(&i);
+    assert_eq!(
+        find(&changed.status.conditions, "Ready")
+            .unwrap()
+            .last_transition_time
+            .0,
+        t("2026-11-29T11:00:00Z")
+    );
+    assert_eq!(changed.events[0].time, t("2026-11-29T11:00:00Z"));
+}
+
+#[test]
+fn oom_kills_since_the_suggestion_are_listed() {
+    let mut i = inputs();
+    let at = |s: &str| t(s).as_second();
+    i.previous.suggestion = Some(suggestion("a1", "2026-11-29T09:00:00Z", true));
+    i.oom_kills = vec![
+        ("sidecar".into(), at("2026-11-29T08:00:00Z")),
+        ("app".into(), at("2026-11-29T09:30:00Z")),
+        ("app".into(), at("2026-11-29T09:40:00Z")),
+    ];
+    let o = plan(&i);
+    assert_eq!(o.status.oom_killed_containers, ["app"]);
+    assert_eq!(o.status.last_oom_time.unwrap().0, t("2026-11-29T09:40:00Z"));
+}
