@@ -2,6 +2,7 @@
 
 use crate::models::decaying_quantile;
 use crate::quantile::weighted_quantile;
+use crate::resource::Resource;
 use crate::series::block_max;
 
 /// Kubernetes VPA recommender defaults (vertical-pod-autoscaler/pkg/recommender).
@@ -17,15 +18,6 @@ pub mod vpa {
     pub const MEMORY_AGGREGATION_COUNT: usize = 8;
     /// After an OOM kill memory is raised by at least this fraction (`OOMBumpUpRatio`).
     pub const OOM_BUMP_RATIO: f64 = 1.2;
-}
-
-/// What a series measures, which decides how the VPA treats it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    /// CPU-like: every sample goes into the histogram.
-    Cpu,
-    /// Memory: the peak of each 24 h interval goes into the histogram.
-    Memory,
 }
 
 /// The VPA target recommendation from the history before now: P90 of a decaying

@@ -283,9 +283,10 @@ pub async fn reconcile_targets(
                 .await
                 .map_err(|e| kube::Error::Service(Box::new(e)))?;
             let (spec, inputs, t) = (ast.spec.clone(), histories.clone(), data_time.unwrap_or(0));
+            let prior = previous.suggestion.clone();
             Some(tokio::task::spawn_blocking(move || {
                 let _permit = permit;
-                suggest(&spec, &inputs, t)
+                suggest(&spec, &inputs, prior.as_ref(), t)
             }))
         } else {
             None
