@@ -1,24 +1,30 @@
 //! From a forecast to the value to apply: the one decision path. The operator
-//! (`prescale-operator`'s `target/suggest.rs`) and the backtest (`backtest.rs`) both call
-//! [`decide`], so every backtest figure is a figure of what the operator would apply.
+//! (`prescale-operator`'s `target/suggest.rs`) and the backtest (`backtest/mod.rs`) both
+//! call [`decide`], so every backtest figure is a figure of what the operator would apply.
 //!
 //! A decision is pure: (forecast, usage seen since the last decision, spec, previous
-//! state) → (value, new state, whether it changed). The state is small plain data the
+//! state) → (value, new state, whether it changed). The state is a few numbers the
 //! operator keeps in the AIScaleTarget's status, so a restart changes nothing.
 //!
-//! Three steps:
+//! Four steps:
 //! 1. **Online calibration** (adaptive conformal inference, Gibbs & Candès 2021): the
 //!    forecast is multiplied by `exp(calibration)`; after each decision interval the
 //!    calibration moves by `GAIN × (missed − rate)`, where `missed` is the share of that
 //!    interval's samples above the applied value. Whatever the series, the long-run share
-//!    of missed samples is pulled to the mode's target rate: too many misses raise the
-//!    value, none lower it slowly.
-//! 2. **Buffer and bounds**: `× (1 + buffer)`, clamped to `[lowerbound, upperbound]`.
-//! 3. **Hysteresis**: up at once (within `scaling_behavior.scale_up`); down only when the
-//!    saving is worth a change — the wanted value stayed `down_min` below the applied one
-//!    for `down_after` — and then only to the highest value wanted meanwhile (within
-//!    `scaling_behavior.scale_down`). Memory waits longer and for a larger saving than CPU:
-//!    every memory change may be an eviction, and a memory shortfall kills.
+//!    of missed samples is pulled to the mode's target rate: misses raise the value, an
+//!    interval without any lowers it a little.
+//! 2. **Anticipation**: with a daily cycle, the value is never below the peak the last
+//!    week saw in the next half hour of the day (`Forecast::daily_peak`): a daily peak is
+//!    provisioned before it comes instead of being where the calibration spends its misses.
+//! 3. **Buffer and bounds**: `× (1 + buffer)`, clamped to `[lowerbound, upperbound]`.
+//! 4. **Hysteresis**: up at once when the forecast needs more (within
+//!    `scaling_behavior.scale_up`), to a little above what is needed; down only when the
+//!    saving is worth a change — the value wanted stayed a `band` below the applied one
+//!    for `down_after` — and then to the highest value wanted meanwhile (within
+//!    `scaling_behavior.scale_down`). The band adapts to a budget of changes per day, per
+//!    resource: it widens after a change and narrows while none is made, so a smooth
+//!    series is followed closely and a noisy one is not chased. Memory has the smaller
+//!    budget and waits longer to come down: every memory change may be an eviction.
 
 use serde::{Deserialize, Serialize};
 
@@ -27,18 +33,28 @@ use crate::recommend::{Bounds, Step};
 use crate::resource::Resource;
 
 /// Calibration step per decision for a fully missed interval (natural log units: a
-/// missed interval raises the value by about 5 %).
-pub const GAIN: f64 = 0.05;
+/// missed interval raises the value by about 10 %).
+pub const GAIN: f64 = 0.1;
 /// The calibration factor stays within [1/4, 4]: beyond, the forecast is not the problem.
-const CALIBRATION_LIMIT: f64 = 1.386_294_361_119_890_6; // ln 4
+const CALIBRATION_LIMIT: f64 = std::f64::consts::LN_2 * 2.0;
+/// A change goes this share of the band beyond what is wanted, so that the next small
+/// move needs no change of its own.
+const HEADROOM: f64 = 0.5;
+/// How fast the band adapts: a change beyond the budget widens it by about 10 %.
+const BAND_RATE: f64 = 0.1;
 
-/// How reluctant one resource is to scale down.
+/// How reluctant one resource is to change.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hysteresis {
-    /// Seconds the wanted value must stay low before a scale-down.
+    /// Seconds the wanted value must stay a band below the applied one before a
+    /// scale-down.
     pub down_after: i64,
-    /// The saving a scale-down must bring, as a fraction of the applied value.
-    pub down_min: f64,
+    /// Applied changes per day the band adapts to.
+    pub changes_per_day: f64,
+    /// The band's starting value and range (fractions of the applied value).
+    pub band_start: f64,
+    pub band_min: f64,
+    pub band_max: f64,
 }
 
 impl Hysteresis {
@@ -46,11 +62,17 @@ impl Hysteresis {
         match resource {
             Resource::Cpu => Hysteresis {
                 down_after: 1800,
-                down_min: 0.1,
+                changes_per_day: 20.0,
+                band_start: 0.1,
+                band_min: 0.02,
+                band_max: 0.5,
             },
             Resource::Memory => Hysteresis {
-                down_after: 4 * 3600,
-                down_min: 0.15,
+                down_after: 3600,
+                changes_per_day: 5.0,
+                band_start: 0.15,
+                band_min: 0.02,
+                band_max: 0.5,
             },
         }
     }
@@ -84,6 +106,8 @@ pub struct DecisionState {
     pub pending_since: Option<i64>,
     /// The highest value wanted since then: what a scale-down goes to.
     pub pending_value: f64,
+    /// The hysteresis band (a fraction of the applied value; 0 = not started yet).
+    pub band: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,7 +127,7 @@ pub struct Decision {
 
 /// One decision at `now`. `forecast` is `None` when forecasting failed (the applied value
 /// is kept); `observed` is the usage sampled since the previous decision (NaN = missing);
-/// `span` is how many seconds of history the forecast saw.
+/// `span` is how many seconds of history the forecast saw (`history_span`).
 pub fn decide(
     forecast: Option<&Forecast>,
     observed: &[f64],
@@ -115,21 +139,20 @@ pub fn decide(
     let mut next = *state;
     next.decided_at = Some(now);
     next.calibration = calibrate(state, observed, spec);
-    let keep = |next: DecisionState, wanted| Decision {
-        value: state.applied,
-        wanted,
-        changed: false,
-        enough: state.applied.is_some(),
-        state: next,
-    };
     let Some(f) = forecast.filter(|f| f.peak.is_finite()) else {
-        return keep(next, None);
+        // A failed forecast keeps the applied value.
+        return Decision {
+            value: state.applied,
+            wanted: None,
+            changed: false,
+            enough: state.applied.is_some(),
+            state: next,
+        };
     };
-    let buffer = 1.0 + spec.buffer.max(0.0);
-    // The daily peak seen at this time of day is a floor the calibration cannot lower:
-    // misses go where usage is unpredictable, not to a peak that comes every day.
     let calibrated = (f.peak.max(0.0) * next.calibration.exp()).max(f.daily_peak.unwrap_or(0.0));
-    let wanted = spec.bounds.clamp((calibrated * buffer).max(0.0));
+    let wanted = spec
+        .bounds
+        .clamp((calibrated * (1.0 + spec.buffer.max(0.0))).max(0.0));
     if !(f.calibrated && span >= spec.min_lookback) {
         // Not enough history: nothing is applied, and nothing is learnt from misses.
         return Decision {
@@ -143,9 +166,11 @@ pub fn decide(
             },
         };
     }
+    let hysteresis = Hysteresis::of(spec.resource);
     let Some(current) = state.applied.filter(|c| c.is_finite()) else {
         next.applied = Some(wanted);
         next.pending_since = None;
+        next.band = hysteresis.band_start;
         return Decision {
             value: Some(wanted),
             wanted: Some(wanted),
@@ -154,16 +179,21 @@ pub fn decide(
             state: next,
         };
     };
-    let hysteresis = Hysteresis::of(spec.resource);
+    let band = if state.band > 0.0 {
+        state.band
+    } else {
+        hysteresis.band_start
+    };
+    let aim = spec.bounds.clamp(wanted * (1.0 + HEADROOM * band));
     let value = if wanted > current {
         next.pending_since = None;
-        step_limited(current, wanted, spec.scale_up)
-    } else if wanted < current * (1.0 - hysteresis.down_min) {
+        step_limited(current, aim, spec.scale_up)
+    } else if aim < current * (1.0 - band) {
         let since = *next.pending_since.get_or_insert(now);
         next.pending_value = if since == now {
-            wanted
+            aim
         } else {
-            next.pending_value.max(wanted)
+            next.pending_value.max(aim)
         };
         if now - since >= hysteresis.down_after {
             next.pending_since = None;
@@ -177,11 +207,18 @@ pub fn decide(
     };
     // Bounds win over everything, including a value applied under older bounds.
     let value = spec.bounds.clamp(value);
+    let changed = value != current;
+    // The band widens after a change and narrows while none is made: changes come at the
+    // resource's budget per day, whatever the series.
+    let elapsed = state.decided_at.map_or(0, |d| (now - d).max(0)) as f64;
+    let budget = hysteresis.changes_per_day * elapsed / 86_400.0;
+    let signal = if changed { 1.0 } else { 0.0 } - budget;
+    next.band = (band * (BAND_RATE * signal).exp()).clamp(hysteresis.band_min, hysteresis.band_max);
     next.applied = Some(value);
     Decision {
         value: Some(value),
         wanted: Some(wanted),
-        changed: value != current,
+        changed,
         enough: true,
         state: next,
     }
@@ -223,3 +260,6 @@ fn step_limited(current: f64, wanted: f64, step: Option<Step>) -> f64 {
     };
     wanted.clamp(current - limit, current + limit)
 }
+
+#[cfg(test)]
+mod tests;

@@ -14,7 +14,7 @@
 //! The replays do not depend on the rate: `Replays` is built once per forecast time and
 //! answers any number of rates (the backtest measures every mode from one replay).
 
-use crate::models::{Blocks, Model, raw_forecast};
+use crate::models::{Blocks, Model, envelope, raw_forecast};
 use crate::quantile::{Distribution, pinball};
 use crate::seasons::{DAY, WEEK};
 use crate::series::block_max;
@@ -37,9 +37,9 @@ pub struct Forecast {
     pub relative_error: f64,
     /// False on the cold-start path (too little history to calibrate any model).
     pub calibrated: bool,
-    /// With a daily cycle: the peak the last week saw at this time of day (one block
-    /// either side; `Model::SeasonalDaily`'s estimate). The decision never goes below it,
-    /// so a daily peak is provisioned before it comes rather than calibrated away.
+    /// With a daily cycle: the median, over the last week, of the highest block peak in
+    /// the next two blocks at this time of day. The decision never goes below it, so a
+    /// daily peak is provisioned before it comes rather than calibrated away.
     pub daily_peak: Option<f64>,
 }
 
@@ -146,9 +146,11 @@ impl<'a> Replays<'a> {
             };
             candidates.extend(candidate);
         }
+        // The median, over the last week, of the highest peak in the next half hour of
+        // the day: what the coming daily rise will need.
         let daily_peak = cycles
             .contains(&DAY)
-            .then(|| blocks.raw(Model::SeasonalDaily, len))
+            .then(|| envelope(&blocks.peaks, blocks.per_day, 7, (0, 2), 0.5))
             .flatten()
             .map(|p| p.min(ceiling));
         Ok(Replays {

@@ -78,11 +78,13 @@ impl Blocks {
             Model::RecentPeak => recent_peak(peaks)?,
             Model::RecentLevel => {
                 let day = &peaks[peaks.len().saturating_sub(self.per_day)..];
-                if day.iter().filter(|p| !p.is_nan()).count() < self.per_day.min(8) {
+                let mut valid: Vec<f64> = day.iter().copied().filter(|p| !p.is_nan()).collect();
+                if valid.len() < self.per_day.min(8) {
                     return None;
                 }
-                let mut pairs: Vec<(f64, f64)> = day.iter().map(|p| (*p, 1.0)).collect();
-                weighted_quantile(&mut pairs, 0.5)?
+                // The lower median, as `weighted_quantile(…, 0.5)` would give.
+                let k = (valid.len() - 1) / 2;
+                *valid.select_nth_unstable_by(k, f64::total_cmp).1
             }
             Model::SeasonalDaily => seasonal(peaks, self.per_day, 7)?,
             Model::SeasonalWeekly => seasonal(peaks, self.per_week, 3)?,
@@ -107,6 +109,18 @@ fn recent_peak(peaks: &[f64]) -> Option<f64> {
 /// The weighted median, over one, two, ... `cycles` periods ago, of the highest peak at
 /// this phase and the blocks either side of it.
 fn seasonal(peaks: &[f64], period: usize, cycles: usize) -> Option<f64> {
+    envelope(peaks, period, cycles, (1, 1), 0.5)
+}
+
+/// The weighted `q` quantile, over one, two, ... `cycles` periods ago, of the highest
+/// peak within `reach` blocks of this phase.
+pub fn envelope(
+    peaks: &[f64],
+    period: usize,
+    cycles: usize,
+    (back, ahead): (usize, usize),
+    q: f64,
+) -> Option<f64> {
     let n = peaks.len();
     if period < 2 || n < period + 1 {
         return None;
@@ -117,14 +131,14 @@ fn seasonal(peaks: &[f64], period: usize, cycles: usize) -> Option<f64> {
         let Some(at) = n.checked_sub(d * period) else {
             break;
         };
-        let from = at.saturating_sub(1);
-        let to = (at + 2).min(n);
+        let from = at.saturating_sub(back);
+        let to = (at + ahead + 1).min(n);
         pairs.push((block_max(&peaks[from..to]), 0.75f64.powi(d as i32 - 1)));
     }
     if pairs.iter().filter(|(v, _)| !v.is_nan()).count() < 2 {
         return None;
     }
-    weighted_quantile(&mut pairs, 0.5)
+    weighted_quantile(&mut pairs, q)
 }
 
 /// Raw peak estimate for the `horizon` samples after `history`; `None` when the model has

@@ -106,6 +106,10 @@ pub struct DecisionStatus {
     /// The value a pending scale-down goes to.
     #[serde(default)]
     pub pending_value: f64,
+    /// The hysteresis band, a fraction of the applied value, adapted to a budget of
+    /// changes per day.
+    #[serde(default)]
+    pub band: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

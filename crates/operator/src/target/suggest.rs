@@ -101,6 +101,7 @@ fn state_of(s: Option<&DecisionStatus>) -> DecisionState {
         calibration: s.calibration,
         pending_since: s.pending_since,
         pending_value: s.pending_value,
+        band: s.band,
     })
     .unwrap_or_default()
 }
@@ -112,6 +113,7 @@ fn status_of(s: &DecisionState) -> DecisionStatus {
         calibration: s.calibration,
         pending_since: s.pending_since,
         pending_value: s.pending_value,
+        band: s.band,
     }
 }
 
