@@ -31,7 +31,7 @@ pub struct Metrics {
 }
 
 /// One sentence per metric, for the report and `--help`.
-pub const EXPLAINED: [(&str, &str); 7] = [
+pub const EXPLAINED: [(&str, &str); 8] = [
     (
         "slack",
         "the share of what was provisioned that sat idle: Σ max(value − usage, 0) / Σ value (lower is cheaper)",
@@ -55,6 +55,10 @@ pub const EXPLAINED: [(&str, &str); 7] = [
     (
         "peak_onset_coverage",
         "of the days whose peak pushed usage above the lowest value held in the two hours before, the share on which the value had already been raised when usage got there (anticipation: a reactive policy raises only after)",
+    ),
+    (
+        "oracle_hourly",
+        "not a policy but a clairvoyant reference: one value per hour, chosen knowing the future and lowered greedily where that saves most while missing no more than the mode's target rate (24 changes a day at most) — a near-floor for a causal policy with that budget",
     ),
     (
         "target / achieved",

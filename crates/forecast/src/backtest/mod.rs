@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::baselines::{reactive_capacity, static_peak, vpa_recommendation};
+use crate::baselines::{hourly_oracle, reactive_capacity, static_peak, vpa_recommendation};
 use crate::decide::{DecisionSpec, DecisionState, decide, history_span};
 use crate::forecaster::Replays;
 use crate::mode::Mode;
@@ -25,7 +25,14 @@ pub mod metrics;
 use metrics::Window;
 pub use metrics::{EXPLAINED, Metrics, ModeOutcome, Summary};
 
-pub const POLICIES: [&str; 5] = ["prescale", "vpa", "reactive", "static_peak", "oracle"];
+pub const POLICIES: [&str; 6] = [
+    "prescale",
+    "vpa",
+    "reactive",
+    "static_peak",
+    "oracle",
+    "oracle_hourly",
+];
 
 #[derive(Debug, Clone)]
 pub struct BacktestConfig {
@@ -236,6 +243,10 @@ pub fn backtest_series(
         }
     }
     provisioned.insert("reactive".into(), reactive_capacity(u, step));
+    provisioned.insert(
+        "oracle_hourly".into(),
+        hourly_oracle(u, step, config.mode.target_rate(resource)),
+    );
     provisioned.insert("prescale".into(), by_mode[headline].clone());
 
     let from = warmup.max(cadence);

@@ -18,6 +18,7 @@ const VPA: RGBColor = RGBColor(230, 120, 20);
 const REACTIVE: RGBColor = RGBColor(40, 160, 70);
 const STATIC: RGBColor = RGBColor(170, 60, 170);
 const ORACLE: RGBColor = RGBColor(20, 170, 190);
+const ORACLE_HOURLY: RGBColor = RGBColor(120, 200, 220);
 const TARGET: RGBColor = RGBColor(150, 150, 150);
 
 /// How a legend entry is drawn.
@@ -189,6 +190,7 @@ pub fn tradeoff(path: &Path, by_resource: &BTreeMap<String, Summary>) -> anyhow:
         ("reactive", REACTIVE),
         ("static_peak", STATIC),
         ("oracle", ORACLE),
+        ("oracle_hourly", ORACLE_HOURLY),
     ];
     for (area, (resource, s)) in areas.iter().zip(by_resource) {
         let right = s
@@ -254,11 +256,13 @@ pub fn tradeoff(path: &Path, by_resource: &BTreeMap<String, Summary>) -> anyhow:
         for m in &s.modes {
             let at = (x_of(m.achieved), m.metrics.slack);
             chart.draw_series([Circle::new(at, 5, PRESCALE.filled())])?;
-            chart.draw_series([Text::new(
-                m.mode.clone(),
-                at,
-                (FONT, 12).into_font().color(&PRESCALE),
-            )])?;
+            // The label sits above and to the right of its point, clear of the line.
+            chart.draw_series([EmptyElement::at(at)
+                + Text::new(
+                    m.mode.clone(),
+                    (7, -18),
+                    (FONT, 12).into_font().color(&PRESCALE),
+                )])?;
         }
         for (policy, color) in baselines {
             if let Some(m) = s.policies.get(policy) {
@@ -279,6 +283,7 @@ pub fn tradeoff(path: &Path, by_resource: &BTreeMap<String, Summary>) -> anyhow:
             ("reactive HPA", Mark::Dot(REACTIVE)),
             ("static peak", Mark::Dot(STATIC)),
             ("oracle", Mark::Dot(ORACLE)),
+            ("oracle, hourly at the target", Mark::Dot(ORACLE_HOURLY)),
         ],
     )?;
     root.present()?;

@@ -11,7 +11,9 @@ pub enum Unit {
     /// A count per sampling interval, shown per second.
     RequestsPerInterval,
     Percent,
-    /// Unknown or normalised: shown as is.
+    /// Normalised units (0..1 of a capacity), shown as is.
+    Normalized,
+    /// Unknown: shown as is.
     Plain,
 }
 
@@ -33,6 +35,8 @@ impl Unit {
             Unit::RequestsPerInterval
         } else if kind.contains("percent") {
             Unit::Percent
+        } else if kind.contains("normalized") {
+            Unit::Normalized
         } else {
             Unit::Plain
         }
@@ -56,6 +60,7 @@ impl Unit {
             }
             Unit::RequestsPerInterval => scale("requests/s", step.max(1) as f64),
             Unit::Percent => scale("% of CPU", 1.0),
+            Unit::Normalized => scale("normalized units", 1.0),
             Unit::Plain => scale("value", 1.0),
         }
     }
