@@ -6,6 +6,8 @@
 
 use serde_json::{Value, json};
 
+use crate::rbac;
+
 /// Name shared by the operator's ServiceAccount, ClusterRole, Deployment and labels.
 pub const APP: &str = "prescale-operator";
 /// Where the embedded store lives inside the operator container.
@@ -90,11 +92,11 @@ pub fn install_objects(
         "apiVersion": "v1", "kind": "ServiceAccount",
         "metadata": {"name": APP, "namespace": ns, "labels": labels()},
     }));
-    objects.push(cluster_role());
+    objects.push(cluster_role(ns));
     objects.push(json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": APP, "labels": labels()},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": APP},
+        "metadata": {"name": cluster_rbac_name(ns), "labels": labels()},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cluster_rbac_name(ns)},
         "subjects": [{"kind": "ServiceAccount", "name": APP, "namespace": ns}],
     }));
     objects.push(namespace_role(ns));
@@ -129,50 +131,28 @@ fn labels() -> Value {
     json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "prescale"})
 }
 
-/// Cluster-wide permissions: exactly what the controllers, collector and actuators use.
-fn cluster_role() -> Value {
-    let read = json!(["get", "list", "watch"]);
+/// The name of the install's cluster-scoped RBAC objects: they carry the namespace, so two
+/// installs (e.g. an operator per tenant, scoped with `--watch-namespaces`) never
+/// overwrite or delete each other's.
+pub fn cluster_rbac_name(namespace: &str) -> String {
+    format!("{APP}-{namespace}")
+}
+
+/// Cluster-wide permissions: the `Cluster` rows of `rbac::GRANTS`.
+fn cluster_role(ns: &str) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": APP, "labels": labels()},
-        "rules": [
-            {"apiGroups": ["thoras.ai"], "resources": ["aiscaletargets", "clusteraiscaletemplates"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-            {"apiGroups": ["thoras.ai"],
-             "resources": ["aiscaletargets/status", "clusteraiscaletemplates/status",
-                           "clusteraiscaletemplates/finalizers"],
-             "verbs": ["get", "update", "patch"]},
-            {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "replicasets", "daemonsets"], "verbs": read},
-            {"apiGroups": ["apps"], "resources": ["deployments/scale", "statefulsets/scale"], "verbs": ["get", "update", "patch"]},
-            {"apiGroups": ["argoproj.io"], "resources": ["rollouts"], "verbs": read},
-            {"apiGroups": ["argoproj.io"], "resources": ["rollouts/scale"], "verbs": ["get", "update", "patch"]},
-            {"apiGroups": [""], "resources": ["pods"], "verbs": read},
-            {"apiGroups": [""], "resources": ["pods/resize"], "verbs": ["get", "update", "patch"]},
-            {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
-            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
-            {"apiGroups": [""], "resources": ["events"], "verbs": ["create", "patch"]},
-            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
-            {"apiGroups": ["metrics.k8s.io"], "resources": ["pods"], "verbs": ["get", "list"]},
-            {"apiGroups": ["autoscaling"], "resources": ["horizontalpodautoscalers"], "verbs": ["get", "list", "watch", "update", "patch"]},
-            {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": read},
-            {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": read},
-            {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-        ],
+        "metadata": {"name": cluster_rbac_name(ns), "labels": labels()},
+        "rules": rbac::rules(rbac::Scope::Cluster),
     })
 }
 
-/// Permissions in the operator's own namespace only: its Lease and the pause ConfigMap.
+/// Permissions in the operator's own namespace only: the `OperatorNamespace` rows.
 fn namespace_role(ns: &str) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
         "metadata": {"name": APP, "namespace": ns, "labels": labels()},
-        "rules": [
-            {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-            {"apiGroups": [""], "resources": ["configmaps"],
-             "verbs": ["get", "list", "watch", "create", "update", "patch"]},
-        ],
+        "rules": rbac::rules(rbac::Scope::OperatorNamespace),
     })
 }
 
@@ -287,19 +267,24 @@ mod tests {
                 "Deployment"
             ]
         );
-        let rules = serde_json::to_string(&objects[3]["rules"]).unwrap();
-        for needed in [
-            "pods/resize",
-            "pods/eviction",
-            "metrics.k8s.io",
-            "aiscaletargets/status",
-        ] {
-            assert!(rules.contains(needed), "ClusterRole lacks {needed}");
-        }
+        assert_eq!(
+            objects[3]["rules"].as_array().unwrap().len()
+                + objects[5]["rules"].as_array().unwrap().len(),
+            rbac::GRANTS.len(),
+            "every grant of the table, in the ClusterRole or the Role"
+        );
         assert!(
             serde_json::to_string(&objects[5])
                 .unwrap()
                 .contains("leases")
+        );
+        assert_eq!(
+            objects[3]["metadata"]["name"],
+            "prescale-operator-prescale-system"
+        );
+        assert_eq!(
+            objects[4]["roleRef"]["name"], objects[3]["metadata"]["name"],
+            "the binding names the install's own ClusterRole"
         );
     }
 

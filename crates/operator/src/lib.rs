@@ -4,13 +4,16 @@
 #![forbid(unsafe_code)]
 
 pub mod backfill;
+pub mod client;
 pub mod collector;
 pub mod http;
 pub mod install;
 pub mod leader;
 pub mod metrics;
 pub mod pause;
+pub mod rbac;
 pub mod run;
+pub mod scope;
 pub mod selector;
 pub mod target;
 pub mod template;

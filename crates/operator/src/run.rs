@@ -35,6 +35,8 @@ pub struct OperatorConfig {
     pub claims: Option<Arc<crate::target::controller::Claims>>,
     /// A `prescale worker`: target passes only (no Lease, no templates).
     pub worker_only: bool,
+    /// The namespaces and templates this operator manages.
+    pub scope: crate::scope::Scope,
 }
 
 /// Reads the pause ConfigMap; an error reading it keeps the last known state.
@@ -84,6 +86,7 @@ pub async fn run(
         backfill: config.backfill.clone(),
         collect_interval: config.collect_interval,
         claims: config.claims.clone(),
+        scope: config.scope.clone(),
         ..TargetContext::new(client.clone(), store)
     };
     let mut memory = TargetMemory::default();
@@ -112,7 +115,7 @@ pub async fn run(
             shared.metrics.scaling_paused.set(i64::from(pause.paused));
             if leading {
                 pass(&shared, "template", async {
-                    reconcile_templates(&client)
+                    reconcile_templates(&client, &config.scope)
                         .await
                         .map(|s| s.managed.values().sum::<usize>())
                         .map_err(|e| (e.reason(), e.to_string()))

@@ -30,7 +30,9 @@ fn start_script() -> PathBuf {
 /// when it cannot start: a real-server test never passes by not running.
 pub fn real_kubeconfig(test: &str) -> Option<&'static Path> {
     if std::env::var(SKIP_ENV).as_deref() == Ok("1") {
-        eprintln!("\n!!! {test}: SKIPPED — {SKIP_ENV}=1, not run against the real API server !!!\n");
+        eprintln!(
+            "\n!!! {test}: SKIPPED — {SKIP_ENV}=1, not run against the real API server !!!\n"
+        );
         return None;
     }
     static KUBECONFIG: OnceLock<PathBuf> = OnceLock::new();
@@ -117,7 +119,11 @@ impl TestNamespace {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        let suffix = format!("-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+        let suffix = format!(
+            "-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
         let keep = 63 - 2 - suffix.len();
         let name = format!(
             "t-{}{suffix}",
@@ -164,7 +170,13 @@ impl Drop for TestNamespace {
         let _ = Command::new("kubectl")
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
-            .args(["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"])
+            .args([
+                "delete",
+                "namespace",
+                &self.name,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
             .output();
     }
 }

@@ -12,12 +12,17 @@ async fn real_server_starts_and_gives_each_test_a_namespace() {
         return;
     };
     let version = client.apiserver_version().await.expect("/version");
-    assert_eq!((version.major.as_str(), version.minor.as_str()), ("1", "36"));
+    assert_eq!(
+        (version.major.as_str(), version.minor.as_str()),
+        ("1", "36")
+    );
     let kubeconfig = real_kubeconfig("real_server_starts").unwrap();
     let ns = TestNamespace::create(&client, kubeconfig, "harness").await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns.name);
     // The controller-manager publishes kube-root-ca.crt into every namespace.
-    cms.list(&ListParams::default()).await.expect("list configmaps");
+    cms.list(&ListParams::default())
+        .await
+        .expect("list configmaps");
 
     let dir = tempfile_dir();
     let as_default = impersonating(kubeconfig, &ns.name, "default", &dir);

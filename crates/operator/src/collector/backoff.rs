@@ -20,7 +20,18 @@ pub fn delay(failures: u32) -> Duration {
 pub struct Failing {
     pub failures: u32,
     pub retry_at: Instant,
+    /// The condition reason (`CollectError::reason`).
+    pub reason: &'static str,
     pub error: String,
+}
+
+/// What to do after recording a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    pub wait: Duration,
+    /// True when this failure is new for the namespace (first, or a different reason): it
+    /// is logged once, not at every retry.
+    pub first: bool,
 }
 
 #[derive(Debug, Default)]
@@ -47,19 +58,28 @@ impl CollectorHealth {
         self.last.get(namespace).and_then(|(_, t)| *t)
     }
 
-    /// Records a failure; returns the delay before the next attempt.
-    pub fn failed(&mut self, namespace: &str, error: String, now: Instant) -> Duration {
-        let failures = self.failing.get(namespace).map_or(0, |f| f.failures) + 1;
+    /// Records a failure; returns the delay before the next attempt and whether it is new.
+    pub fn failed(
+        &mut self,
+        namespace: &str,
+        reason: &'static str,
+        error: String,
+        now: Instant,
+    ) -> Retry {
+        let previous = self.failing.get(namespace);
+        let first = previous.is_none_or(|f| f.reason != reason);
+        let failures = previous.map_or(0, |f| f.failures) + 1;
         let wait = delay(failures);
         self.failing.insert(
             namespace.to_string(),
             Failing {
                 failures,
                 retry_at: now + wait,
+                reason,
                 error,
             },
         );
-        wait
+        Retry { wait, first }
     }
 
     pub fn succeeded(&mut self, namespace: &str, now: Instant, data_time: Option<i64>) {
@@ -88,11 +108,25 @@ mod tests {
         let every = Duration::from_secs(15);
         let at = |s| t0 + Duration::from_secs(s);
         assert!(h.due("a", t0, every));
-        assert_eq!(h.failed("a", "down".into(), t0), Duration::from_secs(5));
+        let r = h.failed("a", "X", "down".into(), t0);
+        assert_eq!((r.wait, r.first), (Duration::from_secs(5), true));
         assert!(!h.due("a", at(4), every));
         assert!(h.due("a", at(5), every));
         assert!(h.due("b", t0, every), "namespaces back off separately");
-        assert_eq!(h.failed("a", "down".into(), t0), Duration::from_secs(10));
+        let r = h.failed("a", "X", "down".into(), t0);
+        assert_eq!(
+            (r.wait, r.first),
+            (Duration::from_secs(10), false),
+            "the same failure again is not logged again"
+        );
+        assert!(
+            h.failed("a", "Y", "other".into(), t0).first,
+            "a new kind is"
+        );
+        assert!(
+            h.failed("b", "X", "down".into(), t0).first,
+            "so is another namespace"
+        );
         h.succeeded("a", at(10), Some(1000));
         assert!(h.failing("a").is_none());
         assert!(!h.due("a", at(20), every), "a success waits one interval");

@@ -22,6 +22,16 @@ use crate::template::plan::WorkloadView;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
+    /// The API server answers 404 for the metrics API: no metrics-server is installed.
+    #[error(
+        "metrics.k8s.io is not served: install metrics-server (https://github.com/kubernetes-sigs/metrics-server); no usage is recorded in namespace {namespace} until it is"
+    )]
+    MetricsNotServed { namespace: String },
+    /// The metrics API is registered but its backend does not answer (503).
+    #[error(
+        "metrics.k8s.io is registered but does not answer (503): check that the metrics-server pods are running; no usage is recorded in namespace {namespace} meanwhile"
+    )]
+    MetricsUnavailable { namespace: String },
     #[error("reading {what} in namespace {namespace}: {source}")]
     Read {
         what: &'static str,
@@ -30,6 +40,18 @@ pub enum CollectError {
     },
     #[error("writing usage history: {0}")]
     Store(#[from] StoreError),
+}
+
+impl CollectError {
+    /// The condition reason (and metric label) for this failure.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            CollectError::MetricsNotServed { .. } => "MetricsAPINotServed",
+            CollectError::MetricsUnavailable { .. } => "MetricsAPIUnavailable",
+            CollectError::Read { .. } => "MetricsUnavailable",
+            CollectError::Store(_) => "HistoryStoreFailed",
+        }
+    }
 }
 
 fn quantity(s: &str) -> Option<f64> {
@@ -152,11 +174,21 @@ pub async fn collect(
         namespace,
         &ApiResource::from_gvk_with_plural(&gvk, "pods"),
     );
-    let items = metrics
-        .list(&ListParams::default())
-        .await
-        .map_err(read("pod metrics (metrics.k8s.io)"))?
-        .items;
+    let items = match metrics.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        // A list never answers 404 for a served resource: the group itself is missing.
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            return Err(CollectError::MetricsNotServed {
+                namespace: namespace.into(),
+            });
+        }
+        Err(kube::Error::Api(s)) if s.code == 503 => {
+            return Err(CollectError::MetricsUnavailable {
+                namespace: namespace.into(),
+            });
+        }
+        Err(e) => return Err(read("pod metrics (metrics.k8s.io)")(e)),
+    };
     let pods: Vec<Pod> = Api::<Pod>::namespaced(client.clone(), namespace)
         .list(&ListParams::default())
         .await

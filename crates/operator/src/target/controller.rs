@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use super::inputs::{backfilled_days, histories, pod_template_labels, workloads_requests};
 use super::schedule::forecast_due;
 use super::suggest::{ContainerHistory, suggest};
+use crate::client::FIELD_MANAGER;
 use crate::collector::backoff::CollectorHealth;
 use crate::collector::collect;
 use crate::collector::oom::OomTracker;
@@ -51,6 +52,8 @@ pub struct TargetContext {
     pub claims: Option<Arc<Claims>>,
     /// Forecasts computed at once (the bounded pool), by default one per core.
     pub forecast_workers: usize,
+    /// The namespaces this operator manages.
+    pub scope: crate::scope::Scope,
 }
 
 /// A worker's identity among those sharing one PostgreSQL store.
@@ -90,6 +93,7 @@ impl TargetContext {
             collect_interval: std::time::Duration::from_secs(15),
             claims: None,
             forecast_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            scope: crate::scope::Scope::all(),
         }
     }
 }
@@ -139,12 +143,14 @@ pub async fn reconcile_targets(
     memory: &mut TargetMemory,
     pause: &PauseState,
 ) -> Result<TargetPass, kube::Error> {
-    let api: Api<AIScaleTarget> = Api::all(ctx.client.clone());
-    let mut targets = api.list(&ListParams::default()).await?.items;
-    let workloads = list_workloads(&ctx.client)
+    let mut targets = vec![];
+    for api in ctx.scope.apis::<AIScaleTarget>(&ctx.client) {
+        targets.extend(api.list(&ListParams::default()).await?.items);
+    }
+    let workloads = list_workloads(&ctx.client, &ctx.scope)
         .await
         .map_err(|e| kube::Error::Service(Box::new(e)))?;
-    let templates = pod_template_labels(&ctx.client).await?;
+    let templates = pod_template_labels(&ctx.client, &ctx.scope).await?;
     // Seed 002: deleting a target (unenrolling) discards its workloads' history. Judged on
     // every target, before claims split them, so each worker reaches the same verdict.
     let enrolled: HashSet<(String, String, String)> = targets
@@ -228,8 +234,14 @@ pub async fn reconcile_targets(
                             oom_kills += memory.oom.observe(&ns, found.oom_kills, at);
                         }
                         Err(e) => {
-                            let wait = memory.collector.failed(&ns, e.to_string(), now);
-                            tracing::warn!(namespace = %ns, error = %e, retry_in_s = wait.as_secs(), "collection failed; backing off");
+                            let retry =
+                                memory.collector.failed(&ns, e.reason(), e.to_string(), now);
+                            // Once per namespace and kind of failure, not at every retry.
+                            if retry.first {
+                                tracing::warn!(namespace = %ns, error = %e, retry_in_s = retry.wait.as_secs(), "collection failed; backing off");
+                            } else {
+                                tracing::debug!(namespace = %ns, error = %e, retry_in_s = retry.wait.as_secs(), "collection failed again");
+                            }
                         }
                     }
                 }
@@ -463,7 +475,7 @@ async fn finish(
             Some(f) => condition(
                 "MetricsAvailable",
                 "False",
-                "MetricsUnavailable",
+                f.reason,
                 &format!(
                     "{}; retried with backoff (up to 5 minutes), no samples are recorded meanwhile",
                     f.error
@@ -535,10 +547,14 @@ async fn write_status(
     if previous == status {
         return Ok(0);
     }
+    // Server-side apply, forced: the operator owns the whole status.
     api.patch_status(
         name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": status})),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(json!({
+            "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
+            "metadata": {"name": name}, "status": status,
+        })),
     )
     .await?;
     Ok(1)
@@ -586,8 +602,12 @@ async fn record_event(
         count: Some(1),
         ..Default::default()
     };
+    let params = PostParams {
+        dry_run: false,
+        field_manager: Some(FIELD_MANAGER.into()),
+    };
     Api::<Event>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &event)
+        .create(&params, &event)
         .await
         .map(|_| ())
 }

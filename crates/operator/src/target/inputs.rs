@@ -22,6 +22,7 @@ const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 /// Pod-template labels of every workload, keyed `namespace/kind/name` (for selectors).
 pub(super) async fn pod_template_labels(
     client: &Client,
+    scope: &crate::scope::Scope,
 ) -> Result<HashMap<String, BTreeMap<String, String>>, kube::Error> {
     let mut out = HashMap::new();
     for (kind, plural) in [
@@ -29,11 +30,12 @@ pub(super) async fn pod_template_labels(
         ("StatefulSet", "statefulsets"),
     ] {
         let gvk = GroupVersionKind::gvk("apps", "v1", kind);
-        let api: Api<DynamicObject> = Api::all_with(
-            client.clone(),
-            &ApiResource::from_gvk_with_plural(&gvk, plural),
-        );
-        for o in api.list(&ListParams::default()).await?.items {
+        let resource = ApiResource::from_gvk_with_plural(&gvk, plural);
+        let mut items = vec![];
+        for api in scope.dynamic_apis(client, &resource) {
+            items.extend(api.list(&ListParams::default()).await?.items);
+        }
+        for o in items {
             let labels: BTreeMap<String, String> =
                 serde_json::from_value(o.data["spec"]["template"]["metadata"]["labels"].clone())
                     .unwrap_or_default();

@@ -8,13 +8,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, OwnerReference, Time};
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Resource, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::defaults::TEMPLATE_FINALIZER;
 use prescale_api::mode::ConflictResolution as ApiConflict;
 use prescale_api::template::{ClusterAIScaleTemplate, ClusterAIScaleTemplateStatus};
 use serde_json::json;
+
+use crate::client::FIELD_MANAGER;
+use crate::scope::Scope;
 
 use super::plan::{
     Action, ConflictResolution, MANAGED_BY_TEMPLATE_LABEL, NamespacePolicy, TargetView,
@@ -89,47 +92,53 @@ fn workload_view<K: Resource<DynamicType = ()>>(
     }
 }
 
-/// Every Deployment, StatefulSet and (when its CRD is installed) Argo Rollout.
-pub async fn list_workloads(client: &Client) -> Result<Vec<WorkloadView>, TemplateError> {
+/// Every Deployment, StatefulSet and (when its CRD is installed) Argo Rollout in scope.
+pub async fn list_workloads(
+    client: &Client,
+    scope: &Scope,
+) -> Result<Vec<WorkloadView>, TemplateError> {
     let lp = ListParams::default();
-    let mut out: Vec<WorkloadView> = Api::<Deployment>::all(client.clone())
-        .list(&lp)
-        .await
-        .map_err(|source| TemplateError::List {
-            what: "deployments",
-            source,
-        })?
-        .items
-        .iter()
-        .map(|d| workload_view("Deployment", "apps/v1", d))
-        .collect();
-    out.extend(
-        Api::<StatefulSet>::all(client.clone())
-            .list(&lp)
-            .await
-            .map_err(|source| TemplateError::List {
-                what: "statefulsets",
-                source,
-            })?
-            .items
-            .iter()
-            .map(|s| workload_view("StatefulSet", "apps/v1", s)),
-    );
+    let mut out: Vec<WorkloadView> = vec![];
+    for api in scope.apis::<Deployment>(client) {
+        out.extend(
+            api.list(&lp)
+                .await
+                .map_err(|source| TemplateError::List {
+                    what: "deployments",
+                    source,
+                })?
+                .items
+                .iter()
+                .map(|d| workload_view("Deployment", "apps/v1", d)),
+        );
+    }
+    for api in scope.apis::<StatefulSet>(client) {
+        out.extend(
+            api.list(&lp)
+                .await
+                .map_err(|source| TemplateError::List {
+                    what: "statefulsets",
+                    source,
+                })?
+                .items
+                .iter()
+                .map(|s| workload_view("StatefulSet", "apps/v1", s)),
+        );
+    }
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
-    let rollouts: Api<DynamicObject> = Api::all_with(
-        client.clone(),
-        &ApiResource::from_gvk_with_plural(&gvk, "rollouts"),
-    );
-    // The Rollout kind is optional: a 404 means its CRD is not installed (yet).
-    if let Ok(list) = rollouts.list(&lp).await {
-        out.extend(list.items.iter().map(|r| WorkloadView {
-            api_version: "argoproj.io/v1alpha1".into(),
-            kind: "Rollout".into(),
-            namespace: r.namespace().unwrap_or_default(),
-            name: r.name_any(),
-            uid: r.uid().unwrap_or_default(),
-            labels: r.labels().clone(),
-        }));
+    let rollouts = ApiResource::from_gvk_with_plural(&gvk, "rollouts");
+    for api in scope.dynamic_apis(client, &rollouts) {
+        // The Rollout kind is optional: a 404 means its CRD is not installed (yet).
+        if let Ok(list) = api.list(&lp).await {
+            out.extend(list.items.iter().map(|r| WorkloadView {
+                api_version: "argoproj.io/v1alpha1".into(),
+                kind: "Rollout".into(),
+                namespace: r.namespace().unwrap_or_default(),
+                name: r.name_any(),
+                uid: r.uid().unwrap_or_default(),
+                labels: r.labels().clone(),
+            }));
+        }
     }
     Ok(out)
 }
@@ -155,12 +164,14 @@ pub struct PassSummary {
     pub managed: BTreeMap<String, usize>,
 }
 
-/// One reconciliation of every template.
-pub async fn reconcile_templates(client: &Client) -> Result<PassSummary, TemplateError> {
+/// One reconciliation of every template in scope.
+pub async fn reconcile_templates(
+    client: &Client,
+    scope: &Scope,
+) -> Result<PassSummary, TemplateError> {
     let templates_api: Api<ClusterAIScaleTemplate> = Api::all(client.clone());
-    let targets_api: Api<AIScaleTarget> = Api::all(client.clone());
     let templates = templates_api
-        .list(&ListParams::default())
+        .list(&scope.template_list_params())
         .await
         .map_err(|source| TemplateError::List {
             what: "clusteraiscaletemplates",
@@ -171,18 +182,21 @@ pub async fn reconcile_templates(client: &Client) -> Result<PassSummary, Templat
     if templates.is_empty() {
         return Ok(summary);
     }
-    let workloads = list_workloads(client).await?;
-    let targets: Vec<TargetView> = targets_api
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| TemplateError::List {
-            what: "aiscaletargets",
-            source,
-        })?
-        .items
-        .iter()
-        .map(target_view)
-        .collect();
+    let workloads = list_workloads(client, scope).await?;
+    let mut targets: Vec<TargetView> = vec![];
+    for api in scope.apis::<AIScaleTarget>(client) {
+        targets.extend(
+            api.list(&ListParams::default())
+                .await
+                .map_err(|source| TemplateError::List {
+                    what: "aiscaletargets",
+                    source,
+                })?
+                .items
+                .iter()
+                .map(target_view),
+        );
+    }
     let views: Vec<TemplateView> = templates.iter().map(view).collect();
     for template in &templates {
         let name = template.name_any();
@@ -192,11 +206,8 @@ pub async fn reconcile_templates(client: &Client) -> Result<PassSummary, Templat
             .any(|f| f == TEMPLATE_FINALIZER);
         let deleting = template.metadata.deletion_timestamp.is_some();
         if !has_finalizer && !deleting {
-            let mut finalizers = template.finalizers().to_vec();
-            finalizers.push(TEMPLATE_FINALIZER.into());
-            let patch = json!({"metadata": {"finalizers": finalizers}});
             templates_api
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+                .patch(&name, &apply_params(), &finalizer_apply(&name, true))
                 .await
                 .map_err(|source| TemplateError::Write {
                     action: "adding the finalizer to",
@@ -216,16 +227,14 @@ pub async fn reconcile_templates(client: &Client) -> Result<PassSummary, Templat
         }
         if deleting {
             if failures.is_empty() && has_finalizer {
-                let finalizers: Vec<String> = template
-                    .finalizers()
-                    .iter()
-                    .filter(|f| *f != TEMPLATE_FINALIZER)
-                    .cloned()
-                    .collect();
-                let patch = json!({"metadata": {"finalizers": finalizers}});
-                let _ = templates_api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await;
+                remove_finalizer(&templates_api, template)
+                    .await
+                    .map_err(|source| TemplateError::Write {
+                        action: "removing the finalizer from",
+                        namespace: String::new(),
+                        name: name.clone(),
+                        source,
+                    })?;
                 summary.writes += 1;
             }
             continue;
@@ -280,10 +289,19 @@ pub async fn reconcile_templates(client: &Client) -> Result<PassSummary, Templat
             overlapped: plan.lost_to.len() as i64,
         };
         if template.status.as_ref() != Some(&new_status) {
-            let patch = json!({"status": new_status});
-            let _ = templates_api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await;
+            let patch = Patch::Apply(json!({
+                "apiVersion": "thoras.ai/v1", "kind": "ClusterAIScaleTemplate",
+                "metadata": {"name": name}, "status": new_status,
+            }));
+            templates_api
+                .patch_status(&name, &apply_params(), &patch)
+                .await
+                .map_err(|source| TemplateError::Write {
+                    action: "writing the status of",
+                    namespace: String::new(),
+                    name: name.clone(),
+                    source,
+                })?;
             summary.writes += 1;
         }
     }
@@ -318,19 +336,100 @@ pub fn condition(
     }
 }
 
+/// Server-side apply as the operator, forcing: it owns what it applies.
+fn apply_params() -> PatchParams {
+    PatchParams::apply(FIELD_MANAGER).force()
+}
+
+fn post_params() -> PostParams {
+    PostParams {
+        dry_run: false,
+        field_manager: Some(FIELD_MANAGER.into()),
+    }
+}
+
+/// The apply configuration holding (or, with `present` false, giving up) the finalizer.
+fn finalizer_apply(name: &str, present: bool) -> Patch<serde_json::Value> {
+    let finalizers: &[&str] = if present { &[TEMPLATE_FINALIZER] } else { &[] };
+    Patch::Apply(json!({
+        "apiVersion": "thoras.ai/v1", "kind": "ClusterAIScaleTemplate",
+        "metadata": {"name": name, "finalizers": finalizers},
+    }))
+}
+
+/// Removes the template finalizer by position, with a `test` so a concurrent change to
+/// the list makes the patch fail (422) instead of removing someone else's finalizer; the
+/// next pass re-reads and tries again.
+async fn remove_finalizer(
+    api: &Api<ClusterAIScaleTemplate>,
+    template: &ClusterAIScaleTemplate,
+) -> Result<(), kube::Error> {
+    let Some(i) = template
+        .finalizers()
+        .iter()
+        .position(|f| f == TEMPLATE_FINALIZER)
+    else {
+        return Ok(());
+    };
+    let path = format!("/metadata/finalizers/{i}");
+    let patch: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": path, "value": TEMPLATE_FINALIZER},
+        {"op": "remove", "path": path},
+    ]))
+    .map_err(kube::Error::SerdeError)?;
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    api.patch(&template.name_any(), &params, &Patch::Json::<()>(patch))
+        .await
+        .map(drop)
+}
+
+/// How many times an update is retried after a conflict (409) before the pass gives up
+/// on it (the next pass starts again from a fresh read).
+const CONFLICT_RETRIES: usize = 3;
+
+/// Replaces `name` with `change` applied to `current` (the copy the caller read). On a
+/// conflict (409: someone wrote in between) it re-reads the object and applies `change`
+/// again, so a concurrent edit of other fields is kept rather than overwritten.
+pub async fn update_with_retry<K>(
+    api: &Api<K>,
+    name: &str,
+    mut current: K,
+    change: impl Fn(&mut K) -> Result<(), kube::Error>,
+) -> Result<K, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    let mut attempt = 0;
+    loop {
+        change(&mut current)?;
+        match api.replace(name, &post_params(), &current).await {
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < CONFLICT_RETRIES => {
+                attempt += 1;
+                current = api.get(name).await?;
+            }
+            result => return result,
+        }
+    }
+}
+
 async fn apply(client: &Client, action: &Action) -> Result<(), TemplateError> {
     match action {
         Action::Create(d) | Action::Update(d) => {
             let api: Api<AIScaleTarget> = Api::namespaced(client.clone(), &d.namespace);
             let mut labels = BTreeMap::new();
             labels.insert(MANAGED_BY_TEMPLATE_LABEL.to_string(), d.template.clone());
+            // Not blockOwnerDeletion: on clusters enforcing owner-reference permissions
+            // that would need update on the workload's finalizers, which nothing else needs.
             let owner = OwnerReference {
                 api_version: d.owner.api_version.clone(),
                 kind: d.owner.kind.clone(),
                 name: d.owner.name.clone(),
                 uid: d.owner.uid.clone(),
                 controller: Some(false),
-                block_owner_deletion: Some(true),
+                block_owner_deletion: None,
             };
             let write_err = |action, source| TemplateError::Write {
                 action,
@@ -338,9 +437,9 @@ async fn apply(client: &Client, action: &Action) -> Result<(), TemplateError> {
                 name: d.name.clone(),
                 source,
             };
+            let spec: prescale_api::AIScaleTargetSpec = serde_json::from_value(d.spec.clone())
+                .map_err(|e| write_err("building", kube::Error::SerdeError(e)))?;
             if matches!(action, Action::Create(_)) {
-                let spec = serde_json::from_value(d.spec.clone())
-                    .map_err(|e| write_err("building", kube::Error::SerdeError(e)))?;
                 let mut ast = AIScaleTarget::new(&d.name, spec);
                 ast.metadata = ObjectMeta {
                     name: Some(d.name.clone()),
@@ -349,25 +448,30 @@ async fn apply(client: &Client, action: &Action) -> Result<(), TemplateError> {
                     owner_references: Some(vec![owner]),
                     ..Default::default()
                 };
-                api.create(&PostParams::default(), &ast)
-                    .await
-                    .map_err(|e| write_err("creating", e))?;
+                match api.create(&post_params(), &ast).await {
+                    // Created meanwhile (a pass running on a stale read): the next pass
+                    // sees it and plans from there.
+                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    other => {
+                        other.map_err(|e| write_err("creating", e))?;
+                    }
+                }
             } else {
                 // Replace rather than merge, so fields the template dropped are dropped too.
-                let mut current = api
+                let current = api
                     .get(&d.name)
                     .await
                     .map_err(|e| write_err("reading", e))?;
-                current.spec = serde_json::from_value(d.spec.clone())
-                    .map_err(|e| write_err("building", kube::Error::SerdeError(e)))?;
-                current
-                    .metadata
-                    .labels
-                    .get_or_insert_with(Default::default)
-                    .extend(labels);
-                api.replace(&d.name, &PostParams::default(), &current)
-                    .await
-                    .map_err(|e| write_err("updating", e))?;
+                update_with_retry(&api, &d.name, current, |t| {
+                    t.spec = spec.clone();
+                    t.metadata
+                        .labels
+                        .get_or_insert_with(Default::default)
+                        .extend(labels.clone());
+                    Ok(())
+                })
+                .await
+                .map_err(|e| write_err("updating", e))?;
             }
         }
         Action::Delete { namespace, name } => {

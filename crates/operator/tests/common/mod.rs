@@ -2,6 +2,8 @@
 //! a Deployment whose pods run and report metrics.
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod env;
+
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;

@@ -18,6 +18,7 @@ use prescale_forecast::series::Series;
 
 #[path = "backtest_plot.rs"]
 mod plot;
+use crate::cmd::output;
 #[path = "backtest_report.rs"]
 mod report;
 #[path = "backtest_units.rs"]
@@ -205,7 +206,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_default();
         match read_series(file) {
             Ok(series) => inputs.push((name, units.of(file), series)),
-            Err(e) => eprintln!("skipped: {e:#}"),
+            Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
     let total: u64 = inputs
@@ -251,7 +252,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (i, r) in results {
         match r {
             Ok(r) => ok.push((r, inputs[i].1)),
-            Err(e) => eprintln!("skipped: {e:#}"),
+            Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
     if ok.is_empty() {
@@ -262,7 +263,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let by_resource = summarize_by_resource(&ok);
     if args.json {
         let series: Vec<serde_json::Value> = ok.iter().map(|r| serde_json::json!(r)).collect();
-        println!(
+        output::outln!(
             "{}",
             serde_json::json!({
                 "config": report::config_json(&config),
@@ -270,13 +271,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "summary_by_resource": by_resource,
                 "series": series,
             })
-        );
+        )?;
     } else {
-        print!("{}", report::text(&config, &summary, &by_resource, &ok));
+        output::out!("{}", report::text(&config, &summary, &by_resource, &ok))?;
     }
     if let Some(dir) = &args.report {
         report::write(dir, &config, &summary, &by_resource, &ok, &unit_of)?;
-        eprintln!("report written to {}", dir.join("README.md").display());
+        output::errln!("report written to {}", dir.join("README.md").display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -9,6 +9,8 @@ use anyhow::Context;
 use prescale_sim::testing::TestCluster;
 use serde_json::json;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct ControllersArgs {
     /// Workloads (Deployments labelled thoras.ai/enabled=true).
@@ -155,17 +157,17 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
             )
         })?;
         if args.json {
-            println!(
+            output::outln!(
                 "{}",
                 json!({"workloads": args.workloads, "namespaces": args.namespaces,
                        "all_targets_s": elapsed, "operator_peak_rss_mb": peak_mb, "operator_rss_mb": rss_mb,
                        "resync_writes": resync_writes})
-            );
+            )?;
         } else {
-            println!(
+            output::outln!(
                 "{} workloads: every AIScaleTarget after {elapsed:.1} s; operator peak RSS {peak_mb:.0} MB (now {rss_mb:.0} MB); {resync_writes} API writes in 3 passes over unchanged objects",
                 args.workloads
-            );
+            )?;
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -10,6 +10,7 @@ use anyhow::Context;
 use prescale_operator::backfill::prometheus::Prometheus;
 use prescale_operator::backfill::{Backfill, BackfillConfig};
 use prescale_operator::run::{OperatorConfig, run as run_operator};
+use prescale_operator::scope::Scope;
 use prescale_operator::target::controller::Claims;
 use prescale_store::retention::Retention;
 use prescale_store::{FileStore, HistoryStore, MemoryStore, PgStore};
@@ -50,6 +51,13 @@ pub struct Args {
     /// Days of history to backfill from Prometheus.
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub backfill_days: u32,
+    /// Manage only these namespaces (comma-separated); default: every namespace.
+    #[arg(long, value_delimiter = ',')]
+    pub watch_namespaces: Vec<String>,
+    /// Manage only the ClusterAIScaleTemplates whose labels match this selector
+    /// (`key=value[,key=value]`); default: every template.
+    #[arg(long, value_parser = prescale_operator::scope::parse_template_selector)]
+    pub template_selector: Option<String>,
 }
 
 /// The history store, and the same store as a `PgStore` when it is PostgreSQL (workers
@@ -154,9 +162,9 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
     });
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let client = kube::Client::try_default()
+        let client = prescale_operator::client::operator_client_from_env()
             .await
-            .context("connecting to the cluster (in-cluster config or kubeconfig)")?;
+            .context("connecting to the cluster")?;
         // Retention runs in the operator; with PostgreSQL its advisory lock makes a second
         // runner harmless, but workers leave it to the operator.
         if !worker_only {
@@ -193,6 +201,11 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
             collect_interval: args.collect_interval,
             claims,
             worker_only,
+            scope: Scope {
+                namespaces: (!args.watch_namespaces.is_empty())
+                    .then(|| args.watch_namespaces.iter().cloned().collect()),
+                template_selector: args.template_selector.clone(),
+            },
         };
         tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {

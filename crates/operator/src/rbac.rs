@@ -1,0 +1,214 @@
+//! The operator's RBAC, defined once. Each grant names the part of the operator that needs
+//! it; the install manifest's ClusterRole and Role are generated from this table, and a
+//! test (`tests/rbac.rs`) runs the operator's scenarios on the simulated cluster, records
+//! every request the operator makes (by its User-Agent) and checks both ways: every
+//! request is granted, and every grant is used.
+//!
+//! A grant comes with the feature that needs it: actuation (pods/resize, pods/eviction,
+//! `*/scale`, HPA updates) and the admission webhook add their rows with their code.
+
+use serde_json::{Value, json};
+
+/// Where a grant applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every namespace and cluster-scoped objects (the ClusterRole).
+    Cluster,
+    /// The operator's own namespace only (the Role): its Lease and the pause ConfigMap.
+    OperatorNamespace,
+}
+
+/// One row of the table: verbs on one resource (or `resource/subresource`) of one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub verbs: &'static [&'static str],
+    pub scope: Scope,
+    /// The module whose requests need it, and what for.
+    pub needed_by: &'static str,
+}
+
+const fn grant(
+    group: &'static str,
+    resource: &'static str,
+    verbs: &'static [&'static str],
+    scope: Scope,
+    needed_by: &'static str,
+) -> Grant {
+    Grant {
+        group,
+        resource,
+        verbs,
+        scope,
+        needed_by,
+    }
+}
+
+use Scope::{Cluster, OperatorNamespace};
+
+/// Every permission the operator has.
+pub const GRANTS: &[Grant] = &[
+    grant(
+        "thoras.ai",
+        "aiscaletargets",
+        &["get", "list", "create", "update", "delete"],
+        Cluster,
+        "template::controller creates, updates (re-reading on a conflict) and deletes the targets it manages; target::controller lists them",
+    ),
+    grant(
+        "thoras.ai",
+        "aiscaletargets/status",
+        &["patch"],
+        Cluster,
+        "target::controller applies each target's status (server-side apply)",
+    ),
+    grant(
+        "thoras.ai",
+        "clusteraiscaletemplates",
+        &["list", "patch"],
+        Cluster,
+        "template::controller lists templates and applies its finalizer",
+    ),
+    grant(
+        "thoras.ai",
+        "clusteraiscaletemplates/status",
+        &["patch"],
+        Cluster,
+        "template::controller applies each template's status",
+    ),
+    grant(
+        "apps",
+        "deployments",
+        &["get", "list"],
+        Cluster,
+        "template and target controllers: matching workloads and reading their pod templates",
+    ),
+    grant(
+        "apps",
+        "statefulsets",
+        &["get", "list"],
+        Cluster,
+        "template and target controllers: matching workloads and reading their pod templates",
+    ),
+    grant(
+        "argoproj.io",
+        "rollouts",
+        &["get", "list"],
+        Cluster,
+        "template and target controllers: Argo Rollouts, when their CRD is installed",
+    ),
+    grant(
+        "apps",
+        "replicasets",
+        &["list"],
+        Cluster,
+        "collector: which Deployment or Rollout a pod belongs to",
+    ),
+    grant(
+        "",
+        "pods",
+        &["list"],
+        Cluster,
+        "collector: restarts, OOM kills and replicas from pod status",
+    ),
+    grant(
+        "",
+        "events",
+        &["create"],
+        Cluster,
+        "target::controller records an Event when a suggestion changes",
+    ),
+    grant(
+        "metrics.k8s.io",
+        "pods",
+        &["list"],
+        Cluster,
+        "collector: CPU and memory usage per container",
+    ),
+    grant(
+        "coordination.k8s.io",
+        "leases",
+        &["get", "create", "update"],
+        OperatorNamespace,
+        "leader: leader election through a Lease",
+    ),
+    grant(
+        "",
+        "configmaps",
+        &["get"],
+        OperatorNamespace,
+        "run: the system-wide pause ConfigMap (seed 002)",
+    ),
+];
+
+/// Whether the grants allow `verb` on `group`/`resource` (`resource/subresource` for a
+/// subresource) in `namespace` (`None`: cluster-scoped or across all namespaces), for an
+/// operator installed in `operator_namespace`.
+pub fn allows(
+    group: &str,
+    resource: &str,
+    verb: &str,
+    namespace: Option<&str>,
+    operator_namespace: &str,
+) -> bool {
+    GRANTS.iter().any(|g| {
+        g.group == group
+            && g.resource == resource
+            && g.verbs.contains(&verb)
+            && match g.scope {
+                Cluster => true,
+                OperatorNamespace => namespace == Some(operator_namespace),
+            }
+    })
+}
+
+/// The RBAC `rules` of the grants of `scope`: one rule per row, so each stays next to
+/// its reason in this table.
+pub fn rules(scope: Scope) -> Vec<Value> {
+    GRANTS
+        .iter()
+        .filter(|g| g.scope == scope)
+        .map(|g| json!({"apiGroups": [g.group], "resources": [g.resource], "verbs": g.verbs}))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_grants_stay_in_the_operator_namespace() {
+        assert!(allows(
+            "coordination.k8s.io",
+            "leases",
+            "update",
+            Some("prescale-system"),
+            "prescale-system"
+        ));
+        assert!(!allows(
+            "coordination.k8s.io",
+            "leases",
+            "update",
+            Some("shop"),
+            "prescale-system"
+        ));
+        assert!(!allows("", "configmaps", "get", None, "prescale-system"));
+        assert!(allows("", "pods", "list", Some("shop"), "prescale-system"));
+        assert!(allows("", "pods", "list", None, "prescale-system"));
+        assert!(!allows("", "pods", "delete", None, "prescale-system"));
+    }
+
+    #[test]
+    fn each_resource_has_one_row_and_a_reason() {
+        let mut seen = std::collections::BTreeSet::new();
+        for g in GRANTS {
+            assert!(seen.insert((g.group, g.resource)), "{g:?} twice");
+            assert!(!g.needed_by.is_empty() && !g.verbs.is_empty(), "{g:?}");
+        }
+        assert_eq!(
+            rules(Cluster).len() + rules(OperatorNamespace).len(),
+            GRANTS.len()
+        );
+    }
+}

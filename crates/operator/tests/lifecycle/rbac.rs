@@ -1,0 +1,48 @@
+//! The install's RBAC against what the code calls. Every `sim` scenario checks that each
+//! request the operator made is granted (`TestEnv::ungranted_requests`); this test runs
+//! every scenario on the simulated cluster and checks the other way: every verb of every
+//! grant in `operator::rbac::GRANTS` was used by some scenario, so the ClusterRole and
+//! Role hold nothing the code does not need.
+
+use std::collections::BTreeSet;
+
+use prescale_operator::rbac::GRANTS;
+
+use crate::common::env::TestEnv;
+use crate::scenarios;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grant_is_used_by_the_scenarios() {
+    let mut used: BTreeSet<(String, String, String)> = BTreeSet::new();
+    let env = TestEnv::sim("rbac-lifecycle", &["prod", "other", "ops"]).await;
+    scenarios::template_lifecycle(&env).await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-conflicts", &["prod", "ops"]).await;
+    scenarios::conflicts_and_included_namespaces(&env).await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-pause", &["prod"]).await;
+    scenarios::pause_and_invalid_spec(&env).await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-unenroll", &["prod"]).await;
+    scenarios::unenroll_discards_history(&env).await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-kinds", &["prod"]).await;
+    scenarios::workload_kinds(&env).await;
+    used.extend(env.used_permissions());
+
+    let unused: Vec<String> = GRANTS
+        .iter()
+        .flat_map(|g| {
+            g.verbs
+                .iter()
+                .map(move |v| (g.group.to_string(), g.resource.to_string(), v.to_string()))
+        })
+        .filter(|p| !used.contains(p))
+        .map(|(group, resource, verb)| format!("{verb} {group}/{resource}"))
+        .collect();
+    assert!(
+        unused.is_empty(),
+        "granted but never used by the operator (remove the grant, or add the scenario that \
+         needs it): {unused:?}\nused: {used:#?}"
+    );
+}
