@@ -362,18 +362,19 @@ async fn run_forecast(
             target: target.clone(),
             message: e.to_string(),
         })?;
-    let (store, spec, workloads, due) = (
+    let (store, spec, workloads, due, prior) = (
         ctx.store.clone(),
         ast.spec.clone(),
         workloads.to_vec(),
         due.to_vec(),
+        previous.clone(),
     );
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let histories = histories(&*store, &workloads, t)?;
         let results: BTreeMap<Direction, _> = due
             .iter()
-            .map(|d| (*d, suggest(&d.spec(&spec), &histories, t)))
+            .map(|d| (*d, suggest(&d.spec(&spec), &histories, prior.as_ref(), t)))
             .collect();
         Ok::<_, StoreError>((history_summary(&histories, backfilled), results))
     });
