@@ -10,28 +10,46 @@
 
 use futures::future::BoxFuture;
 
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
 use crate::collector::owners::WorkloadRef;
+
+/// New resources for one container of a pod, with what it had (for Events).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerChange {
+    pub name: String,
+    pub old: ResourceRequirements,
+    pub new: ResourceRequirements,
+}
 
 /// One change to the cluster a plan can ask for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Set a running pod's container requests (and limits) in place (`pods/resize`).
+    /// Set a running pod's container requests and limits in place (`pods/resize`).
     Resize {
         namespace: String,
         pod: String,
-        container: String,
-        cpu: Option<String>,
-        memory: Option<String>,
-        cpu_limit: Option<String>,
-        memory_limit: Option<String>,
+        workload: WorkloadRef,
+        containers: Vec<ContainerChange>,
     },
     /// Evict a pod through the Eviction API (its PodDisruptionBudgets decide whether it may
-    /// go now), so its replacement starts with the new requests.
-    Evict { namespace: String, pod: String },
-    /// Restart a workload's pods through its own rollout strategy.
+    /// go now), so its replacement starts with the new requests; `why` says why it was not
+    /// resized in place.
+    Evict {
+        namespace: String,
+        pod: String,
+        workload: WorkloadRef,
+        containers: Vec<ContainerChange>,
+        why: String,
+    },
+    /// Restart a workload's pods through its own rollout strategy (what `kubectl rollout
+    /// restart` does), marking its pod template with `token` so the restart is made once.
     Restart {
         namespace: String,
         workload: WorkloadRef,
+        token: String,
+        why: String,
     },
     /// Set an HPA's `minReplicas`: raise the floor ahead of forecast load, release it after.
     SetHpaFloor {
@@ -51,6 +69,79 @@ impl Action {
             Action::SetHpaFloor { .. } => "hpa_floor",
         }
     }
+
+    /// The Event reason recorded when the action was carried out.
+    pub fn event_reason(&self) -> &'static str {
+        match self {
+            Action::Resize { .. } => "Resized",
+            Action::Evict { .. } => "Evicted",
+            Action::Restart { .. } => "Restarted",
+            Action::SetHpaFloor { .. } => "HpaFloorSet",
+        }
+    }
+
+    /// What the Event says: the object and its old and new values.
+    pub fn describe(&self) -> String {
+        let changes = |cs: &[ContainerChange]| {
+            cs.iter()
+                .map(|c| format!("{} {}", c.name, change_text(&c.old, &c.new)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match self {
+            Action::Resize {
+                pod, containers, ..
+            } => {
+                format!("resized pod {pod} in place: {}", changes(containers))
+            }
+            Action::Evict {
+                pod,
+                containers,
+                why,
+                ..
+            } => {
+                format!("evicted pod {pod} ({why}): {}", changes(containers))
+            }
+            Action::Restart { workload, why, .. } => {
+                format!("restarted {}/{} ({why})", workload.kind, workload.name)
+            }
+            Action::SetHpaFloor {
+                hpa, min_replicas, ..
+            } => {
+                format!("set minReplicas of HPA {hpa} to {min_replicas}")
+            }
+        }
+    }
+}
+
+/// `requests cpu 100m→200m, memory 128Mi→256Mi; limits ...` for the values that differ.
+fn change_text(old: &ResourceRequirements, new: &ResourceRequirements) -> String {
+    let mut parts = vec![];
+    for (label, o, n) in [
+        ("requests", &old.requests, &new.requests),
+        ("limits", &old.limits, &new.limits),
+    ] {
+        let get = |m: &Option<std::collections::BTreeMap<String, Quantity>>, k: &str| {
+            m.as_ref().and_then(|m| m.get(k)).map(|q| q.0.clone())
+        };
+        let diffs: Vec<String> = ["cpu", "memory"]
+            .into_iter()
+            .filter_map(|k| {
+                let (a, b) = (get(o, k), get(n, k));
+                (a != b).then(|| {
+                    format!(
+                        "{k} {}→{}",
+                        a.as_deref().unwrap_or("none"),
+                        b.as_deref().unwrap_or("none")
+                    )
+                })
+            })
+            .collect();
+        if !diffs.is_empty() {
+            parts.push(format!("{label} {}", diffs.join(", ")));
+        }
+    }
+    parts.join("; ")
 }
 
 #[derive(Debug, thiserror::Error)]
