@@ -135,6 +135,27 @@ pub const GRANTS: &[Grant] = &[
     ),
     grant(
         "",
+        "pods/resize",
+        &["patch"],
+        Cluster,
+        "actuate::resize: in-place resize of running pods (vertical autonomous)",
+    ),
+    grant(
+        "",
+        "pods/eviction",
+        &["create"],
+        Cluster,
+        "actuate::evict: evictions that honour PodDisruptionBudgets (vertical autonomous)",
+    ),
+    grant(
+        "apps",
+        "deployments",
+        &["patch"],
+        Cluster,
+        "actuate::restart: rolling restarts (revert, selector targets); StatefulSets and Rollouts get their row with the scenario that restarts them",
+    ),
+    grant(
+        "",
         "events",
         &["create"],
         Cluster,
