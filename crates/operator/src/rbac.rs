@@ -80,9 +80,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "apps",
         "deployments",
-        &["list", "watch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "cache: workloads templates and selectors match, their pod templates and replicas",
+        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts (StatefulSets and Rollouts get patch with the scenario that restarts them)",
     ),
     grant(
         "apps",
@@ -146,13 +146,6 @@ pub const GRANTS: &[Grant] = &[
         &["create"],
         Cluster,
         "actuate::evict: evictions that honour PodDisruptionBudgets (vertical autonomous)",
-    ),
-    grant(
-        "apps",
-        "deployments",
-        &["patch"],
-        Cluster,
-        "actuate::restart: rolling restarts (revert, selector targets); StatefulSets and Rollouts get their row with the scenario that restarts them",
     ),
     grant(
         "",
