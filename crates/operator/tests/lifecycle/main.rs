@@ -7,6 +7,7 @@
 //! operator makes is also checked against the install's RBAC (`rbac.rs`).
 
 mod actuation;
+mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod rbac;
@@ -72,4 +73,17 @@ mod actuation_requests {
         };
         actuation::actuation_requests(&env).await;
     }
+}
+
+/// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
+/// suggestion to apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autonomous_in_place_sim() {
+    let env = TestEnv::sim("autonomous_in_place", &["prod"]).await;
+    autonomous::autonomous_in_place(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }
