@@ -32,6 +32,9 @@ use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::scope::Scope;
 use crate::workload::{self, Kind};
 
+/// What templates read of a target: its generation (spec changes) and its labels.
+type TemplateView = (Option<i64>, BTreeMap<String, String>);
+
 /// The watch tasks; stopped when dropped.
 pub struct CacheTasks {
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -177,10 +180,7 @@ pub fn start(
         {
             // What templates read of a target (its generation counts spec changes, and its
             // labels): a change of anything else is a status change.
-            let mut seen_before: HashMap<
-                (String, String),
-                (Option<i64>, BTreeMap<String, String>),
-            > = HashMap::new();
+            let mut seen_before: HashMap<(String, String), TemplateView> = HashMap::new();
             move |seen| {
                 let (t, deleted) = match seen {
                     Seen::Applied(t) | Seen::Relisted(t) => (t, false),

@@ -483,11 +483,11 @@ async fn apply(
                 ctx.clock.now().as_second(),
             );
         }
-        if let Some(event) = action_event(action, &applied, ctx.clock.now()) {
-            if let Err(e) = record_event(ctx, ast, &event).await {
-                ctx.shared.metrics.failed("target", "EventWriteFailed");
-                tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
-            }
+        if let Some(event) = action_event(action, &applied, ctx.clock.now())
+            && let Err(e) = record_event(ctx, ast, &event).await
+        {
+            ctx.shared.metrics.failed("target", "EventWriteFailed");
+            tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
         }
         tracing::info!(target = %target, action = action.kind(), result, "{}", action.describe());
     }
