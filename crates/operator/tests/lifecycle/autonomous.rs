@@ -43,12 +43,6 @@ impl Invariants {
             .await
             .unwrap()
             .items;
-        let ready = |p: &Pod| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        };
         let live = pods
             .iter()
             .filter(|p| p.metadata.deletion_timestamp.is_none())
@@ -101,6 +95,13 @@ impl Invariants {
             }
         }
     }
+}
+
+fn ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// Each pod's app container: (requests cpu, requests memory, running cpu).
@@ -173,13 +174,7 @@ pub async fn autonomous_in_place(env: &TestEnv) {
             .await
             .map_err(|e| e.to_string())?
             .items;
-        let ready = all.iter().filter(|p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-        });
-        (ready.count() == REPLICAS)
+        (all.iter().filter(|p| ready(p)).count() == REPLICAS)
             .then(|| {
                 all.iter()
                     .filter_map(|p| p.metadata.uid.clone())
