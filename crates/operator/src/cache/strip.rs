@@ -53,6 +53,12 @@ pub fn pod(p: &mut Pod) {
         conditions: s.conditions.map(|cs| {
             cs.into_iter()
                 .map(|c| PodCondition {
+                    // How long a resize has been pending decides when it falls back.
+                    last_transition_time: c
+                        .type_
+                        .starts_with("PodResize")
+                        .then_some(c.last_transition_time)
+                        .flatten(),
                     type_: c.type_,
                     status: c.status,
                     reason: c.reason,

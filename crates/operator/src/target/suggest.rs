@@ -202,10 +202,7 @@ pub fn suggest(
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
     let mut decisions = BTreeMap::new();
     for h in history {
-        let policy = policies
-            .iter()
-            .find(|p| p.name == h.container)
-            .or_else(|| policies.iter().find(|p| p.name == "*"));
+        let policy = crate::vertical::desired::policy_for(policies, &h.container);
         let b = vertical.and_then(|v| v.scaling_behavior.as_ref());
         let q = |s: &ScalingStep,
                  f: fn(

@@ -6,6 +6,8 @@
 //! ServiceAccount of `prescale install`. On the simulated cluster every request the
 //! operator makes is also checked against the install's RBAC (`rbac.rs`).
 
+mod actuation;
+mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod rbac;
@@ -48,4 +50,40 @@ on_both_clusters! {
     unenroll_discards_history: &["prod"];
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
+}
+
+mod actuation_requests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sim() {
+        let env = TestEnv::sim("actuation_requests", &["prod"]).await;
+        actuation::actuation_requests(&env).await;
+        let ungranted = env.ungranted_requests();
+        assert!(
+            ungranted.is_empty(),
+            "requests the install's RBAC does not grant: {ungranted:#?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn real_server() {
+        let Some(env) = TestEnv::real("actuation_requests", &["prod"]).await else {
+            return;
+        };
+        actuation::actuation_requests(&env).await;
+    }
+}
+
+/// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
+/// suggestion to apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autonomous_in_place_sim() {
+    let env = TestEnv::sim("autonomous_in_place", &["prod"]).await;
+    autonomous::autonomous_in_place(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }
