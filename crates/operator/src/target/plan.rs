@@ -65,6 +65,9 @@ pub struct CollectionState {
 }
 
 /// What this round's forecast step did.
+// One value per reconcile, moved into the plan and dropped: boxing the suggestion would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum ForecastOutcome {
     /// No direction was due: the previous suggestion stands.
