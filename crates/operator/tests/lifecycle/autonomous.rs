@@ -308,13 +308,29 @@ pub async fn autonomous_in_place(env: &TestEnv) {
     cms.replace(SYSTEM_CONFIG_MAP, &PostParams::default(), &pause(false))
         .await
         .unwrap();
-    inv.until("the raised floor is applied after the pause", |pods, _| {
-        let at: Vec<_> = pods.iter().map(resources).collect();
-        at.iter()
-            .all(|(cpu, _, running)| cpu == "300m" && running == "300m")
-            .then_some(())
-            .ok_or(format!("{at:?}"))
-    })
+    inv.until(
+        "the raised floor is applied after the pause",
+        |pods, target| {
+            let at: Vec<_> = pods.iter().map(resources).collect();
+            // The suggestion is at least the new floor (the forecast may ask for more).
+            let want = target
+                .status
+                .as_ref()
+                .and_then(|s| s.suggestion.as_ref())
+                .and_then(|s| s.containers.first())
+                .and_then(|c| c.cpu.clone())
+                .filter(|cpu| {
+                    prescale_api::quantity::parse(cpu).is_ok_and(|q| q.as_f64() >= 0.3 - 1e-9)
+                })
+                .ok_or(format!(
+                    "no suggestion at or above the 300m floor yet; pods {at:?}"
+                ))?;
+            at.iter()
+                .all(|(cpu, _, running)| *cpu == want && *running == want)
+                .then_some(())
+                .ok_or(format!("suggestion {want}, pods {at:?}"))
+        },
+    )
     .await;
     operator.stop().await;
 }
