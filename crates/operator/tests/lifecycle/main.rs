@@ -15,16 +15,20 @@ mod scenarios;
 
 use common::env::TestEnv;
 
-/// `scenario::sim` and `scenario::real_server` for each scenario.
+/// `scenario::sim` and `scenario::real_server` for each scenario (of module `scenarios`
+/// unless another is named, as in `actuation::actuation_requests`).
 macro_rules! on_both_clusters {
-    ($($scenario:ident: $roles:expr;)*) => {$(
+    ($($scenario:ident: $roles:expr;)*) => {
+        on_both_clusters! { $(scenarios::$scenario: $roles;)* }
+    };
+    ($($module:ident :: $scenario:ident: $roles:expr;)*) => {$(
         mod $scenario {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sim() {
                 let env = TestEnv::sim(stringify!($scenario), $roles).await;
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
                 let ungranted = env.ungranted_requests();
                 assert!(
                     ungranted.is_empty(),
@@ -37,7 +41,7 @@ macro_rules! on_both_clusters {
                 let Some(env) = TestEnv::real(stringify!($scenario), $roles).await else {
                     return;
                 };
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
             }
         }
     )*};
@@ -52,27 +56,8 @@ on_both_clusters! {
     update_conflict_is_reread_and_retried: &["prod"];
 }
 
-mod actuation_requests {
-    use super::*;
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sim() {
-        let env = TestEnv::sim("actuation_requests", &["prod"]).await;
-        actuation::actuation_requests(&env).await;
-        let ungranted = env.ungranted_requests();
-        assert!(
-            ungranted.is_empty(),
-            "requests the install's RBAC does not grant: {ungranted:#?}"
-        );
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn real_server() {
-        let Some(env) = TestEnv::real("actuation_requests", &["prod"]).await else {
-            return;
-        };
-        actuation::actuation_requests(&env).await;
-    }
+on_both_clusters! {
+    actuation::actuation_requests: &["prod"];
 }
 
 /// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
