@@ -466,6 +466,14 @@ async fn apply(
         .refused
         .retain(|(id, _)| Some(id) == suggestion.as_ref());
     for action in &outcome.actions {
+        // The plan saw the pause as it was when this reconcile began; a pause written
+        // since then halts the remaining actions now rather than after this target's
+        // turn in a queue of thousands (they are planned again when the pause lifts).
+        if ctx.cache.pause().paused {
+            ctx.shared.metrics.scale_action(action.kind(), "halted");
+            tracing::info!(target = %target, action = action.kind(), "halted by the system-wide pause: {}", action.describe());
+            continue;
+        }
         let applied = ctx.actuator.apply(action).await;
         let result = applied.as_ref().map_or("failed", Applied::label);
         ctx.shared.metrics.scale_action(action.kind(), result);
