@@ -45,6 +45,28 @@ pub struct Actuation {
     /// How soon (cluster time) the target should be looked at again: a rollout that is not
     /// finished continues after the disruption interval at the latest.
     pub recheck: Option<Duration>,
+    /// Per workload (`Kind/name`): its pods, and how many run the suggestion. Empty when
+    /// no rollout step was planned.
+    pub pods: BTreeMap<String, PodCounts>,
+}
+
+/// Pods of one workload (not going away), and how many of them run the suggestion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    pub pods: usize,
+    pub at_suggestion: usize,
+}
+
+impl PodCounts {
+    /// Over all workloads of a target.
+    pub fn total(per_workload: &BTreeMap<String, PodCounts>) -> PodCounts {
+        per_workload
+            .values()
+            .fold(PodCounts::default(), |t, c| PodCounts {
+                pods: t.pods + c.pods,
+                at_suggestion: t.at_suggestion + c.at_suggestion,
+            })
+    }
 }
 
 impl Actuation {
@@ -54,6 +76,7 @@ impl Actuation {
             able,
             processed: None,
             recheck: None,
+            pods: BTreeMap::new(),
         }
     }
 }
@@ -142,7 +165,7 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
         .map(|(_, pod)| pod.clone())
         .collect();
     let now = i.now.as_second();
-    let (mut actions, mut pods, mut at, mut held) = (vec![], 0, 0, vec![]);
+    let (mut actions, mut counts, mut held) = (vec![], BTreeMap::new(), vec![]);
     for w in &i.workloads {
         let workload = WorkloadRef {
             kind: w.kind.clone(),
@@ -166,8 +189,13 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
         match step {
             Ok(step) => {
                 actions.extend(step.actions);
-                pods += step.pods;
-                at += step.at_suggestion;
+                counts.insert(
+                    workload_id(&w.kind, &w.name),
+                    PodCounts {
+                        pods: step.pods,
+                        at_suggestion: step.at_suggestion,
+                    },
+                );
                 held.extend(step.held);
             }
             Err(e) => {
@@ -175,14 +203,18 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
             }
         }
     }
-    let counts = action_counts(&actions);
+    let PodCounts {
+        pods,
+        at_suggestion: at,
+    } = PodCounts::total(&counts);
+    let steps = action_counts(&actions);
     let (reason, recheck) = if at == pods && actions.is_empty() {
         ("Applied", None)
     } else {
         ("Applying", Some(policy.interval))
     };
     let mut message = format!(
-        "{at} of {pods} pods run suggestion {} ({:?}){counts}",
+        "{at} of {pods} pods run suggestion {} ({:?}){steps}",
         s.id, policy.update_mode
     );
     if !held.is_empty() {
@@ -199,6 +231,7 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
         able: ("True", reason, message),
         processed: Some(s.id.clone()),
         recheck,
+        pods: counts,
     }
 }
 

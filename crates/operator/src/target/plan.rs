@@ -25,7 +25,7 @@ use prescale_api::target::status::{
 };
 use prescale_api::validate::validate_target_spec;
 
-use super::actuation::actuation;
+use super::actuation::{PodCounts, actuation, workload_id};
 use crate::actuate::Action;
 use crate::conditions::condition;
 use crate::pause::PauseState;
@@ -208,6 +208,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         .map(|w| WorkloadStatus {
             kind: w.kind.clone(),
             name: w.name.clone(),
+            ..WorkloadStatus::default()
         })
         .collect();
     let mut forecast_failure = None;
@@ -294,6 +295,15 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
     if acting.processed.is_some() {
         status.last_processed_suggestion_uid = acting.processed.clone();
     }
+    for w in &mut status.workloads {
+        let counts = acting.pods.get(&workload_id(&w.kind, &w.name));
+        w.pods = counts.map(|c| c.pods as u32);
+        w.pods_at_suggestion = counts.map(|c| c.at_suggestion as u32);
+    }
+    status.applied_pods = (!acting.pods.is_empty()).then(|| {
+        let total = PodCounts::total(&acting.pods);
+        format!("{}/{}", total.at_suggestion, total.pods)
+    });
     let (able_status, able_reason, able_message) = &acting.able;
     let able = cond("AbleToScale", able_status, able_reason, able_message);
     let enough = status

@@ -366,6 +366,7 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
     let o = plan(&i);
     assert!(o.actions.is_empty());
     assert_eq!(get(&o, "AbleToScale").1, "WaitingForData");
+    assert_eq!(o.status.applied_pods, None);
     assert_eq!(o.status.last_processed_suggestion_uid, None);
     // Enough data: both pods are resized in place, and the suggestion is processed.
     i.previous.suggestion = Some(suggestion("s2", "2026-11-29T09:59:00Z", true));
@@ -381,6 +382,14 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
         "{message}"
     );
     assert!(message.contains("2 resize"), "{message}");
+    assert_eq!(o.status.applied_pods.as_deref(), Some("0/2"));
+    assert_eq!(
+        (
+            o.status.workloads[0].pods,
+            o.status.workloads[0].pods_at_suggestion
+        ),
+        (Some(2), Some(0))
+    );
     assert_eq!(
         o.status.last_processed_suggestion_uid.as_deref(),
         Some("s2")
@@ -409,4 +418,6 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
     assert!(o.actions.is_empty(), "{:?}", o.actions);
     assert_eq!(get(&o, "AbleToScale").1, "Applied");
     assert_eq!(o.recheck, None);
+    assert_eq!(o.status.applied_pods.as_deref(), Some("2/2"));
+    assert_eq!(o.status.workloads[0].pods_at_suggestion, Some(2));
 }
