@@ -418,7 +418,7 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
 fn the_plan_keeps_the_finalizer_and_reverts_a_deleted_target() {
     let mut i = inputs();
     i.spec = spec(json!({"vertical": {"mode": "autonomous",
-        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}}]}}));
+        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "16Mi"}}]}}));
     i.workloads[0].replicas = 1;
     i.workloads[0].rolled_out = true;
     i.workloads[0].template = vec![crate::workload::ContainerRequests {
@@ -427,7 +427,8 @@ fn the_plan_keeps_the_finalizer_and_reverts_a_deleted_target() {
         memory: None,
     }];
     i.workloads[0].running = vec![running_pod("web-a", "250m", "300Mi")];
-    assert_eq!(plan(&i).finalizer, FinalizerChange::Add);
+    let o = plan(&i);
+    assert_eq!(o.finalizer, FinalizerChange::Add, "{:?}", o.status.conditions);
     i.has_finalizer = true;
     assert_eq!(plan(&i).finalizer, FinalizerChange::Keep);
     // Deleted: the changed workload is restarted, the finalizer goes, nothing forecast
