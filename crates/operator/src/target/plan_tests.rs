@@ -428,7 +428,12 @@ fn the_plan_keeps_the_finalizer_and_reverts_a_deleted_target() {
     }];
     i.workloads[0].running = vec![running_pod("web-a", "250m", "300Mi")];
     let o = plan(&i);
-    assert_eq!(o.finalizer, FinalizerChange::Add, "{:?}", o.status.conditions);
+    assert_eq!(
+        o.finalizer,
+        FinalizerChange::Add,
+        "{:?}",
+        o.status.conditions
+    );
     i.has_finalizer = true;
     assert_eq!(plan(&i).finalizer, FinalizerChange::Keep);
     // Deleted: the changed workload is restarted, the finalizer goes, nothing forecast
