@@ -195,7 +195,7 @@ proptest! {
         }
         if one {
             prop_assert!(plan.restarts.len() <= 1);
-            prop_assert!(!(plan.rolling && !plan.restarts.is_empty()));
+            prop_assert!(!plan.rolling || plan.restarts.is_empty());
         }
     }
 }
