@@ -26,6 +26,7 @@ use super::plan::{
     CollectionFailure, CollectionState, EventSpec, ForecastOutcome, TargetInputs, TargetOutcome,
     plan,
 };
+use super::provisioning::provisioning;
 use super::revert::FinalizerChange;
 use super::suggest::suggest;
 use crate::actuate::{Action as ClusterAction, ActuateError, Actuator, Applied};
@@ -594,40 +595,4 @@ async fn write_status(
     )
     .await
     .map(drop)
-}
-
-/// This target's recommended and requested totals per resource (`cpu` in cores,
-/// `memory` in bytes, replicas included), for `prescale_provisioning_ratio`.
-fn provisioning(
-    status: &AIScaleTargetStatus,
-    workloads: &[WorkloadView],
-) -> Vec<(&'static str, f64, f64)> {
-    let Some(s) = &status.suggestion else {
-        return vec![];
-    };
-    let mut out = vec![];
-    for c in &s.containers {
-        let w = workloads.iter().find(|w| {
-            c.workload.as_deref().is_none_or(|id| w.id() == id)
-                && w.containers.iter().any(|wc| wc.name == c.name)
-        });
-        let Some(w) = w else { continue };
-        let Some(requests) = w.containers.iter().find(|wc| wc.name == c.name) else {
-            continue;
-        };
-        let replicas = f64::from(w.replicas.max(1));
-        for (resource, rec, req) in [
-            ("cpu", &c.cpu, requests.cpu),
-            ("memory", &c.memory, requests.memory),
-        ] {
-            let rec = rec
-                .as_deref()
-                .and_then(|q| prescale_api::quantity::parse(q).ok())
-                .map(|q| q.as_f64());
-            if let (Some(rec), Some(req)) = (rec, req) {
-                out.push((resource, rec * replicas, req * replicas));
-            }
-        }
-    }
-    out
 }

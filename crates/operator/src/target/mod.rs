@@ -1,7 +1,8 @@
 //! The AIScaleTarget controller: `plan` decides (pure; `actuation` is its part that
 //! decides what to apply and what `AbleToScale` says; `revert` its part that reverts a
 //! target leaving autonomous mode and keeps the finalizer), `forecast` says which direction
-//! forecasts when and combines their results, `suggest` forecasts, `inputs` reads, and
+//! forecasts when and combines their results, `suggest` forecasts, `inputs` reads,
+//! `provisioning` is a target's share of the provisioning ratio, and
 //! `controller` runs them for one target and applies the outcome (`events` records its
 //! Events). `claims` splits the targets between processes sharing a PostgreSQL store.
 
@@ -12,6 +13,7 @@ pub mod events;
 pub mod forecast;
 pub mod inputs;
 pub mod plan;
+pub mod provisioning;
 pub mod revert;
 pub mod schedule;
 pub mod suggest;
