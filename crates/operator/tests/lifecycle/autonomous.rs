@@ -97,7 +97,7 @@ impl Invariants {
     }
 }
 
-fn ready(p: &Pod) -> bool {
+pub(crate) fn ready(p: &Pod) -> bool {
     p.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
@@ -105,7 +105,7 @@ fn ready(p: &Pod) -> bool {
 }
 
 /// Each pod's app container: (requests cpu, requests memory, running cpu).
-fn resources(p: &Pod) -> (String, String, String) {
+pub(crate) fn resources(p: &Pod) -> (String, String, String) {
     let spec = p.spec.as_ref().unwrap().containers[0]
         .resources
         .clone()
@@ -123,7 +123,7 @@ fn resources(p: &Pod) -> (String, String, String) {
     (get("cpu"), get("memory"), running)
 }
 
-fn able(t: &AIScaleTarget) -> (String, String) {
+pub(crate) fn able(t: &AIScaleTarget) -> (String, String) {
     t.status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == "AbleToScale"))
@@ -131,13 +131,13 @@ fn able(t: &AIScaleTarget) -> (String, String) {
         .unwrap_or_default()
 }
 
-/// Two days of usage (cpu ~50m, memory ~100Mi), as if backfilled: enough history for a
-/// suggestion that may scale.
-fn backfill(store: &MemoryStore, ns: &str, now: i64) {
+/// Two days of usage (cpu ~50m, memory ~100Mi) of Deployment `workload`'s container `app`,
+/// as if backfilled: enough history for a suggestion that may scale.
+pub(crate) fn backfill(store: &MemoryStore, ns: &str, workload: &str, now: i64) {
     let key = |metric| SeriesKey {
         namespace: ns.into(),
         kind: "Deployment".into(),
-        workload: "web".into(),
+        workload: workload.into(),
         container: "app".into(),
         metric,
     };
@@ -196,7 +196,7 @@ pub async fn autonomous_in_place(env: &TestEnv) {
 
     let store = Arc::new(MemoryStore::new());
     let now = env.sim.as_ref().unwrap().sim.clock.now().as_second();
-    backfill(&store, prod, now);
+    backfill(&store, prod, "web", now);
     let ast: AIScaleTarget = serde_json::from_value(json!({
         "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
         "metadata": {"name": "web", "namespace": prod},
