@@ -3,6 +3,7 @@
 mod admission;
 mod discovery;
 mod request;
+pub mod review;
 pub mod request_log;
 mod subresource;
 mod table;
@@ -40,6 +41,8 @@ pub struct Sim {
     requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     /// Every request with its RBAC attributes, while recording (`record_requests`).
     request_log: Mutex<Option<Vec<request_log::RequestRecord>>>,
+    /// Bearer tokens TokenReview accepts (`add_token`).
+    tokens: Mutex<review::Tokens>,
     pub clock: Arc<Clock>,
 }
 
@@ -66,6 +69,7 @@ impl Sim {
             hpa: Mutex::default(),
             requests: Mutex::default(),
             request_log: Mutex::default(),
+            tokens: Mutex::default(),
             traces: Mutex::default(),
             throttling: Mutex::default(),
             startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
@@ -141,6 +145,22 @@ impl Sim {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Registers a bearer token for TokenReview: it authenticates as `username` in
+    /// `groups` (`system:masters` may do anything; others get what RBAC objects grant).
+    pub fn add_token(&self, token: &str, username: &str, groups: &[&str]) {
+        self.tokens().insert(
+            token.to_string(),
+            review::TokenUser {
+                username: username.to_string(),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            },
+        );
+    }
+
+    pub(crate) fn tokens(&self) -> MutexGuard<'_, review::Tokens> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts (or restarts, empty) the log of requests with their RBAC attributes.
@@ -373,6 +393,20 @@ async fn dispatch(
     let ns = t.namespace.clone().unwrap_or_default();
     if t.rt.group == "metrics.k8s.io" {
         return subresource::metrics(sim, t, query);
+    }
+    if *method == Method::POST && t.sub.is_none() {
+        type Answer = fn(&Sim, Value) -> Result<Value, ApiError>;
+        let answer: Option<Answer> = match (t.rt.group.as_str(), t.rt.plural.as_str()) {
+            ("authentication.k8s.io", "tokenreviews") => Some(review::token_review),
+            ("authorization.k8s.io", "subjectaccessreviews") => Some(review::subject_access_review),
+            _ => None,
+        };
+        if let Some(answer) = answer {
+            let mut body = decode(bytes, headers)?;
+            body["apiVersion"] = json!(format!("{}/{}", t.rt.group, t.rt.version));
+            body["kind"] = json!(t.rt.kind);
+            return Ok(json_response(StatusCode::CREATED, &answer(sim, body)?));
+        }
     }
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) if query.watch => {

@@ -1,0 +1,183 @@
+//! The dashboard: pages and a JSON API over what the operator already holds in memory —
+//! the shared cache (targets, workloads, pods, the pause), the history store (usage), a
+//! watch of AIScaleTarget Events and its own timeline of forecasts and applied values. A
+//! page view makes no request to the API server; only a write (pause / resume) does,
+//! after TokenReview and SubjectAccessReview (`auth`).
+//!
+//! Server-rendered HTML and SVG (`pages`, `detail`, `chart`), no JavaScript, the
+//! stylesheet embedded: it works air-gapped. `routes` serves the pages, `api` the JSON.
+
+mod api;
+pub mod auth;
+pub mod chart;
+pub mod detail;
+pub mod events;
+pub mod html;
+pub mod model;
+mod pages;
+mod routes;
+pub mod snapshot;
+pub mod timeline;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use prescale_store::HistoryStore;
+use tokio::task::JoinHandle;
+
+use self::auth::{Refusal, Sessions};
+use self::events::EventLog;
+use self::model::{Overview, TargetRow};
+use self::timeline::Timeline;
+use crate::cache::Cache;
+use crate::clock::Clock;
+
+pub use self::routes::router;
+
+/// How often the timeline samples the targets (real time).
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How long a write waits for the cache to see the pause it wrote, so the page it
+/// redirects to shows it.
+const WRITE_SETTLE: Duration = Duration::from_secs(5);
+
+pub struct Dashboard {
+    pub cache: Arc<Cache>,
+    pub store: Arc<dyn HistoryStore>,
+    /// The operator's own client: writes the pause ConfigMap, asks TokenReview and
+    /// SubjectAccessReview.
+    pub client: Client,
+    /// The operator's namespace (the pause ConfigMap).
+    pub namespace: String,
+    pub clock: Arc<dyn Clock>,
+    pub timeline: Timeline,
+    pub events: EventLog,
+    pub sessions: Sessions,
+}
+
+/// Tasks aborted when dropped (the Event watch, the timeline's sampler).
+pub struct DashboardTasks(Vec<JoinHandle<()>>);
+
+impl Drop for DashboardTasks {
+    fn drop(&mut self) {
+        self.0.iter().for_each(JoinHandle::abort);
+    }
+}
+
+impl Dashboard {
+    /// Starts the Event watch and the timeline's sampler.
+    pub fn start(
+        client: Client,
+        cache: Arc<Cache>,
+        store: Arc<dyn HistoryStore>,
+        namespace: String,
+        clock: Arc<dyn Clock>,
+        scope: crate::scope::Scope,
+    ) -> (Arc<Dashboard>, DashboardTasks) {
+        let (events, watch) = EventLog::start(&client, scope);
+        let dashboard = Arc::new(Dashboard {
+            cache,
+            store,
+            client,
+            namespace,
+            clock,
+            timeline: Timeline::default(),
+            events,
+            sessions: Sessions::default(),
+        });
+        let sampler = {
+            let d = dashboard.clone();
+            tokio::spawn(async move {
+                loop {
+                    let d2 = d.clone();
+                    // Reading thousands of series is blocking work for the store.
+                    let _ = tokio::task::spawn_blocking(move || {
+                        let rows = d2.rows();
+                        d2.timeline.record(&rows, d2.cache.pause().paused, d2.now());
+                    })
+                    .await;
+                    tokio::time::sleep(SAMPLE_EVERY).await;
+                }
+            })
+        };
+        (dashboard, DashboardTasks(vec![watch, sampler]))
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now().as_second()
+    }
+
+    /// Every target's row, from memory.
+    pub fn rows(&self) -> Vec<TargetRow> {
+        snapshot::rows(&self.cache, self.store.as_ref(), &self.events.by_target(), self.now())
+    }
+
+    pub fn overview(&self, rows: &[TargetRow]) -> Overview {
+        let pause = self.cache.pause();
+        model::overview(rows, pause.paused, pause.problem)
+    }
+
+    /// How many targets a pause affects now.
+    pub fn affected(&self) -> usize {
+        crate::pause_switch::affected(self.cache.targets.state().iter().map(|t| t.as_ref()))
+    }
+
+    /// One target over the last `hours`, or `None` when there is no such target.
+    pub fn detail(&self, namespace: &str, name: &str, hours: i64) -> Option<detail::Detail> {
+        let target = self
+            .cache
+            .targets
+            .state_filter(|t| {
+                t.metadata.namespace.as_deref() == Some(namespace)
+                    && t.metadata.name.as_deref() == Some(name)
+            })
+            .into_iter()
+            .next()?;
+        let workloads = self.cache.resolve(&target);
+        let now = self.now();
+        let events = self.events.of_target(namespace, name);
+        let rows = snapshot::rows_of(&self.cache, self.store.as_ref(), &target, &workloads, &events, now);
+        Some(detail::gather(
+            self.store.as_ref(),
+            rows,
+            &workloads,
+            self.timeline.of(namespace, name),
+            self.timeline.pauses(),
+            events,
+            now - hours.clamp(1, 24 * 90) * 3600,
+            now,
+        ))
+    }
+
+    /// Sets the pause for the holder of `token`, when Kubernetes says they may; waits
+    /// (briefly) until the cache sees it. Returns the user.
+    pub async fn set_paused(&self, token: &str, paused: bool) -> Result<String, Refusal> {
+        let user = auth::authorise(&self.client, &self.namespace, token).await?;
+        crate::pause_switch::set_paused(&self.client, &self.namespace, paused)
+            .await
+            .map_err(|e| {
+                Refusal::Unavailable(format!(
+                    "writing ConfigMap {}/{}: {e}",
+                    self.namespace,
+                    crate::pause::SYSTEM_CONFIG_MAP
+                ))
+            })?;
+        tracing::info!(%user, paused, "dashboard: system-wide pause set");
+        let deadline = tokio::time::Instant::now() + WRITE_SETTLE;
+        while self.cache.pause().paused != paused && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(user)
+    }
+}
+
+/// Serves the dashboard on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    dashboard: Arc<Dashboard>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(dashboard))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
