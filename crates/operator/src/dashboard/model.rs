@@ -292,3 +292,7 @@ pub fn page<'a>(rows: &'a [TargetRow], q: &TableQuery) -> Page<'a> {
         per_page,
     }
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod dashboard;
 mod rbac;
 mod scenarios;
 
@@ -48,4 +49,5 @@ on_both_clusters! {
     unenroll_discards_history: &["prod"];
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
+    dashboard_writes_need_authorisation: &["prod"];
 }
