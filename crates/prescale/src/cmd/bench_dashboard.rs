@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use crate::cmd::output;
 use prescale_operator::dashboard::Dashboard;
 use prescale_sim::testing::TestCluster;
 use prescale_store::{HistoryStore, MemoryStore, Metric, SeriesKey};
@@ -148,11 +150,11 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         }
         if args.json {
             let v: Vec<_> = results.iter().map(|(n, (p50, p95, max))| json!({"page": n, "p50_ms": p50, "p95_ms": p95, "max_ms": max})).collect();
-            println!("{}", json!({"targets": args.targets, "runs": args.runs, "pages": v}));
+            output::outln!("{}", json!({"targets": args.targets, "runs": args.runs, "pages": v}))?;
         } else {
-            println!("dashboard with {} targets in {} namespaces, {} requests per page:", args.targets, args.namespaces, args.runs);
+            output::outln!("dashboard with {} targets in {} namespaces, {} requests per page:", args.targets, args.namespaces, args.runs)?;
             for (name, (p50, p95, max)) in &results {
-                println!("  {name:<32} p50 {p50:>7.1} ms   p95 {p95:>7.1} ms   max {max:>7.1} ms");
+                output::outln!("  {name:<32} p50 {p50:>7.1} ms   p95 {p95:>7.1} ms   max {max:>7.1} ms")?;
             }
         }
         Ok(ExitCode::SUCCESS)

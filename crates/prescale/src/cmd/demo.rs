@@ -13,6 +13,8 @@ use prescale_operator::run::{OperatorConfig, run as run_operator};
 use prescale_sim::{Clock, Sim};
 use serde_json::json;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Simulated seconds per real second (720: one simulated day every two minutes).
@@ -207,8 +209,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             resync: Duration::from_secs(60),
             identity: "prescale-demo".into(),
             backfill: None,
-            // metrics-server's resolution, on the simulated clock.
-            collect_interval: Duration::from_secs(prescale_sim::cluster::TICK_SECS),
+            // A minute of simulated time: at 720x, a dozen collections a second.
+            collect_interval: Duration::from_secs(60),
             claims: None,
             worker_only: false,
             scope: prescale_operator::scope::Scope::all(),
@@ -234,20 +236,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = run_operator(client2, Arc::new(store), operator, std::future::pending()).await;
         });
         let kc = args.kubeconfig_out.display();
-        println!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed);
-        println!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.");
+        output::outln!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed)?;
+        output::outln!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.")?;
         for (workload, file) in &traced {
-            println!("  {workload} replays {file}");
+            output::outln!("  {workload} replays {file}")?;
         }
-        println!("Dashboard: {dashboard_url}/");
-        println!("  token for Manage Cluster (pause / resume): {admin_token}");
-        println!("Try, in another terminal:");
-        println!("  export KUBECONFIG={kc}");
-        println!("  kubectl get clusterast");
-        println!("  kubectl get ast -A");
-        println!("  kubectl get ast storefront-ast -n shop -o yaml");
-        println!("  cargo run -p prescale -- status   # and pause / resume");
-        println!();
+        output::outln!("Dashboard: {dashboard_url}/")?;
+        output::outln!("  token for Manage Cluster (pause / resume): {admin_token}")?;
+        output::outln!("Try, in another terminal:")?;
+        output::outln!("  export KUBECONFIG={kc}")?;
+        output::outln!("  kubectl get clusterast")?;
+        output::outln!("  kubectl get ast -A")?;
+        output::outln!("  kubectl get ast storefront-ast -n shop -o yaml")?;
+        output::outln!("  cargo run -p prescale -- status   # and pause / resume")?;
+        output::outln!()?;
         let started = Instant::now();
         let api: Api<AIScaleTarget> = Api::all(client.clone());
         loop {
@@ -257,11 +259,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             let targets = api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
             let sim_time = sim.clock.now();
-            println!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len());
-            print!("{}", table(&targets));
+            output::outln!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len())?;
+            output::out!("{}", table(&targets))?;
             if args.duration > 0 && started.elapsed() >= Duration::from_secs(args.duration) {
                 let ready = targets.iter().filter(|t| t.status.as_ref().and_then(|s| s.suggestion.as_ref()).is_some()).count();
-                println!("{ready}/{} targets have a recommendation", WORKLOADS.len());
+                output::outln!("{ready}/{} targets have a recommendation", WORKLOADS.len())?;
                 return Ok(if ready == WORKLOADS.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
         }

@@ -9,6 +9,8 @@ use prescale_operator::pause::SYSTEM_CONFIG_MAP;
 use prescale_operator::pause_switch::{affected, set_paused};
 use prescale_operator::run::read_pause;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The operator's namespace (where the pause ConfigMap lives).
@@ -44,7 +46,7 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
                     .await
                     .context("reading the pause ConfigMap")?;
                 if let Some(problem) = &state.problem {
-                    eprintln!("warning: {problem}");
+                    output::errln!("warning: {problem}")?;
                 }
                 state.paused
             }
@@ -59,7 +61,9 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         let state = if paused { "paused" } else { "running" };
-        println!("autonomous scaling: {state} ({affected} autonomous AIScaleTarget(s) affected)");
+        output::outln!(
+            "autonomous scaling: {state} ({affected} autonomous AIScaleTarget(s) affected)"
+        )?;
         Ok(ExitCode::SUCCESS)
     })
 }
