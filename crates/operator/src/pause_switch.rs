@@ -13,7 +13,11 @@ use crate::pause::{SYSTEM_CONFIG_MAP, config_map_data};
 /// Whether a pause stops this target: one of its directions is autonomous.
 pub fn is_autonomous(target: &AIScaleTarget) -> bool {
     [
-        target.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
+        target
+            .spec
+            .horizontal
+            .as_ref()
+            .and_then(|h| h.mode.as_ref()),
         target.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
     ]
     .into_iter()

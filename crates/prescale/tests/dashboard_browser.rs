@@ -45,7 +45,14 @@ fn screenshots_dir() -> PathBuf {
 /// Starts `prescale demo`; returns it with the dashboard's URL and the admin token.
 fn start_demo(kubeconfig: &std::path::Path) -> (Killed, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_prescale"))
-        .args(["demo", "--dashboard-port", "0", "--speed", "1440", "--kubeconfig-out"])
+        .args([
+            "demo",
+            "--dashboard-port",
+            "0",
+            "--speed",
+            "1440",
+            "--kubeconfig-out",
+        ])
         .arg(kubeconfig)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -55,17 +62,27 @@ fn start_demo(kubeconfig: &std::path::Path) -> (Killed, String, String) {
     let (mut url, mut token) = (None, None);
     let mut lines = std::io::BufReader::new(stdout).lines();
     while url.is_none() || token.is_none() {
-        let line = lines.next().expect("prescale demo ended early").expect("reading its output");
+        let line = lines
+            .next()
+            .expect("prescale demo ended early")
+            .expect("reading its output");
         if let Some(u) = line.strip_prefix("Dashboard: ") {
             url = Some(u.trim_end_matches('/').to_string());
         }
-        if let Some(t) = line.split("token for Manage Cluster (pause / resume): ").nth(1) {
+        if let Some(t) = line
+            .split("token for Manage Cluster (pause / resume): ")
+            .nth(1)
+        {
             token = Some(t.trim().to_string());
         }
     }
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (Killed(child), url.unwrap_or_default(), token.unwrap_or_default())
+    (
+        Killed(child),
+        url.unwrap_or_default(),
+        token.unwrap_or_default(),
+    )
 }
 
 async fn eventually<F, Fut>(what: &str, secs: u64, mut check: F)
@@ -75,18 +92,28 @@ where
 {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !check().await {
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
 async fn shot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.expect("screenshot");
-    std::fs::write(screenshots_dir().join(format!("{name}.png")), png).expect("writing a screenshot");
+    std::fs::write(screenshots_dir().join(format!("{name}.png")), png)
+        .expect("writing a screenshot");
 }
 
 async fn text(browser: &Client, css: &str) -> String {
-    browser.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap_or_default()
+    browser
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap_or_default()
 }
 
 async fn pause_data(client: &kube::Client) -> Option<String> {
@@ -108,7 +135,10 @@ async fn add_autonomous_target(client: &kube::Client) {
                               "spec": {"containers": [{"name": "app", "image": "example/search:1",
                                        "resources": {"requests": {"cpu": "200m", "memory": "256Mi"}}}]}}}}))
     .unwrap();
-    Api::<Deployment>::namespaced(client.clone(), "shop").create(&PostParams::default(), &d).await.expect("creating shop/search");
+    Api::<Deployment>::namespaced(client.clone(), "shop")
+        .create(&PostParams::default(), &d)
+        .await
+        .expect("creating shop/search");
     let t: AIScaleTarget = serde_json::from_value(json!({
         "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
         "metadata": {"name": "search-ast", "namespace": "shop"},
@@ -116,7 +146,10 @@ async fn add_autonomous_target(client: &kube::Client) {
                  "model": {"forecast_blocks": "15m", "forecast_interval": "15m", "mode": "balanced"},
                  "vertical": {"mode": "autonomous", "containers": [{"name": "*"}]}}}))
     .unwrap();
-    Api::<AIScaleTarget>::namespaced(client.clone(), "shop").create(&PostParams::default(), &t).await.expect("creating shop/search-ast");
+    Api::<AIScaleTarget>::namespaced(client.clone(), "shop")
+        .create(&PostParams::default(), &t)
+        .await
+        .expect("creating shop/search-ast");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,22 +177,43 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         let targets = targets.clone();
         let expected = &mut expected;
         async move {
-            let list = targets.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
+            let list = targets
+                .list(&ListParams::default())
+                .await
+                .map(|l| l.items)
+                .unwrap_or_default();
             *expected = list.len();
             list.len() == 6
         }
     })
     .await;
-    let autonomous = prescale_operator::pause_switch::affected(&targets.list(&ListParams::default()).await.unwrap().items);
+    let autonomous = prescale_operator::pause_switch::affected(
+        &targets.list(&ListParams::default()).await.unwrap().items,
+    );
     assert_eq!(autonomous, 1, "one autonomous target: shop/search-ast");
 
     // The JSON API refuses writes without a valid token.
     let http = reqwest::Client::new();
-    let r = http.post(format!("{url}/api/v1/pause")).json(&json!({"paused": true})).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/api/v1/pause"))
+        .json(&json!({"paused": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "no token");
-    let r = http.post(format!("{url}/api/v1/pause")).bearer_auth("not-a-token").json(&json!({"paused": true})).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/api/v1/pause"))
+        .bearer_auth("not-a-token")
+        .json(&json!({"paused": true}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401, "an unknown token");
-    assert_eq!(pause_data(&kube).await, None, "refused writes change nothing");
+    assert_eq!(
+        pause_data(&kube).await,
+        None,
+        "refused writes change nothing"
+    );
 
     let port = free_port();
     let _driver = Killed(
@@ -197,12 +251,23 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         let url = &url;
         async move {
             b.goto(&format!("{url}/targets")).await.unwrap();
-            b.find_all(Locator::Css("tr.target")).await.map(|r| r.len()).unwrap_or(0) == 6
+            b.find_all(Locator::Css("tr.target"))
+                .await
+                .map(|r| r.len())
+                .unwrap_or(0)
+                == 6
         }
     })
     .await;
     assert!(text(&b, "#matched").await.starts_with("6 targets"));
-    for name in ["storefront-ast", "checkout-ast", "cart-db-ast", "gateway-ast", "ledger-ast", "search-ast"] {
+    for name in [
+        "storefront-ast",
+        "checkout-ast",
+        "cart-db-ast",
+        "gateway-ast",
+        "ledger-ast",
+        "search-ast",
+    ] {
         assert!(text(&b, "#targets").await.contains(name), "{name} listed");
     }
     shot(&b, "targets").await;
@@ -214,38 +279,111 @@ async fn browse_pause_and_resume_in_headless_chromium() {
 
     // A target's chart.
     b.goto(&format!("{url}/targets")).await.unwrap();
-    b.find(Locator::LinkText("shop/storefront-ast")).await.unwrap().click().await.unwrap();
+    b.find(Locator::LinkText("shop/storefront-ast"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert_eq!(text(&b, "#target-title").await, "shop/storefront-ast");
-    assert_eq!(b.find_all(Locator::Css("svg.chart")).await.unwrap().len(), 3, "cpu, memory and replicas charts");
-    assert!(!b.find_all(Locator::Css("#vertical-chart polyline")).await.unwrap().is_empty(), "lines drawn");
+    assert_eq!(
+        b.find_all(Locator::Css("svg.chart")).await.unwrap().len(),
+        3,
+        "cpu, memory and replicas charts"
+    );
+    assert!(
+        !b.find_all(Locator::Css("#vertical-chart polyline"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "lines drawn"
+    );
     shot(&b, "target").await;
 
     // Manage Cluster → Pause: the flyout counts the autonomous targets.
     b.goto(&format!("{url}/")).await.unwrap();
-    b.find(Locator::Css("#manage-cluster summary")).await.unwrap().click().await.unwrap();
-    b.find(Locator::Id("menu-pause")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Css("#manage-cluster summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("menu-pause"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert_eq!(text(&b, "#affected-count").await, autonomous.to_string());
     shot(&b, "pause-flyout").await;
     // Confirming without a token is refused.
-    b.find(Locator::Id("confirm")).await.unwrap().click().await.unwrap();
-    assert!(text(&b, "#error").await.contains("401"), "a write without a token is refused");
+    b.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        text(&b, "#error").await.contains("401"),
+        "a write without a token is refused"
+    );
     shot(&b, "refused-401").await;
     assert_eq!(pause_data(&kube).await, None);
     // With the demo's token it pauses.
     b.goto(&format!("{url}/?manage=pause")).await.unwrap();
-    b.find(Locator::Id("token")).await.unwrap().send_keys(&token).await.unwrap();
-    b.find(Locator::Id("confirm")).await.unwrap().click().await.unwrap();
+    b.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(&token)
+        .await
+        .unwrap();
+    b.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     assert!(text(&b, "#paused-banner").await.contains("paused"));
-    assert_eq!(pause_data(&kube).await.as_deref(), Some("scaling-paused: true\n"));
+    assert_eq!(
+        pause_data(&kube).await.as_deref(),
+        Some("scaling-paused: true\n")
+    );
     shot(&b, "paused").await;
 
     // Resume: the session holds the token now.
-    b.find(Locator::Css("#manage-cluster summary")).await.unwrap().click().await.unwrap();
-    b.find(Locator::Id("menu-resume")).await.unwrap().click().await.unwrap();
-    assert!(b.find_all(Locator::Id("token")).await.unwrap().is_empty(), "signed in: no token asked");
-    b.find(Locator::Id("confirm")).await.unwrap().click().await.unwrap();
-    assert!(b.find_all(Locator::Id("paused-banner")).await.unwrap().is_empty(), "banner gone");
-    assert_eq!(pause_data(&kube).await.as_deref(), Some("scaling-paused: false\n"));
+    b.find(Locator::Css("#manage-cluster summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("menu-resume"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        b.find_all(Locator::Id("token")).await.unwrap().is_empty(),
+        "signed in: no token asked"
+    );
+    b.find(Locator::Id("confirm"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        b.find_all(Locator::Id("paused-banner"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "banner gone"
+    );
+    assert_eq!(
+        pause_data(&kube).await.as_deref(),
+        Some("scaling-paused: false\n")
+    );
     shot(&b, "resumed").await;
 
     // A cross-site form post (no CSRF cookie match) is refused even with the session.
@@ -257,7 +395,10 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403, "no CSRF cookie");
-    assert_eq!(pause_data(&kube).await.as_deref(), Some("scaling-paused: false\n"));
+    assert_eq!(
+        pause_data(&kube).await.as_deref(),
+        Some("scaling-paused: false\n")
+    );
     let _ = expected;
     b.close().await.unwrap();
 }

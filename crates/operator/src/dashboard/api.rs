@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -33,7 +33,11 @@ async fn overview(State(d): State<Arc<Dashboard>>) -> Response {
     let o = tokio::task::spawn_blocking(move || d.overview(&d.rows())).await;
     match o {
         Ok(o) => Json(o).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", &e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -45,7 +49,11 @@ async fn targets(State(d): State<Arc<Dashboard>>, Query(q): Query<TableQuery>) -
     .await;
     match body {
         Ok(v) => Json(v).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal", &e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -77,7 +85,8 @@ async fn target(
 
 async fn pause_state(State(d): State<Arc<Dashboard>>) -> Response {
     let p = d.cache.pause();
-    Json(json!({"paused": p.paused, "problem": p.problem, "affectedTargets": d.affected()})).into_response()
+    Json(json!({"paused": p.paused, "problem": p.problem, "affectedTargets": d.affected()}))
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,7 +94,11 @@ struct SetPause {
     paused: bool,
 }
 
-async fn set_pause(State(d): State<Arc<Dashboard>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+async fn set_pause(
+    State(d): State<Arc<Dashboard>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
     let Some(token) = auth::bearer(&headers) else {
         let r = Refusal::Unauthenticated(
             "POST /api/v1/pause needs `Authorization: Bearer <token>` (a Kubernetes token, e.g. from `kubectl create token`)".into(),
@@ -103,7 +116,10 @@ async fn set_pause(State(d): State<Arc<Dashboard>>, headers: HeaderMap, body: ax
         }
     };
     match d.set_paused(&token, want.paused).await {
-        Ok(user) => Json(json!({"paused": want.paused, "affectedTargets": d.affected(), "by": user})).into_response(),
+        Ok(user) => {
+            Json(json!({"paused": want.paused, "affectedTargets": d.affected(), "by": user}))
+                .into_response()
+        }
         Err(r) => {
             let reason = match r {
                 Refusal::Unauthenticated(_) => "Unauthorized",

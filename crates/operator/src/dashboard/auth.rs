@@ -87,7 +87,9 @@ pub async fn authorise(client: &Client, namespace: &str, token: &str) -> Result<
     let status = reviewed.status.unwrap_or_default();
     let user = status.user.unwrap_or_default();
     if status.authenticated != Some(true) || user.username.is_none() {
-        let why = status.error.unwrap_or_else(|| "the token is not valid".into());
+        let why = status
+            .error
+            .unwrap_or_else(|| "the token is not valid".into());
         return Err(Refusal::Unauthenticated(format!(
             "the API server did not accept the token ({why}); get a fresh one with `kubectl create token`"
         )));
@@ -117,7 +119,10 @@ pub async fn authorise(client: &Client, namespace: &str, token: &str) -> Result<
         .map_err(|e| Refusal::Unavailable(format!("SubjectAccessReview failed: {e}")))?;
     let status = decided.status.unwrap_or_default();
     if !status.allowed {
-        let reason = status.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| "no RBAC rule allows it".into());
+        let reason = status
+            .reason
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "no RBAC rule allows it".into());
         return Err(Refusal::Forbidden(format!(
             "user {username} may not update ConfigMap {namespace}/{SYSTEM_CONFIG_MAP} ({reason}); \
              grant `update` on it with a Role and RoleBinding"
@@ -128,7 +133,11 @@ pub async fn authorise(client: &Client, namespace: &str, token: &str) -> Result<
 
 /// A random 256-bit value, hex (sessions, CSRF tokens).
 pub fn random_token() -> String {
-    format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>())
+    format!(
+        "{:032x}{:032x}",
+        rand::random::<u128>(),
+        rand::random::<u128>()
+    )
 }
 
 /// The value of cookie `name`.
@@ -147,12 +156,15 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
 }
 
 /// The double-submit check: the form's token equals the cookie's, both present.
 pub fn csrf_ok(headers: &HeaderMap, form_value: &str) -> bool {
-    cookie(headers, CSRF_COOKIE).is_some_and(|c| !c.is_empty() && c.len() == form_value.len() && c == form_value)
+    cookie(headers, CSRF_COOKIE)
+        .is_some_and(|c| !c.is_empty() && c.len() == form_value.len() && c == form_value)
 }
 
 /// Browser sessions: id → (token, last use).
@@ -183,7 +195,10 @@ impl Sessions {
     }
 
     pub fn close(&self, id: &str) {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.map
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 }
 
@@ -194,7 +209,10 @@ mod tests {
     #[test]
     fn cookies_bearer_and_csrf() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; prescale_csrf=abc; b=2".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; prescale_csrf=abc; b=2".parse().unwrap(),
+        );
         h.insert(header::AUTHORIZATION, "Bearer  tok ".parse().unwrap());
         assert_eq!(cookie(&h, CSRF_COOKIE).as_deref(), Some("abc"));
         assert_eq!(bearer(&h).as_deref(), Some("tok"));

@@ -57,7 +57,8 @@ impl Chart<'_> {
             .filter(|v| v.is_finite())
             .fold(0.0_f64, f64::max);
         let top = if max > 0.0 { max * 1.15 } else { 1.0 };
-        let x = |t: i64| LEFT + ((t - self.from) as f64 / span).clamp(0.0, 1.0) * (W - LEFT - RIGHT);
+        let x =
+            |t: i64| LEFT + ((t - self.from) as f64 / span).clamp(0.0, 1.0) * (W - LEFT - RIGHT);
         let y = |v: f64| TOP + (1.0 - (v / top).clamp(0.0, 1.0)) * (H - TOP - BOTTOM);
         let mut out = String::with_capacity(4096);
         let _ = write!(
@@ -65,7 +66,11 @@ impl Chart<'_> {
             r#"<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{t}"><title>{t}</title>"#,
             t = escape(&self.title)
         );
-        let _ = write!(out, r#"<text class="ctitle" x="{LEFT}" y="16">{}</text>"#, escape(&self.title));
+        let _ = write!(
+            out,
+            r#"<text class="ctitle" x="{LEFT}" y="16">{}</text>"#,
+            escape(&self.title)
+        );
         for b in &self.bands {
             let (x0, x1) = (x(b.from), x(b.to));
             let _ = write!(
@@ -169,11 +174,29 @@ mod tests {
             from: 0,
             to: 100,
             series: vec![
-                Series { name: "usage", class: "s-usage", points: vec![(0, 1.0), (50, 2.0), (200, 9.0)], step: false },
-                Series { name: "recommendation", class: "s-rec", points: vec![(10, 1.5)], step: true },
+                Series {
+                    name: "usage",
+                    class: "s-usage",
+                    points: vec![(0, 1.0), (50, 2.0), (200, 9.0)],
+                    step: false,
+                },
+                Series {
+                    name: "recommendation",
+                    class: "s-rec",
+                    points: vec![(10, 1.5)],
+                    step: true,
+                },
             ],
-            markers: vec![Marker { t: 40, label: "OOMKilled".into(), class: "m-oom" }],
-            bands: vec![Band { from: 60, to: 80, label: "paused".into() }],
+            markers: vec![Marker {
+                t: 40,
+                label: "OOMKilled".into(),
+                class: "m-oom",
+            }],
+            bands: vec![Band {
+                from: 60,
+                to: 80,
+                label: "paused".into(),
+            }],
             format: &fmt,
         };
         let svg = chart.svg();
@@ -182,7 +205,10 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert!(svg.contains(r#"class="marker m-oom""#) && svg.contains(r#"class="band""#));
         // A point past `to` is clamped to the right edge, never drawn outside.
-        for n in svg.split(['"', ' ', ',']).filter_map(|s| s.parse::<f64>().ok()) {
+        for n in svg
+            .split(['"', ' ', ','])
+            .filter_map(|s| s.parse::<f64>().ok())
+        {
             assert!((0.0..=W).contains(&n), "{n} outside the chart");
         }
     }

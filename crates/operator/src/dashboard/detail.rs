@@ -61,7 +61,10 @@ fn summed(
                 container,
                 metric,
             };
-            for b in store.read_downsampled(&key, from, to, bucket).unwrap_or_default() {
+            for b in store
+                .read_downsampled(&key, from, to, bucket)
+                .unwrap_or_default()
+            {
                 *sums.entry(b.t).or_default() += b.max;
             }
         }
@@ -92,7 +95,11 @@ pub fn gather(
     let usage = Resource::BOTH
         .into_iter()
         .map(|r| {
-            let m = if r == Resource::Cpu { Metric::Cpu } else { Metric::Memory };
+            let m = if r == Resource::Cpu {
+                Metric::Cpu
+            } else {
+                Metric::Memory
+            };
             (r.name(), summed(store, workloads, m, from, to, true))
         })
         .collect();
@@ -147,11 +154,20 @@ fn bands(d: &Detail) -> Vec<Band> {
         .collect()
 }
 
-fn timeline_series(d: &Detail, name: &'static str, class: &'static str, f: impl Fn(&Point) -> Option<f64>) -> Series {
+fn timeline_series(
+    d: &Detail,
+    name: &'static str,
+    class: &'static str,
+    f: impl Fn(&Point) -> Option<f64>,
+) -> Series {
     Series {
         name,
         class,
-        points: d.timeline.iter().filter_map(|p| Some((p.t, f(p)?))).collect(),
+        points: d
+            .timeline
+            .iter()
+            .filter_map(|p| Some((p.t, f(p)?)))
+            .collect(),
         step: true,
     }
 }
@@ -159,7 +175,10 @@ fn timeline_series(d: &Detail, name: &'static str, class: &'static str, f: impl 
 fn resource_chart(d: &Detail, r: Resource) -> String {
     let f: fn(f64) -> String = if r == Resource::Cpu { cpu } else { memory };
     let chart = Chart {
-        title: format!("{} per pod: usage, forecast peak, recommendation, applied, own request", r.name()),
+        title: format!(
+            "{} per pod: usage, forecast peak, recommendation, applied, own request",
+            r.name()
+        ),
         from: d.from,
         to: d.to,
         series: vec![
@@ -188,9 +207,18 @@ fn replicas_chart(d: &Detail) -> String {
         from: d.from,
         to: d.to,
         series: vec![
-            Series { name: "running pods", class: "s-usage", points: d.replicas.clone(), step: false },
-            timeline_series(d, "suggested replicas", "s-rec", |p| p.suggested_replicas.map(f64::from)),
-            timeline_series(d, "workload replicas", "s-request", |p| Some(f64::from(p.replicas))),
+            Series {
+                name: "running pods",
+                class: "s-usage",
+                points: d.replicas.clone(),
+                step: false,
+            },
+            timeline_series(d, "suggested replicas", "s-rec", |p| {
+                p.suggested_replicas.map(f64::from)
+            }),
+            timeline_series(d, "workload replicas", "s-request", |p| {
+                Some(f64::from(p.replicas))
+            }),
         ],
         markers: markers(d),
         bands: bands(d),
@@ -213,7 +241,11 @@ pub fn page(d: &Detail) -> String {
         w = escape(&t.workloads.join(", ")),
         v = escape(t.vertical.as_deref().unwrap_or("not set")),
         h = escape(t.horizontal.as_deref().unwrap_or("not set")),
-        st = escape(t.suggestion_time.as_deref().unwrap_or("– (no suggestion yet)")),
+        st = escape(
+            t.suggestion_time
+                .as_deref()
+                .unwrap_or("– (no suggestion yet)")
+        ),
         rq = opt(t.request.cpu, cpu),
         ap = opt(t.running.cpu, cpu),
         rc = opt(t.recommended.cpu, cpu),
@@ -243,7 +275,9 @@ pub fn page(d: &Detail) -> String {
     }
     out.push_str(r#"</table><h2>Events</h2><table id="events"><tr><th>Time</th><th>Type</th><th>Reason</th><th>Message</th><th class="num">Count</th></tr>"#);
     for e in d.events.iter().rev() {
-        let at = jiff::Timestamp::from_second(e.time).map(|t| t.to_string()).unwrap_or_default();
+        let at = jiff::Timestamp::from_second(e.time)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
         let _ = write!(
             out,
             r#"<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class="num">{}</td></tr>"#,

@@ -41,7 +41,10 @@ pub fn cpu(v: f64) -> String {
     if v < 1.0 {
         format!("{:.0}m", v * 1000.0)
     } else {
-        format!("{v:.2}").trim_end_matches('0').trim_end_matches('.').to_string()
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
     }
 }
 
@@ -49,7 +52,12 @@ pub fn cpu(v: f64) -> String {
 pub fn memory(v: f64) -> String {
     let sign = if v < 0.0 { "-" } else { "" };
     let v = v.abs();
-    for (unit, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
+    for (unit, size) in [
+        ("Ti", 1u64 << 40),
+        ("Gi", 1 << 30),
+        ("Mi", 1 << 20),
+        ("Ki", 1 << 10),
+    ] {
         let size = size as f64;
         if v >= size {
             let n = format!("{:.1}", v / size);
@@ -141,7 +149,12 @@ fn flyout(out: &mut String, f: &Frame<'_>, fl: Flyout) {
             "will apply their recommendations again.",
         )
     };
-    let cancel = f.here.split("manage=").next().unwrap_or("/").trim_end_matches(['?', '&']);
+    let cancel = f
+        .here
+        .split("manage=")
+        .next()
+        .unwrap_or("/")
+        .trim_end_matches(['?', '&']);
     let cancel = if cancel.is_empty() { "/" } else { cancel };
     let _ = write!(
         out,
@@ -189,7 +202,10 @@ mod tests {
         assert_eq!(memory(512.0 * 1048576.0), "512Mi");
         assert_eq!(memory(1.5 * 1073741824.0), "1.5Gi");
         assert_eq!(memory(-2.0 * 1048576.0), "-2Mi");
-        assert_eq!(escape(r#"<a href="x">'&"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;");
+        assert_eq!(
+            escape(r#"<a href="x">'&"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;"
+        );
         assert_eq!(url_encode("a b/c"), "a%20b%2Fc");
     }
 }

@@ -109,7 +109,12 @@ impl Dashboard {
 
     /// Every target's row, from memory.
     pub fn rows(&self) -> Vec<TargetRow> {
-        snapshot::rows(&self.cache, self.store.as_ref(), &self.events.by_target(), self.now())
+        snapshot::rows(
+            &self.cache,
+            self.store.as_ref(),
+            &self.events.by_target(),
+            self.now(),
+        )
     }
 
     pub fn overview(&self, rows: &[TargetRow]) -> Overview {
@@ -136,7 +141,14 @@ impl Dashboard {
         let workloads = self.cache.resolve(&target);
         let now = self.now();
         let events = self.events.of_target(namespace, name);
-        let rows = snapshot::rows_of(&self.cache, self.store.as_ref(), &target, &workloads, &events, now);
+        let rows = snapshot::rows_of(
+            &self.cache,
+            self.store.as_ref(),
+            &target,
+            &workloads,
+            &events,
+            now,
+        );
         Some(detail::gather(
             self.store.as_ref(),
             rows,

@@ -173,8 +173,13 @@ pub fn overview(rows: &[TargetRow], paused: bool, pause_problem: Option<String>)
         let has_rec = r.recommended.cpu.is_some() || r.recommended.memory.is_some();
         o.with_recommendation += usize::from(has_rec);
         let replicas = f64::from(r.replicas);
-        let suggested = r.suggested_replicas.map_or(replicas, |s| f64::from(s.max(0)));
-        for (totals, res) in [(&mut o.cpu, Resource::Cpu), (&mut o.memory, Resource::Memory)] {
+        let suggested = r
+            .suggested_replicas
+            .map_or(replicas, |s| f64::from(s.max(0)));
+        for (totals, res) in [
+            (&mut o.cpu, Resource::Cpu),
+            (&mut o.memory, Resource::Memory),
+        ] {
             let requested = r.request.get(res).unwrap_or(0.0) * replicas;
             totals.requested += requested;
             totals.used += r.used.get(res).unwrap_or(0.0) * f64::from(r.pods);
@@ -243,13 +248,14 @@ pub fn page<'a>(rows: &'a [TargetRow], q: &TableQuery) -> Page<'a> {
             needle.is_empty()
                 || r.namespace.to_lowercase().contains(&needle)
                 || r.name.to_lowercase().contains(&needle)
-                || r.workloads.iter().any(|w| w.to_lowercase().contains(&needle))
+                || r.workloads
+                    .iter()
+                    .any(|w| w.to_lowercase().contains(&needle))
         })
         .filter(|r| q.mode.is_empty() || mode_word(r) == q.mode)
         .collect();
-    let by_name = |a: &&TargetRow, b: &&TargetRow| {
-        (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
-    };
+    let by_name =
+        |a: &&TargetRow, b: &&TargetRow| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name));
     let num = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
     hits.sort_by(|a, b| {
         let primary = match q.sort.as_str() {

@@ -7,15 +7,31 @@ fn row(ns: &str, name: &str, cpu: Option<f64>, autonomous: bool) -> TargetRow {
         namespace: ns.into(),
         name: name.into(),
         workloads: vec![format!("Deployment/{name}")],
-        vertical: Some(if autonomous { "autonomous" } else { "recommendation" }.into()),
+        vertical: Some(
+            if autonomous {
+                "autonomous"
+            } else {
+                "recommendation"
+            }
+            .into(),
+        ),
         horizontal: None,
         autonomous,
         conditions: vec![],
-        request: PerPod { cpu: Some(1.0), memory: Some(1e9) },
+        request: PerPod {
+            cpu: Some(1.0),
+            memory: Some(1e9),
+        },
         running: PerPod::default(),
-        recommended: PerPod { cpu, memory: cpu.map(|c| c * 1e9) },
+        recommended: PerPod {
+            cpu,
+            memory: cpu.map(|c| c * 1e9),
+        },
         forecast: PerPod::default(),
-        used: PerPod { cpu: Some(0.5), memory: None },
+        used: PerPod {
+            cpu: Some(0.5),
+            memory: None,
+        },
         replicas: 2,
         pods: 2,
         suggested_replicas: None,
@@ -32,8 +48,18 @@ fn overview_counts_modes_and_totals() {
         row("b", "z", Some(2.0), false),
     ];
     let o = overview(&rows, true, None);
-    assert_eq!((o.targets, o.autonomous_targets, o.with_recommendation), (3, 1, 2));
-    assert_eq!(o.vertical, ModeCounts { autonomous: 1, recommendation: 2, off: 0 });
+    assert_eq!(
+        (o.targets, o.autonomous_targets, o.with_recommendation),
+        (3, 1, 2)
+    );
+    assert_eq!(
+        o.vertical,
+        ModeCounts {
+            autonomous: 1,
+            recommendation: 2,
+            off: 0
+        }
+    );
     assert_eq!(o.horizontal.off, 3);
     assert_eq!(o.cpu.requested, 6.0);
     assert_eq!(o.cpu.used, 3.0);
@@ -46,16 +72,37 @@ fn overview_counts_modes_and_totals() {
 #[test]
 fn filter_mode_sort_and_pages() {
     let rows: Vec<TargetRow> = (0..120)
-        .map(|i| row(&format!("ns-{}", i % 3), &format!("t-{i:03}"), Some(i as f64), i % 2 == 0))
+        .map(|i| {
+            row(
+                &format!("ns-{}", i % 3),
+                &format!("t-{i:03}"),
+                Some(i as f64),
+                i % 2 == 0,
+            )
+        })
         .collect();
-    let q = TableQuery { q: "NS-1".into(), sort: "cpu".into(), desc: true, ..Default::default() };
+    let q = TableQuery {
+        q: "NS-1".into(),
+        sort: "cpu".into(),
+        desc: true,
+        ..Default::default()
+    };
     let p = page(&rows, &q);
     assert_eq!(p.matched, 40);
     assert_eq!(p.rows.len(), 40);
     assert_eq!(p.rows[0].name, "t-118");
-    let q = TableQuery { mode: "autonomous".into(), per_page: 25, page: 9, ..Default::default() };
+    let q = TableQuery {
+        mode: "autonomous".into(),
+        per_page: 25,
+        page: 9,
+        ..Default::default()
+    };
     let p = page(&rows, &q);
-    assert_eq!((p.matched, p.pages, p.page, p.rows.len()), (60, 3, 3, 10), "the page is clamped");
+    assert_eq!(
+        (p.matched, p.pages, p.page, p.rows.len()),
+        (60, 3, 3, 10),
+        "the page is clamped"
+    );
 }
 
 proptest! {

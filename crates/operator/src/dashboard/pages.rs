@@ -141,7 +141,11 @@ pub fn targets(p: &Page<'_>, q: &TableQuery) -> String {
             action = r
                 .last_action
                 .as_ref()
-                .map(|(reason, at)| format!("{} <span class=\"muted\">{}</span>", escape(reason), escape(at)))
+                .map(|(reason, at)| format!(
+                    "{} <span class=\"muted\">{}</span>",
+                    escape(reason),
+                    escape(at)
+                ))
                 .unwrap_or_else(|| "–".into()),
         );
     }

@@ -35,7 +35,15 @@ struct PageParams {
 }
 
 /// Renders a page in the frame, setting the CSRF cookie when the browser has none.
-fn respond(d: &Dashboard, headers: &HeaderMap, uri: &Uri, title: &str, nav: Nav, manage: &str, body: &str) -> Response {
+fn respond(
+    d: &Dashboard,
+    headers: &HeaderMap,
+    uri: &Uri,
+    title: &str,
+    nav: Nav,
+    manage: &str,
+    body: &str,
+) -> Response {
     let existing = auth::cookie(headers, CSRF_COOKIE).filter(|c| c.len() == 64);
     let csrf = existing.clone().unwrap_or_else(auth::random_token);
     let pause = d.cache.pause();
@@ -46,7 +54,8 @@ fn respond(d: &Dashboard, headers: &HeaderMap, uri: &Uri, title: &str, nav: Nav,
         }),
         _ => None,
     };
-    let signed_in = auth::cookie(headers, SESSION_COOKIE).is_some_and(|s| d.sessions.token(&s).is_some());
+    let signed_in =
+        auth::cookie(headers, SESSION_COOKIE).is_some_and(|s| d.sessions.token(&s).is_some());
     let here = uri.path_and_query().map_or("/", |p| p.as_str());
     let frame = Frame {
         title,
@@ -64,19 +73,35 @@ fn respond(d: &Dashboard, headers: &HeaderMap, uri: &Uri, title: &str, nav: Nav,
     )
         .into_response();
     if existing.is_none() {
-        if let Ok(v) = HeaderValue::from_str(&format!("{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; HttpOnly")) {
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; HttpOnly"
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
     resp
 }
 
-async fn overview(State(d): State<Arc<Dashboard>>, headers: HeaderMap, uri: Uri, Query(p): Query<PageParams>) -> Response {
+async fn overview(
+    State(d): State<Arc<Dashboard>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(p): Query<PageParams>,
+) -> Response {
     let d2 = d.clone();
-    let body = tokio::task::spawn_blocking(move || super::pages::overview(&d2.overview(&d2.rows())))
-        .await
-        .unwrap_or_default();
-    respond(&d, &headers, &uri, "Overview", Nav::Overview, &p.manage, &body)
+    let body =
+        tokio::task::spawn_blocking(move || super::pages::overview(&d2.overview(&d2.rows())))
+            .await
+            .unwrap_or_default();
+    respond(
+        &d,
+        &headers,
+        &uri,
+        "Overview",
+        Nav::Overview,
+        &p.manage,
+        &body,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,7 +112,12 @@ struct TargetsParams {
     manage: String,
 }
 
-async fn targets(State(d): State<Arc<Dashboard>>, headers: HeaderMap, uri: Uri, Query(p): Query<TargetsParams>) -> Response {
+async fn targets(
+    State(d): State<Arc<Dashboard>>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(p): Query<TargetsParams>,
+) -> Response {
     let d2 = d.clone();
     let q = p.table.clone();
     let body = tokio::task::spawn_blocking(move || {
@@ -96,7 +126,15 @@ async fn targets(State(d): State<Arc<Dashboard>>, headers: HeaderMap, uri: Uri, 
     })
     .await
     .unwrap_or_default();
-    respond(&d, &headers, &uri, "Targets", Nav::Targets, &p.manage, &body)
+    respond(
+        &d,
+        &headers,
+        &uri,
+        "Targets",
+        Nav::Targets,
+        &p.manage,
+        &body,
+    )
 }
 
 async fn target(
@@ -115,7 +153,15 @@ async fn target(
     match detail {
         Some(detail) => {
             let title = format!("{namespace}/{name}");
-            respond(&d, &headers, &uri, &title, Nav::Targets, &p.manage, &super::detail::page(&detail))
+            respond(
+                &d,
+                &headers,
+                &uri,
+                &title,
+                Nav::Targets,
+                &p.manage,
+                &super::detail::page(&detail),
+            )
         }
         None => (
             StatusCode::NOT_FOUND,
@@ -137,11 +183,19 @@ struct WriteForm {
     back: String,
 }
 
-async fn pause(State(d): State<Arc<Dashboard>>, headers: HeaderMap, Form(f): Form<WriteForm>) -> Response {
+async fn pause(
+    State(d): State<Arc<Dashboard>>,
+    headers: HeaderMap,
+    Form(f): Form<WriteForm>,
+) -> Response {
     write(&d, &headers, f, true).await
 }
 
-async fn resume(State(d): State<Arc<Dashboard>>, headers: HeaderMap, Form(f): Form<WriteForm>) -> Response {
+async fn resume(
+    State(d): State<Arc<Dashboard>>,
+    headers: HeaderMap,
+    Form(f): Form<WriteForm>,
+) -> Response {
     write(&d, &headers, f, false).await
 }
 
@@ -156,20 +210,29 @@ async fn write(d: &Dashboard, headers: &HeaderMap, f: WriteForm, paused: bool) -
     }
     let session = auth::cookie(headers, SESSION_COOKIE);
     let token = if f.token.trim().is_empty() {
-        session.as_deref().and_then(|s| d.sessions.token(s)).unwrap_or_default()
+        session
+            .as_deref()
+            .and_then(|s| d.sessions.token(s))
+            .unwrap_or_default()
     } else {
         f.token.trim().to_string()
     };
     match d.set_paused(&token, paused).await {
         Ok(_) => {
-            let back = if f.back.starts_with('/') && !f.back.starts_with("//") { f.back } else { "/".into() };
+            let back = if f.back.starts_with('/') && !f.back.starts_with("//") {
+                f.back
+            } else {
+                "/".into()
+            };
             let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, back)]).into_response();
             if !f.token.trim().is_empty() {
                 if let Some(old) = &session {
                     d.sessions.close(old);
                 }
                 let id = d.sessions.open(token);
-                if let Ok(v) = HeaderValue::from_str(&format!("{SESSION_COOKIE}={id}; Path=/; SameSite=Strict; HttpOnly")) {
+                if let Ok(v) = HeaderValue::from_str(&format!(
+                    "{SESSION_COOKIE}={id}; Path=/; SameSite=Strict; HttpOnly"
+                )) {
                     resp.headers_mut().append(header::SET_COOKIE, v);
                 }
             }

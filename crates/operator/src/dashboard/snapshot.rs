@@ -105,7 +105,8 @@ pub fn row(
             });
         }
         replicas += w.replicas;
-        if let Some((sum, n)) = running.get(&(w.namespace.clone(), w.kind.clone(), w.name.clone())) {
+        if let Some((sum, n)) = running.get(&(w.namespace.clone(), w.kind.clone(), w.name.clone()))
+        {
             pods += n;
             running_total = running_total.plus(*sum);
         }
@@ -157,10 +158,17 @@ pub fn row(
         replicas,
         pods,
         suggested_replicas: suggestion.and_then(|s| s.suggested_replicas),
-        suggestion_time: suggestion.and_then(|s| s.time.as_ref()).map(|t| t.0.to_string()),
-        last_action: events
-            .last()
-            .map(|e| (e.reason.clone(), Timestamp::from_second(e.time).map(|t| t.to_string()).unwrap_or_default())),
+        suggestion_time: suggestion
+            .and_then(|s| s.time.as_ref())
+            .map(|t| t.0.to_string()),
+        last_action: events.last().map(|e| {
+            (
+                e.reason.clone(),
+                Timestamp::from_second(e.time)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            )
+        }),
     }
 }
 
@@ -174,9 +182,9 @@ pub fn rows_of(
     now: i64,
 ) -> TargetRow {
     let running = running_pods(cache, t.namespace().into_iter());
-    let used = workloads
-        .iter()
-        .fold(PerPod::default(), |a, w| a.plus(latest_usage(store, w, now)));
+    let used = workloads.iter().fold(PerPod::default(), |a, w| {
+        a.plus(latest_usage(store, w, now))
+    });
     row(t, workloads, &running, used, events)
 }
 
@@ -195,9 +203,9 @@ pub fn rows(
         .iter()
         .map(|t| {
             let workloads = cache.resolve(t);
-            let used = workloads
-                .iter()
-                .fold(PerPod::default(), |a, w| a.plus(latest_usage(store, w, now)));
+            let used = workloads.iter().fold(PerPod::default(), |a, w| {
+                a.plus(latest_usage(store, w, now))
+            });
             let key = (t.namespace().unwrap_or_default(), t.name_any());
             let ev = events.get(&key).map(Vec::as_slice).unwrap_or_default();
             row(t, &workloads, &running, used, ev)

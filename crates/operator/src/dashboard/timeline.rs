@@ -42,7 +42,13 @@ impl Point {
     }
 
     fn same_values(&self, other: &Point) -> bool {
-        Point { t: 0, ..self.clone() } == Point { t: 0, ..other.clone() }
+        Point {
+            t: 0,
+            ..self.clone()
+        } == Point {
+            t: 0,
+            ..other.clone()
+        }
     }
 }
 
@@ -84,7 +90,10 @@ impl Timeline {
         s.targets.retain(|k, _| seen.contains(k));
         let open = s.pauses.last().is_some_and(|p| p.to.is_none());
         match (paused, open) {
-            (true, false) => s.pauses.push(PausePeriod { from: now, to: None }),
+            (true, false) => s.pauses.push(PausePeriod {
+                from: now,
+                to: None,
+            }),
             (false, true) => {
                 if let Some(p) = s.pauses.last_mut() {
                     p.to = Some(now);
@@ -129,7 +138,10 @@ mod tests {
             conditions: vec![],
             request: PerPod::default(),
             running: PerPod::default(),
-            recommended: PerPod { cpu: Some(cpu), memory: None },
+            recommended: PerPod {
+                cpu: Some(cpu),
+                memory: None,
+            },
             forecast: PerPod::default(),
             used: PerPod::default(),
             replicas: 1,
@@ -149,9 +161,18 @@ mod tests {
         t.record(&[row(2.0)], false, 40);
         let points = t.of("shop", "web");
         assert_eq!(points.iter().map(|p| p.t).collect::<Vec<_>>(), [10, 30]);
-        assert_eq!(t.pauses(), [PausePeriod { from: 30, to: Some(40) }]);
+        assert_eq!(
+            t.pauses(),
+            [PausePeriod {
+                from: 30,
+                to: Some(40)
+            }]
+        );
         t.record(&[], false, 50);
-        assert!(t.of("shop", "web").is_empty(), "a deleted target is forgotten");
+        assert!(
+            t.of("shop", "web").is_empty(),
+            "a deleted target is forgotten"
+        );
     }
 
     #[test]

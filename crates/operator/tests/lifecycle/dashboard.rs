@@ -23,8 +23,14 @@ async fn token_for(env: &TestEnv, ns: &str, name: &str) -> String {
     api.create(&PostParams::default(), &sa).await.unwrap();
     match env.backend {
         Backend::Real => {
-            let req: TokenRequest = serde_json::from_value(json!({"spec": {"audiences": [], "expirationSeconds": 600}})).unwrap();
-            let issued: TokenRequest = api.create_subresource("token", name, &PostParams::default(), &req).await.unwrap();
+            let req: TokenRequest = serde_json::from_value(
+                json!({"spec": {"audiences": [], "expirationSeconds": 600}}),
+            )
+            .unwrap();
+            let issued: TokenRequest = api
+                .create_subresource("token", name, &PostParams::default(), &req)
+                .await
+                .unwrap();
             issued.status.expect("TokenRequest status").token
         }
         Backend::Sim => {
@@ -32,14 +38,20 @@ async fn token_for(env: &TestEnv, ns: &str, name: &str) -> String {
             let user = format!("system:serviceaccount:{ns}:{name}");
             let group = format!("system:serviceaccounts:{ns}");
             let sim = &env.sim.as_ref().unwrap().sim;
-            sim.add_token(&token, &user, &["system:serviceaccounts", &group, "system:authenticated"]);
+            sim.add_token(
+                &token,
+                &user,
+                &["system:serviceaccounts", &group, "system:authenticated"],
+            );
             token
         }
     }
 }
 
 async fn post_pause(url: &str, token: Option<&str>, paused: bool) -> (u16, Value) {
-    let mut req = reqwest::Client::new().post(format!("{url}/api/v1/pause")).json(&json!({"paused": paused}));
+    let mut req = reqwest::Client::new()
+        .post(format!("{url}/api/v1/pause"))
+        .json(&json!({"paused": paused}));
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -52,7 +64,9 @@ pub async fn dashboard_writes_need_authorisation(env: &TestEnv) {
     let prod = env.ns("prod");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let operator = env.start_operator_with(Arc::new(MemoryStore::new()), |c| c.dashboard = Some(listener));
+    let operator = env.start_operator_with(Arc::new(MemoryStore::new()), |c| {
+        c.dashboard = Some(listener)
+    });
     let pauser = token_for(env, prod, "pauser").await;
     let viewer = token_for(env, prod, "viewer").await;
     apply(
@@ -88,14 +102,29 @@ pub async fn dashboard_writes_need_authorisation(env: &TestEnv) {
     assert_eq!(code, 401, "{body}");
     let (code, body) = post_pause(&url, Some(&viewer), true).await;
     assert_eq!(code, 403, "{body}");
-    assert!(body["message"].as_str().unwrap_or_default().contains("viewer"), "{body}");
-    let read = || async { prescale_operator::run::read_pause(&env.admin, &env.system_ns).await.unwrap() };
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("viewer"),
+        "{body}"
+    );
+    let read = || async {
+        prescale_operator::run::read_pause(&env.admin, &env.system_ns)
+            .await
+            .unwrap()
+    };
     assert!(!read().await.paused, "refused writes change nothing");
 
     let (code, body) = post_pause(&url, Some(&pauser), true).await;
     assert_eq!(code, 200, "{body}");
     assert!(read().await.paused);
-    let state: Value = reqwest::get(format!("{url}/api/v1/pause")).await.unwrap().json().await.unwrap();
+    let state: Value = reqwest::get(format!("{url}/api/v1/pause"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(state["paused"], true, "{state}");
     let (code, body) = post_pause(&url, Some(&pauser), false).await;
     assert_eq!(code, 200, "{body}");

@@ -30,14 +30,32 @@ pub struct DashboardArgs {
     json: bool,
 }
 
-fn seed(cluster: &TestCluster, args: &DashboardArgs, store: &MemoryStore, now: i64) -> anyhow::Result<()> {
+fn seed(
+    cluster: &TestCluster,
+    args: &DashboardArgs,
+    store: &MemoryStore,
+    now: i64,
+) -> anyhow::Result<()> {
     let mut s = cluster.sim.store();
     for crd in prescale_api::crd::crds() {
-        s.create(&("apiextensions.k8s.io".into(), "customresourcedefinitions".into()), "", serde_json::to_value(crd)?)?;
+        s.create(
+            &(
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            ),
+            "",
+            serde_json::to_value(crd)?,
+        )?;
     }
     let namespaces = args.namespaces.max(1);
-    for ns in std::iter::once("prescale-system".to_string()).chain((0..namespaces).map(|i| format!("team-{i}"))) {
-        s.create(&("".into(), "namespaces".into()), "", json!({"metadata": {"name": ns}}))?;
+    for ns in std::iter::once("prescale-system".to_string())
+        .chain((0..namespaces).map(|i| format!("team-{i}")))
+    {
+        s.create(
+            &("".into(), "namespaces".into()),
+            "",
+            json!({"metadata": {"name": ns}}),
+        )?;
     }
     let mut batch = vec![];
     for i in 0..args.targets {
@@ -51,7 +69,11 @@ fn seed(cluster: &TestCluster, args: &DashboardArgs, store: &MemoryStore, now: i
                                          "spec": {"containers": [{"name": "app", "image": "app:1",
                                                   "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}}}]}}}}),
         )?;
-        let mode = if i % 4 == 0 { "autonomous" } else { "recommendation" };
+        let mode = if i % 4 == 0 {
+            "autonomous"
+        } else {
+            "recommendation"
+        };
         s.create(
             &("thoras.ai".into(), "aiscaletargets".into()),
             &ns,
@@ -83,7 +105,13 @@ fn seed(cluster: &TestCluster, args: &DashboardArgs, store: &MemoryStore, now: i
             )?;
         }
         for (metric, value) in [(Metric::Cpu, 0.3), (Metric::Memory, 3.0e8)] {
-            let key = SeriesKey { namespace: ns.clone(), kind: "Deployment".into(), workload: name.clone(), container: "app".into(), metric };
+            let key = SeriesKey {
+                namespace: ns.clone(),
+                kind: "Deployment".into(),
+                workload: name.clone(),
+                container: "app".into(),
+                metric,
+            };
             for m in 0..12 {
                 batch.push((key.clone(), (now - 300 * m, value)));
             }
@@ -101,7 +129,10 @@ fn stats(mut ms: Vec<f64>) -> (f64, f64, f64) {
 }
 
 pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(args.runs > 0 && args.targets > 0, "--runs and --targets must be positive");
+    anyhow::ensure!(
+        args.runs > 0 && args.targets > 0,
+        "--runs and --targets must be positive"
+    );
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let start = jiff::Timestamp::now();

@@ -79,13 +79,15 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
 }
 
 /// Binds the dashboard's listener, saying which flag is wrong when it cannot.
-pub async fn bind_dashboard(addr: Option<SocketAddr>) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+pub async fn bind_dashboard(
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
     match addr {
-        Some(a) => Ok(Some(
-            tokio::net::TcpListener::bind(a)
-                .await
-                .with_context(|| format!("--dashboard-addr {a}: cannot listen"))?,
-        )),
+        Some(a) => {
+            Ok(Some(tokio::net::TcpListener::bind(a).await.with_context(
+                || format!("--dashboard-addr {a}: cannot listen"),
+            )?))
+        }
         None => Ok(None),
     }
 }

@@ -54,9 +54,9 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
                 let paused = matches!(verb, Verb::Pause);
                 set_paused(&client, &args.namespace, paused)
                     .await
-                .with_context(|| {
-                    format!("writing ConfigMap {}/{SYSTEM_CONFIG_MAP}", args.namespace)
-                })?;
+                    .with_context(|| {
+                        format!("writing ConfigMap {}/{SYSTEM_CONFIG_MAP}", args.namespace)
+                    })?;
                 paused
             }
         };

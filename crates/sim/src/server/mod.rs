@@ -4,8 +4,8 @@ mod admission;
 mod discovery;
 pub mod protobuf;
 mod request;
-pub mod review;
 pub mod request_log;
+pub mod review;
 mod subresource;
 mod table;
 mod watch;
@@ -156,22 +156,6 @@ impl Sim {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Registers a bearer token for TokenReview: it authenticates as `username` in
-    /// `groups` (`system:masters` may do anything; others get what RBAC objects grant).
-    pub fn add_token(&self, token: &str, username: &str, groups: &[&str]) {
-        self.tokens().insert(
-            token.to_string(),
-            review::TokenUser {
-                username: username.to_string(),
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-            },
-        );
-    }
-
-    pub(crate) fn tokens(&self) -> MutexGuard<'_, review::Tokens> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts (or restarts, empty) the log of requests with their RBAC attributes.
@@ -446,19 +430,8 @@ async fn dispatch(
     if t.rt.group == "metrics.k8s.io" {
         return subresource::metrics(sim, t, query);
     }
-    if *method == Method::POST && t.sub.is_none() {
-        type Answer = fn(&Sim, Value) -> Result<Value, ApiError>;
-        let answer: Option<Answer> = match (t.rt.group.as_str(), t.rt.plural.as_str()) {
-            ("authentication.k8s.io", "tokenreviews") => Some(review::token_review),
-            ("authorization.k8s.io", "subjectaccessreviews") => Some(review::subject_access_review),
-            _ => None,
-        };
-        if let Some(answer) = answer {
-            let mut body = decode(bytes, headers)?;
-            body["apiVersion"] = json!(format!("{}/{}", t.rt.group, t.rt.version));
-            body["kind"] = json!(t.rt.kind);
-            return Ok(json_response(StatusCode::CREATED, &answer(sim, body)?));
-        }
+    if let Some(answer) = review::serve(sim, method, t, headers, bytes) {
+        return answer;
     }
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) if query.watch => {

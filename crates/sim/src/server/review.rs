@@ -8,11 +8,59 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::MutexGuard;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Sim;
+use super::request::Target;
+use super::{Sim, decode, json_response};
 use crate::error::ApiError;
 use crate::store::Store;
+
+impl Sim {
+    /// Registers a bearer token for TokenReview: it authenticates as `username` in
+    /// `groups` (`system:masters` may do anything; others get what RBAC objects grant).
+    pub fn add_token(&self, token: &str, username: &str, groups: &[&str]) {
+        self.tokens().insert(
+            token.to_string(),
+            TokenUser {
+                username: username.to_string(),
+                groups: groups.iter().map(|g| g.to_string()).collect(),
+            },
+        );
+    }
+
+    fn tokens(&self) -> MutexGuard<'_, Tokens> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Answers a create of a TokenReview or SubjectAccessReview; `None` for other requests.
+pub(super) fn serve(
+    sim: &Sim,
+    method: &Method,
+    t: &Target,
+    headers: &HeaderMap,
+    bytes: &Bytes,
+) -> Option<Result<Response, ApiError>> {
+    type Answer = fn(&Sim, Value) -> Result<Value, ApiError>;
+    if *method != Method::POST || t.sub.is_some() {
+        return None;
+    }
+    let answer: Answer = match (t.rt.group.as_str(), t.rt.plural.as_str()) {
+        ("authentication.k8s.io", "tokenreviews") => token_review,
+        ("authorization.k8s.io", "subjectaccessreviews") => subject_access_review,
+        _ => return None,
+    };
+    Some(decode(bytes, headers).and_then(|mut body| {
+        body["apiVersion"] = json!(format!("{}/{}", t.rt.group, t.rt.version));
+        body["kind"] = json!(t.rt.kind);
+        Ok(json_response(StatusCode::CREATED, &answer(sim, body)?))
+    }))
+}
 
 /// The identity behind a registered token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +74,9 @@ pub fn token_review(sim: &Sim, body: Value) -> Result<Value, ApiError> {
     let token = body["spec"]["token"].as_str().unwrap_or_default();
     let user = sim.tokens().get(token).cloned();
     let status = match user {
-        Some(u) => json!({"authenticated": true, "user": {"username": u.username, "groups": u.groups, "uid": ""}}),
+        Some(u) => {
+            json!({"authenticated": true, "user": {"username": u.username, "groups": u.groups, "uid": ""}})
+        }
         None => json!({"authenticated": false, "error": "invalid bearer token"}),
     };
     let mut out = body;
@@ -70,7 +120,9 @@ fn rule_allows(rule: &Value, a: &Ask<'_>) -> bool {
     matches(&rule["verbs"], a.verb)
         && matches(&rule["apiGroups"], a.group)
         && matches(&rule["resources"], &a.resource)
-        && (rule["resourceNames"].as_array().is_none_or(|n| n.is_empty())
+        && (rule["resourceNames"]
+            .as_array()
+            .is_none_or(|n| n.is_empty())
             || (!a.name.is_empty() && matches(&rule["resourceNames"], a.name)))
 }
 
@@ -103,12 +155,19 @@ fn allowed(store: &Store, a: &Ask<'_>) -> Option<String> {
     };
     for b in store.list(&rbac("clusterrolebindings"), None) {
         if bound(&b) && role_rules(store, &b, "").iter().any(|r| rule_allows(r, a)) {
-            return Some(format!("ClusterRoleBinding {}", b["metadata"]["name"].as_str().unwrap_or_default()));
+            return Some(format!(
+                "ClusterRoleBinding {}",
+                b["metadata"]["name"].as_str().unwrap_or_default()
+            ));
         }
     }
     if !a.namespace.is_empty() {
         for b in store.list(&rbac("rolebindings"), Some(a.namespace)) {
-            if bound(&b) && role_rules(store, &b, a.namespace).iter().any(|r| rule_allows(r, a)) {
+            if bound(&b)
+                && role_rules(store, &b, a.namespace)
+                    .iter()
+                    .any(|r| rule_allows(r, a))
+            {
                 return Some(format!(
                     "RoleBinding {}/{}",
                     a.namespace,
