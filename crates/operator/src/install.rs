@@ -12,6 +12,16 @@ use crate::rbac;
 pub const APP: &str = "prescale-operator";
 /// Where the embedded store lives inside the operator container.
 pub const DATA_DIR: &str = "/var/lib/prescale";
+/// The registry (and path) of prescale's image by default: the Helm chart's
+/// `imageCredentials.registry` and the reference `scripts/image` gives the image it builds.
+pub const IMAGE_REGISTRY: &str = "ghcr.io/prescale";
+/// The image's repository below the registry (the chart's `image.repository`).
+pub const IMAGE_REPOSITORY: &str = "prescale";
+/// The dashboard's port in the operator's pod and on its Service (`<APP>-dashboard`).
+/// Inside the pod it listens on every address so the Service reaches it; reads are open
+/// to whoever reaches the Service, writes need a token Kubernetes authorises
+/// (docs/DASHBOARD.md).
+pub const DASHBOARD_PORT: u16 = 8090;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallOptions {
@@ -23,8 +33,9 @@ pub struct InstallOptions {
     pub image_pull_secret: Option<String>,
     /// Operator replicas; more than one is safe (leader election through a Lease).
     pub operator_replicas: u32,
-    /// `thorasForecast.worker.replicas`: separate `prescale worker` pods. They share
-    /// history through PostgreSQL, so they need `postgres_secret`.
+    /// Separate `prescale worker` pods (the chart's `thorasForecast.worker.replicas` counts
+    /// the operator too: it is this plus one). They share history through PostgreSQL, so
+    /// they need `postgres_secret`.
     pub worker_replicas: u32,
     /// A Secret with key `url` holding the PostgreSQL connection string.
     pub postgres_secret: Option<String>,
@@ -40,7 +51,7 @@ impl Default for InstallOptions {
     fn default() -> Self {
         InstallOptions {
             namespace: "prescale-system".into(),
-            image_registry: "ghcr.io/prescale".into(),
+            image_registry: IMAGE_REGISTRY.into(),
             image_tag: env!("CARGO_PKG_VERSION").into(),
             image_pull_secret: None,
             operator_replicas: 1,
@@ -115,6 +126,12 @@ pub fn install_objects(
         "spec": {"selector": {"app.kubernetes.io/name": APP},
                  "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
     }));
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": format!("{APP}-dashboard"), "namespace": ns, "labels": labels()},
+        "spec": {"selector": {"app.kubernetes.io/name": APP},
+                 "ports": [{"name": "dashboard", "port": DASHBOARD_PORT, "targetPort": "dashboard"}]},
+    }));
     objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
     if opts.worker_replicas > 0 {
         objects.push(deployment(
@@ -174,14 +191,27 @@ fn pvc(opts: &InstallOptions) -> Value {
     })
 }
 
+impl InstallOptions {
+    /// The image every pod runs: `<registry>/prescale:<tag>`, by default
+    /// `ghcr.io/prescale/prescale:<crate version>`.
+    pub fn image(&self) -> String {
+        format!(
+            "{}/{IMAGE_REPOSITORY}:{}",
+            self.image_registry.trim_end_matches('/'),
+            self.image_tag
+        )
+    }
+}
+
 fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]) -> Value {
-    let image = format!(
-        "{}/prescale:{}",
-        opts.image_registry.trim_end_matches('/'),
-        opts.image_tag
-    );
+    let image = opts.image();
     let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     args.extend(["--namespace".into(), opts.namespace.clone()]);
+    let mut ports = vec![json!({"name": "http", "containerPort": 8080})];
+    if command == ["operator"] {
+        args.push(format!("--dashboard-addr=0.0.0.0:{DASHBOARD_PORT}"));
+        ports.push(json!({"name": "dashboard", "containerPort": DASHBOARD_PORT}));
+    }
     let mut env = vec![
         json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
     ];
@@ -207,7 +237,7 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             "image": image,
             "args": args,
             "env": env,
-            "ports": [{"name": "http", "containerPort": 8080}],
+            "ports": ports,
             "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
             "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
@@ -263,6 +293,7 @@ mod tests {
                 "Role",
                 "RoleBinding",
                 "PersistentVolumeClaim",
+                "Service",
                 "Service",
                 "Deployment"
             ]

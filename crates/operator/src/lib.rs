@@ -25,4 +25,5 @@ pub mod selector;
 pub mod target;
 pub mod template;
 pub mod triggers;
+pub mod vertical;
 pub mod workload;

@@ -80,9 +80,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "apps",
         "deployments",
-        &["list", "watch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "cache: workloads templates and selectors match, their pod templates and replicas",
+        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts (StatefulSets and Rollouts get patch with the scenario that restarts them)",
     ),
     grant(
         "apps",
@@ -135,10 +135,24 @@ pub const GRANTS: &[Grant] = &[
     ),
     grant(
         "",
+        "pods/resize",
+        &["patch"],
+        Cluster,
+        "actuate::resize: in-place resize of running pods (vertical autonomous)",
+    ),
+    grant(
+        "",
+        "pods/eviction",
+        &["create"],
+        Cluster,
+        "actuate::evict: evictions that honour PodDisruptionBudgets (vertical autonomous)",
+    ),
+    grant(
+        "",
         "events",
         &["create", "list", "watch"],
         Cluster,
-        "target::controller records Events (suggestion changes, problems); dashboard::events watches AIScaleTargets' Events",
+        "target::controller records Events (suggestion changes, problems); cache: the Events about AIScaleTargets (the dashboard shows them)",
     ),
     grant(
         "authentication.k8s.io",

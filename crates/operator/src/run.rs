@@ -136,7 +136,6 @@ pub async fn run(
                 store.clone(),
                 config.namespace.clone(),
                 config.clock.clone(),
-                config.scope.clone(),
             );
             let addr = listener.local_addr().ok();
             tasks.0.push(tokio::spawn(async move {
@@ -263,6 +262,9 @@ pub async fn run(
         shared.clone(),
     );
     target_ctx.backfill = config.backfill.clone();
+    target_ctx.actuator = Arc::new(crate::actuate::KubeActuator {
+        client: client.clone(),
+    });
     target_ctx.resync = config.resync;
     let target_ctx = Arc::new(target_ctx);
 

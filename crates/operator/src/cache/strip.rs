@@ -5,7 +5,7 @@
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
+    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Event, Pod, PodCondition,
     PodSpec, PodStatus,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -53,6 +53,12 @@ pub fn pod(p: &mut Pod) {
         conditions: s.conditions.map(|cs| {
             cs.into_iter()
                 .map(|c| PodCondition {
+                    // How long a resize has been pending decides when it falls back.
+                    last_transition_time: c
+                        .type_
+                        .starts_with("PodResize")
+                        .then_some(c.last_transition_time)
+                        .flatten(),
                     type_: c.type_,
                     status: c.status,
                     reason: c.reason,
@@ -145,4 +151,17 @@ mod tests {
         assert!(v["status"]["podIP"].is_null());
         assert_eq!(v["status"]["conditions"][0]["type"], "Ready");
     }
+}
+
+/// What the dashboard shows of an Event about a target: the object it is about, its
+/// type, reason, message, count and times.
+pub fn event(e: &mut Event) {
+    meta(&mut e.metadata);
+    e.metadata.labels = None;
+    e.metadata.owner_references = None;
+    e.source = None;
+    e.related = None;
+    e.series = None;
+    e.reporting_component = None;
+    e.reporting_instance = None;
 }

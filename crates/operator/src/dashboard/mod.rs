@@ -1,6 +1,6 @@
 //! The dashboard: pages and a JSON API over what the operator already holds in memory —
-//! the shared cache (targets, workloads, pods, the pause), the history store (usage), a
-//! watch of AIScaleTarget Events and its own timeline of forecasts and applied values. A
+//! the shared cache (targets, workloads, pods, the pause, the targets' Events), the
+//! history store (usage) and its own timeline of forecasts and applied values. A
 //! page view makes no request to the API server; only a write (pause / resume) does,
 //! after TokenReview and SubjectAccessReview (`auth`).
 //!
@@ -27,7 +27,6 @@ use prescale_store::HistoryStore;
 use tokio::task::JoinHandle;
 
 use self::auth::{Refusal, Sessions};
-use self::events::EventLog;
 use self::model::{Overview, TargetRow};
 use self::timeline::Timeline;
 use crate::cache::Cache;
@@ -51,11 +50,10 @@ pub struct Dashboard {
     pub namespace: String,
     pub clock: Arc<dyn Clock>,
     pub timeline: Timeline,
-    pub events: EventLog,
     pub sessions: Sessions,
 }
 
-/// Tasks aborted when dropped (the Event watch, the timeline's sampler).
+/// Tasks aborted when dropped (the timeline's sampler).
 pub struct DashboardTasks(Vec<JoinHandle<()>>);
 
 impl Drop for DashboardTasks {
@@ -65,16 +63,14 @@ impl Drop for DashboardTasks {
 }
 
 impl Dashboard {
-    /// Starts the Event watch and the timeline's sampler.
+    /// Starts the timeline's sampler.
     pub fn start(
         client: Client,
         cache: Arc<Cache>,
         store: Arc<dyn HistoryStore>,
         namespace: String,
         clock: Arc<dyn Clock>,
-        scope: crate::scope::Scope,
     ) -> (Arc<Dashboard>, DashboardTasks) {
-        let (events, watch) = EventLog::start(&client, scope);
         let dashboard = Arc::new(Dashboard {
             cache,
             store,
@@ -82,7 +78,6 @@ impl Dashboard {
             namespace,
             clock,
             timeline: Timeline::default(),
-            events,
             sessions: Sessions::default(),
         });
         let sampler = {
@@ -100,7 +95,7 @@ impl Dashboard {
                 }
             })
         };
-        (dashboard, DashboardTasks(vec![watch, sampler]))
+        (dashboard, DashboardTasks(vec![sampler]))
     }
 
     pub fn now(&self) -> i64 {
@@ -112,7 +107,7 @@ impl Dashboard {
         snapshot::rows(
             &self.cache,
             self.store.as_ref(),
-            &self.events.by_target(),
+            &events::by_target(&self.cache),
             self.now(),
         )
     }
@@ -140,7 +135,7 @@ impl Dashboard {
             .next()?;
         let workloads = self.cache.resolve(&target);
         let now = self.now();
-        let events = self.events.of_target(namespace, name);
+        let events = events::of_target(&self.cache, namespace, name);
         let rows = snapshot::rows_of(
             &self.cache,
             self.store.as_ref(),

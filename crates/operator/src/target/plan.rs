@@ -8,8 +8,13 @@
 //! - `Ready`: `SuggestionAvailable` | `CollectingUsage` | `NoReadyPods` | `InvalidSpec` |
 //!   `WorkloadNotFound` | a forecast failure (`TargetError::reason`).
 //! - `MetricsAvailable`: `Collecting` | the collector's failure (`CollectError::reason`).
-//! - `AbleToScale`: `RecommendationMode` | `ScalingPaused` | `ActuationNotAvailable`.
+//! - `AbleToScale`: see `super::actuation` (`RecommendationMode` | `ScalingPaused` |
+//!   `ActuationNotAvailable` | `InvalidVerticalPolicy` | `WaitingForData` | `Applying` |
+//!   `Applied`).
 //! - `ScalingActive`: `EnoughData` | `NotEnoughData`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -20,9 +25,11 @@ use prescale_api::target::status::{
 };
 use prescale_api::validate::validate_target_spec;
 
+use super::actuation::actuation;
 use crate::actuate::Action;
 use crate::conditions::condition;
 use crate::pause::PauseState;
+use crate::vertical::pods::PodView;
 
 /// A workload the target resolved, as the plan sees it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -36,6 +43,9 @@ pub struct WorkloadInput {
     /// works with).
     pub hpas: Vec<String>,
     pub pdbs: Vec<String>,
+    /// Desired replicas, and the pods as the cache shows them (what the rollout moves).
+    pub replicas: u32,
+    pub running: Vec<PodView>,
 }
 
 /// Why the collector has no fresh samples for the target's namespace.
@@ -55,6 +65,9 @@ pub struct CollectionState {
 }
 
 /// What this round's forecast step did.
+// One value per reconcile, moved into the plan and dropped: boxing the suggestion would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum ForecastOutcome {
     /// No direction was due: the previous suggestion stands.
@@ -91,6 +104,11 @@ pub struct TargetInputs {
     pub forecast: ForecastOutcome,
     /// OOM kills of the target's containers in the last days: (container, data time).
     pub oom_kills: Vec<(String, i64)>,
+    /// Resizes the API server refused: (suggestion id, pod). Such a pod falls back to
+    /// eviction (or is reported) until the suggestion changes.
+    pub refused: BTreeSet<(String, String)>,
+    /// When this process last evicted a pod of each workload (`Kind/name`), seconds.
+    pub last_evictions: BTreeMap<String, i64>,
     pub now: Timestamp,
 }
 
@@ -123,8 +141,10 @@ pub struct EventSpec {
 pub struct TargetOutcome {
     pub status: AIScaleTargetStatus,
     pub events: Vec<EventSpec>,
-    /// Changes to make to the cluster: none in this version (see `crate::actuate`).
+    /// Changes to make to the cluster (carried out by `crate::actuate`).
     pub actions: Vec<Action>,
+    /// Look at the target again within this much cluster time (a rollout in progress).
+    pub recheck: Option<Duration>,
 }
 
 /// Whether any direction of the target is autonomous.
@@ -179,6 +199,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             status,
             events,
             actions: vec![],
+            recheck: None,
         };
     }
     status.workloads = i
@@ -269,54 +290,12 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             "usage is collected from metrics.k8s.io",
         ),
     };
-    let pause_note = i
-        .pause
-        .problem
-        .as_deref()
-        .map(|p| format!(" ({p})"))
-        .unwrap_or_default();
-    let hpas: Vec<&str> = i
-        .workloads
-        .iter()
-        .flat_map(|w| &w.hpas)
-        .map(String::as_str)
-        .collect();
-    let pdbs: Vec<&str> = i
-        .workloads
-        .iter()
-        .flat_map(|w| &w.pdbs)
-        .map(String::as_str)
-        .collect();
-    let works_with = match (hpas.is_empty(), pdbs.is_empty()) {
-        (true, true) => String::new(),
-        _ => format!(
-            "; actuation will work with HPA [{}] and PodDisruptionBudget [{}]",
-            hpas.join(", "),
-            pdbs.join(", ")
-        ),
-    };
-    let able = match (autonomous(&i.spec), i.pause.paused) {
-        (false, _) => cond(
-            "AbleToScale",
-            "True",
-            "RecommendationMode",
-            "recommendation mode: suggestions are reported, nothing is applied",
-        ),
-        (true, true) => cond(
-            "AbleToScale",
-            "False",
-            "ScalingPaused",
-            "the system-wide pause is on: apply steps are skipped and recorded",
-        ),
-        (true, false) => cond(
-            "AbleToScale",
-            "False",
-            "ActuationNotAvailable",
-            &format!(
-                "autonomous actuation is not available in this version; suggestions are reported only{works_with}{pause_note}"
-            ),
-        ),
-    };
+    let acting = actuation(i, status.suggestion.as_ref());
+    if acting.processed.is_some() {
+        status.last_processed_suggestion_uid = acting.processed.clone();
+    }
+    let (able_status, able_reason, able_message) = &acting.able;
+    let able = cond("AbleToScale", able_status, able_reason, able_message);
     let enough = status
         .suggestion
         .as_ref()
@@ -357,7 +336,8 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
     TargetOutcome {
         status,
         events,
-        actions: vec![],
+        actions: acting.actions,
+        recheck: acting.recheck,
     }
 }
 

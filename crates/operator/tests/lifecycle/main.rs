@@ -6,6 +6,8 @@
 //! ServiceAccount of `prescale install`. On the simulated cluster every request the
 //! operator makes is also checked against the install's RBAC (`rbac.rs`).
 
+mod actuation;
+mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod dashboard;
@@ -14,16 +16,20 @@ mod scenarios;
 
 use common::env::TestEnv;
 
-/// `scenario::sim` and `scenario::real_server` for each scenario.
+/// `scenario::sim` and `scenario::real_server` for each scenario (of module `scenarios`
+/// unless another is named, as in `actuation::actuation_requests`).
 macro_rules! on_both_clusters {
-    ($($scenario:ident: $roles:expr;)*) => {$(
+    ($($scenario:ident: $roles:expr;)*) => {
+        on_both_clusters! { $(scenarios::$scenario: $roles;)* }
+    };
+    ($($module:ident :: $scenario:ident: $roles:expr;)*) => {$(
         mod $scenario {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sim() {
                 let env = TestEnv::sim(stringify!($scenario), $roles).await;
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
                 let ungranted = env.ungranted_requests();
                 assert!(
                     ungranted.is_empty(),
@@ -36,7 +42,7 @@ macro_rules! on_both_clusters {
                 let Some(env) = TestEnv::real(stringify!($scenario), $roles).await else {
                     return;
                 };
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
             }
         }
     )*};
@@ -50,4 +56,21 @@ on_both_clusters! {
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
     dashboard_writes_need_authorisation: &["prod"];
+}
+
+on_both_clusters! {
+    actuation::actuation_requests: &["prod"];
+}
+
+/// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
+/// suggestion to apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autonomous_in_place_sim() {
+    let env = TestEnv::sim("autonomous_in_place", &["prod"]).await;
+    autonomous::autonomous_in_place(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }

@@ -144,7 +144,7 @@ pub fn run(args: DashboardArgs) -> anyhow::Result<ExitCode> {
         let (cache, mut cache_tasks) = prescale_operator::cache::start(&cluster.client, &scope, "prescale-system", tx);
         cache_tasks.wait_ready().await;
         let clock: Arc<dyn prescale_operator::clock::Clock> = Arc::new(prescale_operator::clock::SystemClock);
-        let (dashboard, _tasks) = Dashboard::start(cluster.client.clone(), cache, store, "prescale-system".into(), clock, scope);
+        let (dashboard, _tasks) = Dashboard::start(cluster.client.clone(), cache, store, "prescale-system".into(), clock);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         tokio::spawn(prescale_operator::dashboard::serve(listener, dashboard, std::future::pending()));

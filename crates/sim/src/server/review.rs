@@ -15,8 +15,8 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::request::Target;
-use super::{Sim, decode, json_response};
+use super::request::{Target, decode_body as decode};
+use super::{Sim, json_response};
 use crate::error::ApiError;
 use crate::store::Store;
 
