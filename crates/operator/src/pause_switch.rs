@@ -61,7 +61,8 @@ mod tests {
     use super::*;
 
     fn target(h: Option<&str>, v: Option<&str>) -> AIScaleTarget {
-        let mut spec = serde_json::json!({});
+        let mut spec = serde_json::json!({"model": {
+            "forecast_blocks": "15m", "forecast_interval": "15m", "mode": "balanced"}});
         if let Some(m) = h {
             spec["horizontal"] = serde_json::json!({"mode": m});
         }
