@@ -275,6 +275,49 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         assert!(text(&b, "#targets").await.contains(name), "{name} listed");
     }
     shot(&b, "targets").await;
+    // Sorting (the header's link) and filtering (the form) keep working through the query.
+    b.find(Locator::Id("sort-cpu"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.find(Locator::Id("sort-cpu"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert!(
+        b.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("desc=true"),
+        "sorted descending by CPU"
+    );
+    assert_eq!(
+        b.find_all(Locator::Css("tr.target")).await.unwrap().len(),
+        6
+    );
+    b.find(Locator::Id("filter"))
+        .await
+        .unwrap()
+        .send_keys("search")
+        .await
+        .unwrap();
+    b.find(Locator::Css("form.filter button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(
+        b.find_all(Locator::Css("tr.target")).await.unwrap().len(),
+        1,
+        "filtered to shop/search-ast"
+    );
+    shot(&b, "targets-filtered").await;
 
     // Overview.
     b.goto(&format!("{url}/")).await.unwrap();

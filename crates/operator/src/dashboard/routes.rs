@@ -104,22 +104,16 @@ async fn overview(
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct TargetsParams {
-    #[serde(flatten)]
-    table: TableQuery,
-    manage: String,
-}
-
 async fn targets(
     State(d): State<Arc<Dashboard>>,
     headers: HeaderMap,
     uri: Uri,
-    Query(p): Query<TargetsParams>,
+    // Two extractions of one query string: `serde(flatten)` would read `desc` and `page`
+    // as strings and refuse them.
+    Query(p): Query<PageParams>,
+    Query(q): Query<TableQuery>,
 ) -> Response {
     let d2 = d.clone();
-    let q = p.table.clone();
     let body = tokio::task::spawn_blocking(move || {
         let rows = d2.rows();
         super::pages::targets(&model::page(&rows, &q), &q)
