@@ -19,7 +19,7 @@ mod routes;
 pub mod snapshot;
 pub mod timeline;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use kube::Client;
@@ -34,7 +34,9 @@ use crate::clock::Clock;
 
 pub use self::routes::router;
 
-/// How often the timeline samples the targets (real time).
+/// How often the sampler reads every target into rows (the timeline's point and what the
+/// overview and targets pages show until the next sample), in real time; less often when
+/// a sample takes more than a fifth of it.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 /// How long a write waits for the cache to see the pause it wrote, so the page it
 /// redirects to shows it.
@@ -50,6 +52,10 @@ pub struct Dashboard {
     pub namespace: String,
     pub clock: Arc<dyn Clock>,
     pub timeline: Timeline,
+    /// Every target's row as last sampled: the overview and the targets table read it, so
+    /// a page view over thousands of targets costs a sort and a page, not a read of every
+    /// series (it is one sample old at most; the pause shown is always current).
+    latest: RwLock<Option<Arc<Vec<TargetRow>>>>,
     pub sessions: Sessions,
 }
 
@@ -78,6 +84,7 @@ impl Dashboard {
             namespace,
             clock,
             timeline: Timeline::default(),
+            latest: RwLock::new(None),
             sessions: Sessions::default(),
         });
         let sampler = {
@@ -86,12 +93,11 @@ impl Dashboard {
                 loop {
                     let d2 = d.clone();
                     // Reading thousands of series is blocking work for the store.
-                    let _ = tokio::task::spawn_blocking(move || {
-                        let rows = d2.rows();
-                        d2.timeline.record(&rows, d2.cache.pause().paused, d2.now());
-                    })
-                    .await;
-                    tokio::time::sleep(SAMPLE_EVERY).await;
+                    let started = tokio::time::Instant::now();
+                    let _ = tokio::task::spawn_blocking(move || d2.sample()).await;
+                    // On a cluster where a sample is slow, sample less often rather than
+                    // spend more than a fifth of a core on it.
+                    tokio::time::sleep(SAMPLE_EVERY.max(started.elapsed() * 4)).await;
                 }
             })
         };
@@ -102,8 +108,28 @@ impl Dashboard {
         self.clock.now().as_second()
     }
 
-    /// Every target's row, from memory.
-    pub fn rows(&self) -> Vec<TargetRow> {
+    /// Reads every target's row, records the timeline's point and keeps the rows for the
+    /// pages. Blocking work (thousands of series reads): the sampler runs it every
+    /// `SAMPLE_EVERY` on a blocking thread.
+    pub fn sample(&self) {
+        let rows = Arc::new(self.read_rows());
+        self.timeline
+            .record(&rows, self.cache.pause().paused, self.now());
+        *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(rows);
+    }
+
+    /// Every target's row as last sampled (read now when there is no sample yet).
+    pub fn rows(&self) -> Arc<Vec<TargetRow>> {
+        let latest = self
+            .latest
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        latest.unwrap_or_else(|| Arc::new(self.read_rows()))
+    }
+
+    /// Every target's row, read now from memory (the cache and the store).
+    fn read_rows(&self) -> Vec<TargetRow> {
         snapshot::rows(
             &self.cache,
             self.store.as_ref(),
