@@ -105,6 +105,15 @@ fn filter_mode_sort_and_pages() {
     );
 }
 
+/// The filter's rule, case-insensitive: the needle is in the key or a workload.
+fn matches(r: &TargetRow, needle: &str) -> bool {
+    let needle = needle.to_lowercase();
+    r.key().to_lowercase().contains(&needle)
+        || r.workloads
+            .iter()
+            .any(|w| w.to_lowercase().contains(&needle))
+}
+
 proptest! {
     /// Whatever the query, pages partition the matching rows: every match appears on
     /// exactly one page, each page is sorted, and nothing else is shown.
@@ -127,10 +136,10 @@ proptest! {
             prop_assert!(p.rows.len() <= p.per_page);
             for r in &p.rows {
                 prop_assert!(seen.insert(r.key()), "{} twice", r.key());
-                prop_assert!(r.key().contains(&needle) || r.workloads.iter().any(|w| w.contains(&needle)));
+                prop_assert!(matches(r, &needle));
             }
         }
-        let expected = rows.iter().filter(|r| r.key().contains(&needle) || r.workloads.iter().any(|w| w.contains(&needle))).count();
+        let expected = rows.iter().filter(|r| matches(r, &needle)).count();
         prop_assert_eq!(seen.len(), expected);
         prop_assert_eq!(first.matched, expected);
     }
