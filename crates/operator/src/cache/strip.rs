@@ -115,6 +115,19 @@ pub fn pdb(p: &mut PodDisruptionBudget) {
     }
 }
 
+/// What the dashboard shows of an Event about a target: the object it is about, its
+/// type, reason, message, count and times.
+pub fn event(e: &mut Event) {
+    meta(&mut e.metadata);
+    e.metadata.labels = None;
+    e.metadata.owner_references = None;
+    e.source = None;
+    e.related = None;
+    e.series = None;
+    e.reporting_component = None;
+    e.reporting_instance = None;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,17 +164,4 @@ mod tests {
         assert!(v["status"]["podIP"].is_null());
         assert_eq!(v["status"]["conditions"][0]["type"], "Ready");
     }
-}
-
-/// What the dashboard shows of an Event about a target: the object it is about, its
-/// type, reason, message, count and times.
-pub fn event(e: &mut Event) {
-    meta(&mut e.metadata);
-    e.metadata.labels = None;
-    e.metadata.owner_references = None;
-    e.source = None;
-    e.related = None;
-    e.series = None;
-    e.reporting_component = None;
-    e.reporting_instance = None;
 }

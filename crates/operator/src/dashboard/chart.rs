@@ -111,17 +111,18 @@ impl Chart<'_> {
                 if !v.is_finite() {
                     continue;
                 }
-                if s.step && i > 0 {
-                    if let Some(&(_, prev)) = s.points.get(i - 1) {
-                        pts.push((x(t), y(prev)));
-                    }
+                if s.step
+                    && i > 0
+                    && let Some(&(_, prev)) = s.points.get(i - 1)
+                {
+                    pts.push((x(t), y(prev)));
                 }
                 pts.push((x(t), y(v)));
             }
-            if s.step {
-                if let Some(&(_, v)) = s.points.last() {
-                    pts.push((x(self.to), y(v)));
-                }
+            if s.step
+                && let Some(&(_, v)) = s.points.last()
+            {
+                pts.push((x(self.to), y(v)));
             }
             if pts.is_empty() {
                 continue;

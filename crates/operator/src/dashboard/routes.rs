@@ -72,12 +72,12 @@ fn respond(
         html::page(&frame, body),
     )
         .into_response();
-    if existing.is_none() {
-        if let Ok(v) = HeaderValue::from_str(&format!(
+    if existing.is_none()
+        && let Ok(v) = HeaderValue::from_str(&format!(
             "{CSRF_COOKIE}={csrf}; Path=/; SameSite=Strict; HttpOnly"
-        )) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
+        ))
+    {
+        resp.headers_mut().append(header::SET_COOKIE, v);
     }
     resp
 }
