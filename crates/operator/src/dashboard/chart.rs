@@ -149,7 +149,7 @@ impl Chart<'_> {
         for s in &self.series {
             let _ = write!(
                 out,
-                r#"<rect class="{}-key" x="{lx:.0}" y="{:.0}" width="12" height="4"/><text class="tick" x="{:.0}" y="{:.0}">{}</text>"#,
+                r#"<rect class="key {}" x="{lx:.0}" y="{:.0}" width="12" height="4"/><text class="tick" x="{:.0}" y="{:.0}">{}</text>"#,
                 s.class,
                 H - 14.0,
                 lx + 16.0,
