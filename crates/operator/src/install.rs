@@ -17,6 +17,11 @@ pub const DATA_DIR: &str = "/var/lib/prescale";
 pub const IMAGE_REGISTRY: &str = "ghcr.io/prescale";
 /// The image's repository below the registry (the chart's `image.repository`).
 pub const IMAGE_REPOSITORY: &str = "prescale";
+/// The dashboard's port in the operator's pod and on its Service (`<APP>-dashboard`).
+/// Inside the pod it listens on every address so the Service reaches it; reads are open
+/// to whoever reaches the Service, writes need a token Kubernetes authorises
+/// (docs/DASHBOARD.md).
+pub const DASHBOARD_PORT: u16 = 8090;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallOptions {
@@ -121,6 +126,12 @@ pub fn install_objects(
         "spec": {"selector": {"app.kubernetes.io/name": APP},
                  "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
     }));
+    objects.push(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": format!("{APP}-dashboard"), "namespace": ns, "labels": labels()},
+        "spec": {"selector": {"app.kubernetes.io/name": APP},
+                 "ports": [{"name": "dashboard", "port": DASHBOARD_PORT, "targetPort": "dashboard"}]},
+    }));
     objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
     if opts.worker_replicas > 0 {
         objects.push(deployment(
@@ -196,6 +207,11 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
     let image = opts.image();
     let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     args.extend(["--namespace".into(), opts.namespace.clone()]);
+    let mut ports = vec![json!({"name": "http", "containerPort": 8080})];
+    if command == ["operator"] {
+        args.push(format!("--dashboard-addr=0.0.0.0:{DASHBOARD_PORT}"));
+        ports.push(json!({"name": "dashboard", "containerPort": DASHBOARD_PORT}));
+    }
     let mut env = vec![
         json!({"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}),
     ];
@@ -221,7 +237,7 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             "image": image,
             "args": args,
             "env": env,
-            "ports": [{"name": "http", "containerPort": 8080}],
+            "ports": ports,
             "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
             "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
@@ -277,6 +293,7 @@ mod tests {
                 "Role",
                 "RoleBinding",
                 "PersistentVolumeClaim",
+                "Service",
                 "Service",
                 "Deployment"
             ]

@@ -152,9 +152,23 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "",
         "events",
+        &["create", "list", "watch"],
+        Cluster,
+        "target::controller records Events (suggestion changes, problems); cache: the Events about AIScaleTargets (the dashboard shows them)",
+    ),
+    grant(
+        "authentication.k8s.io",
+        "tokenreviews",
         &["create"],
         Cluster,
-        "target::controller records Events (suggestion changes, problems)",
+        "dashboard::auth: whose bearer token a pause/resume carries (TokenReview)",
+    ),
+    grant(
+        "authorization.k8s.io",
+        "subjectaccessreviews",
+        &["create"],
+        Cluster,
+        "dashboard::auth: whether RBAC lets that user update the pause ConfigMap",
     ),
     grant(
         "metrics.k8s.io",
@@ -173,9 +187,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "",
         "configmaps",
-        &["list", "watch"],
+        &["get", "list", "watch", "create", "update"],
         OperatorNamespace,
-        "cache: the system-wide pause ConfigMap (seed 002), one by name",
+        "cache: the system-wide pause ConfigMap (seed 002), one by name; pause_switch writes it for the dashboard",
     ),
 ];
 

@@ -57,6 +57,9 @@ pub struct OperatorConfig {
     pub scope: crate::scope::Scope,
     /// The clock every timestamp and schedule follows.
     pub clock: Arc<dyn Clock>,
+    /// Serve the dashboard (`crate::dashboard`) on this bound listener, once the cache
+    /// is synced.
+    pub dashboard: Option<tokio::net::TcpListener>,
 }
 
 /// Reads the pause ConfigMap (for `prescale pause|resume|status`; the operator watches it).
@@ -125,6 +128,28 @@ pub async fn run(
     }
     shared.ready.store(true, Ordering::Relaxed);
     tracing::info!("caches synced");
+    let _dashboard = match config.dashboard {
+        Some(listener) => {
+            let (dashboard, dashboard_tasks) = crate::dashboard::Dashboard::start(
+                client.clone(),
+                cache.clone(),
+                store.clone(),
+                config.namespace.clone(),
+                config.clock.clone(),
+            );
+            let addr = listener.local_addr().ok();
+            tasks.0.push(tokio::spawn(async move {
+                if let Err(e) =
+                    crate::dashboard::serve(listener, dashboard, std::future::pending()).await
+                {
+                    tracing::error!(error = %e, "the dashboard server stopped");
+                }
+            }));
+            tracing::info!(addr = ?addr, "serving the dashboard");
+            Some(dashboard_tasks)
+        }
+        None => None,
+    };
 
     let (targets_tx, targets_rx) = mpsc::unbounded();
     let (templates_tx, templates_rx) = mpsc::unbounded();

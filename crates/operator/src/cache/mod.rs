@@ -1,8 +1,8 @@
 //! One shared set of reflector stores, fed by watches (kube-runtime `watcher`: relists
 //! after 410 Gone, reconnects with backoff), read by both controllers and the collector:
 //! AIScaleTargets, ClusterAIScaleTemplates, the workload kinds (Rollouts once their CRD
-//! is installed), pods, ReplicaSets (pod → workload), HPAs, PodDisruptionBudgets and the
-//! pause ConfigMap. Objects are stripped before they are stored (`strip`).
+//! is installed), pods, ReplicaSets (pod → workload), HPAs, PodDisruptionBudgets, the
+//! Events about AIScaleTargets (the dashboard shows them) and the pause ConfigMap. Objects are stripped before they are stored (`strip`).
 //!
 //! Every change that can matter is reported as a `Change` on a channel; what it triggers
 //! is the controllers' business (`crate::triggers`). Reading the cache makes no request.
@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::ResourceExt;
@@ -75,6 +75,8 @@ pub struct Cache {
     pub replica_sets: Store<ReplicaSet>,
     pub hpas: Store<HorizontalPodAutoscaler>,
     pub pdbs: Store<PodDisruptionBudget>,
+    /// Events whose `involvedObject` is an AIScaleTarget (field selector).
+    pub target_events: Store<Event>,
     pause: tokio::sync::watch::Receiver<PauseState>,
 }
 

@@ -5,7 +5,7 @@
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Pod, PodCondition,
+    Container, ContainerState, ContainerStateTerminated, ContainerStatus, Event, Pod, PodCondition,
     PodSpec, PodStatus,
 };
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -113,6 +113,19 @@ pub fn pdb(p: &mut PodDisruptionBudget) {
         s.conditions = None;
         s.disrupted_pods = None;
     }
+}
+
+/// What the dashboard shows of an Event about a target: the object it is about, its
+/// type, reason, message, count and times.
+pub fn event(e: &mut Event) {
+    meta(&mut e.metadata);
+    e.metadata.labels = None;
+    e.metadata.owner_references = None;
+    e.source = None;
+    e.related = None;
+    e.series = None;
+    e.reporting_component = None;
+    e.reporting_instance = None;
 }
 
 #[cfg(test)]

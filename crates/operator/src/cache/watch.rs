@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Pod};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::Api;
@@ -333,6 +333,20 @@ pub fn start(
     ));
     ready.push(ready_future(pdbs.clone()));
 
+    // Events about targets: nothing is triggered by them; the dashboard reads them.
+    let w = Writer::<CoreEvent>::new(());
+    let target_events = w.as_reader();
+    tasks.push(reflect(
+        "events",
+        Api::all(client.clone()),
+        all.clone().fields("involvedObject.kind=AIScaleTarget"),
+        w,
+        scope.clone(),
+        strip::event,
+        |_| {},
+    ));
+    ready.push(ready_future(target_events.clone()));
+
     // The pause: one ConfigMap, by name. A relist that no longer finds it means "running".
     let (pause_tx, pause_rx) = tokio::sync::watch::channel(PauseState::RUNNING);
     let w = Writer::<ConfigMap>::new(());
@@ -377,6 +391,7 @@ pub fn start(
         replica_sets,
         hpas,
         pdbs,
+        target_events,
         pause: pause_rx,
     });
     let tasks = Arc::new(Mutex::new(tasks));

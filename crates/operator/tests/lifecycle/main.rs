@@ -10,6 +10,7 @@ mod actuation;
 mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
+mod dashboard;
 mod rbac;
 mod resume;
 mod revert;
@@ -56,6 +57,7 @@ on_both_clusters! {
     unenroll_discards_history: &["prod"];
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
+    dashboard_writes_need_authorisation: &["prod"];
 }
 
 on_both_clusters! {

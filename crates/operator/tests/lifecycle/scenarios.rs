@@ -19,6 +19,7 @@ use prescale_store::{HistoryStore, MemoryStore, Metric, SeriesKey};
 use serde_json::{Value, json};
 
 use crate::common::env::{Backend, RUN_LABEL, TestEnv, eventually};
+pub use crate::dashboard::dashboard_writes_need_authorisation;
 
 /// How long any one expectation may take (the machine is shared and loaded).
 const PATIENCE: u64 = 90;

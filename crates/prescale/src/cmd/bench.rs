@@ -36,6 +36,8 @@ enum What {
     /// The controllers: N workloads matched by one template, a real operator process;
     /// time until every AIScaleTarget exists, its peak memory, writes on resync.
     Controllers(bench_controllers::ControllersArgs),
+    /// The dashboard: render times of its pages with N AIScaleTargets.
+    Dashboard(bench_dashboard::DashboardArgs),
     /// The simulated API server: a full list of N pods, and pod GETs per second.
     Sim {
         /// Pods to create.
@@ -79,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
         What::Storage(storage) => bench_storage::run(storage),
         What::Controllers(controllers) => bench_controllers::run(controllers),
+        What::Dashboard(dashboard) => bench_dashboard::run(dashboard),
         What::Sim {
             pods,
             gets,
@@ -93,6 +96,9 @@ mod bench_storage;
 
 #[path = "bench_controllers.rs"]
 mod bench_controllers;
+
+#[path = "bench_dashboard.rs"]
+mod bench_dashboard;
 
 fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
     use k8s_openapi::api::core::v1::Pod;

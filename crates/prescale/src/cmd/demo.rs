@@ -34,6 +34,9 @@ pub struct Args {
     /// scaled so its peak uses 80 % of the workload's requests.
     #[arg(long)]
     traces: Option<PathBuf>,
+    /// Port on 127.0.0.1 for the dashboard (0 picks a free one).
+    #[arg(long, default_value_t = 8090)]
+    dashboard_port: u16,
 }
 
 /// Attaches the traces of `dir` to the demo workloads, round-robin; returns the pairs.
@@ -420,7 +423,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 now: { let c = sim.clock.clone(); move || c.now() },
                 real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
             }),
+            dashboard: super::operator::bind_dashboard(Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)))).await?,
         };
+        let dashboard_url = format!("http://{}", operator.dashboard.as_ref().and_then(|l| l.local_addr().ok()).context("the dashboard's address")?);
+        // Writes from the dashboard need a token the (simulated) API server's TokenReview
+        // accepts: one for a cluster admin, made up for this run.
+        let admin_token = prescale_operator::dashboard::auth::random_token();
+        sim.add_token(&admin_token, "demo-admin", &["system:masters"]);
         {
             let mut store = sim.store();
             store.create(&("".into(), "namespaces".into()), "", json!({"metadata": {"name": "prescale-system"}}))?;
@@ -438,6 +447,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         for (workload, file) in &traced {
             output::outln!("  {workload} replays {file}")?;
         }
+        output::outln!("Dashboard: {dashboard_url}/")?;
+        output::outln!("  token for Manage Cluster (pause / resume): {admin_token}")?;
         output::outln!("Try, in another terminal:")?;
         output::outln!("  export KUBECONFIG={kc}")?;
         output::outln!("  kubectl get clusterast")?;

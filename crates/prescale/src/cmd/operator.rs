@@ -59,6 +59,37 @@ pub struct Args {
     /// (`key=value[,key=value]`); default: every template.
     #[arg(long, value_parser = prescale_operator::scope::parse_template_selector)]
     pub template_selector: Option<String>,
+    /// Where the dashboard listens (docs/DASHBOARD.md); loopback by default — expose it
+    /// with `kubectl port-forward` or a Service. `off` serves none.
+    #[arg(long, default_value = "127.0.0.1:8090", value_parser = parse_listen)]
+    pub dashboard_addr: Listen,
+}
+
+/// A listen address, or `off`.
+#[derive(Debug, Clone, Copy)]
+pub struct Listen(pub Option<SocketAddr>);
+
+fn parse_listen(s: &str) -> Result<Listen, String> {
+    if s == "off" {
+        return Ok(Listen(None));
+    }
+    s.parse()
+        .map(|a| Listen(Some(a)))
+        .map_err(|e| format!("{s}: {e} (expected HOST:PORT or `off`)"))
+}
+
+/// Binds the dashboard's listener, saying which flag is wrong when it cannot.
+pub async fn bind_dashboard(
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    match addr {
+        Some(a) => {
+            Ok(Some(tokio::net::TcpListener::bind(a).await.with_context(
+                || format!("--dashboard-addr {a}: cannot listen"),
+            )?))
+        }
+        None => Ok(None),
+    }
 }
 
 /// The history store, and the same store as a `PgStore` when it is PostgreSQL (workers
@@ -201,6 +232,11 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
                 template_selector: args.template_selector.clone(),
             },
             clock: Arc::new(prescale_operator::clock::SystemClock),
+            dashboard: if worker_only {
+                None
+            } else {
+                bind_dashboard(args.dashboard_addr.0).await?
+            },
         };
         tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {

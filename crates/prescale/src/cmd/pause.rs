@@ -3,11 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use kube::api::{Api, ListParams};
 use prescale_api::AIScaleTarget;
-use prescale_api::mode::Scaling;
-use prescale_operator::pause::{SYSTEM_CONFIG_MAP, config_map_data};
+use prescale_operator::pause::SYSTEM_CONFIG_MAP;
+use prescale_operator::pause_switch::{affected, set_paused};
 use prescale_operator::run::read_pause;
 
 use crate::cmd::output;
@@ -31,19 +30,7 @@ async fn autonomous_targets(client: &kube::Client) -> anyhow::Result<usize> {
         .list(&ListParams::default())
         .await
         .context("listing AIScaleTargets")?;
-    Ok(targets
-        .items
-        .iter()
-        .filter(|t| {
-            [
-                t.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()),
-                t.spec.vertical.as_ref().and_then(|v| v.mode.as_ref()),
-            ]
-            .into_iter()
-            .flatten()
-            .any(|m| m.scaling() == Some(Scaling::Autonomous))
-        })
-        .count())
+    Ok(affected(&targets.items))
 }
 
 pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
@@ -53,7 +40,6 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
             .await
             .context("connecting to the cluster (kubeconfig)")?;
         let affected = autonomous_targets(&client).await?;
-        let api: Api<ConfigMap> = Api::namespaced(client.clone(), &args.namespace);
         let paused = match verb {
             Verb::Status => {
                 let state = read_pause(&client, &args.namespace)
@@ -66,32 +52,11 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
             }
             Verb::Pause | Verb::Resume => {
                 let paused = matches!(verb, Verb::Pause);
-                let data = config_map_data(paused);
-                match api
-                    .get_opt(SYSTEM_CONFIG_MAP)
+                set_paused(&client, &args.namespace, paused)
                     .await
-                    .context("reading the pause ConfigMap")?
-                {
-                    Some(mut cm) => {
-                        cm.data.get_or_insert_with(Default::default).extend(data);
-                        api.replace(SYSTEM_CONFIG_MAP, &PostParams::default(), &cm)
-                            .await
-                    }
-                    None => {
-                        let cm = ConfigMap {
-                            metadata: ObjectMeta {
-                                name: Some(SYSTEM_CONFIG_MAP.into()),
-                                ..Default::default()
-                            },
-                            data: Some(data),
-                            ..Default::default()
-                        };
-                        api.create(&PostParams::default(), &cm).await
-                    }
-                }
-                .with_context(|| {
-                    format!("writing ConfigMap {}/{SYSTEM_CONFIG_MAP}", args.namespace)
-                })?;
+                    .with_context(|| {
+                        format!("writing ConfigMap {}/{SYSTEM_CONFIG_MAP}", args.namespace)
+                    })?;
                 paused
             }
         };

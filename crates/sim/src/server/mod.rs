@@ -5,6 +5,7 @@ mod discovery;
 pub mod protobuf;
 mod request;
 pub mod request_log;
+pub mod review;
 mod subresource;
 mod table;
 mod watch;
@@ -43,6 +44,8 @@ pub struct Sim {
     requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
     /// Every request with its RBAC attributes, while recording (`record_requests`).
     request_log: Mutex<Option<Vec<request_log::RequestRecord>>>,
+    /// Bearer tokens TokenReview accepts (`add_token`).
+    tokens: Mutex<review::Tokens>,
     pub clock: Arc<Clock>,
 }
 
@@ -72,6 +75,7 @@ impl Sim {
             pod_metrics: Mutex::default(),
             requests: Mutex::default(),
             request_log: Mutex::default(),
+            tokens: Mutex::default(),
             traces: Mutex::default(),
             throttling: Mutex::default(),
             startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
@@ -425,6 +429,9 @@ async fn dispatch(
     let ns = t.namespace.clone().unwrap_or_default();
     if t.rt.group == "metrics.k8s.io" {
         return subresource::metrics(sim, t, query);
+    }
+    if let Some(answer) = review::serve(sim, method, t, headers, bytes) {
+        return answer;
     }
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) if query.watch => {
