@@ -67,6 +67,9 @@ pub async fn read_pause(client: &Client, namespace: &str) -> Result<PauseState, 
     Ok(pause_state(cm.as_ref().and_then(|c| c.data.as_ref())))
 }
 
+/// Targets reconciled at once.
+const TARGET_CONCURRENCY: u16 = 128;
+
 /// Tasks aborted when dropped.
 #[derive(Default)]
 struct Tasks(Vec<JoinHandle<()>>);
@@ -288,7 +291,10 @@ pub async fn run(
         target_ctx,
         cache.targets.clone(),
         target_queue,
-        ControllerConfig::default(),
+        // Bounded, so a burst (the pause, a resync) is a steady stream of requests rather
+        // than thousands at once; reconciles waiting for the forecast pool hold a slot,
+        // hence room to spare.
+        ControllerConfig::default().concurrency(TARGET_CONCURRENCY),
     );
     tasks
         .0

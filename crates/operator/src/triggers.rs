@@ -48,13 +48,17 @@ pub fn dispatch(change: &Change, cache: &Cache) -> Dispatch {
             namespace,
             name,
             deleted,
+            status_only,
         } => Dispatch {
-            targets: if *deleted {
+            // A change of its status alone is (almost always) the operator's own write:
+            // nothing to decide again; another writer's status edit is corrected at the
+            // next resync.
+            targets: if *deleted || *status_only {
                 vec![]
             } else {
                 vec![ObjectRef::new(name).within(namespace)]
             },
-            templates: true,
+            templates: !status_only,
             janitor: *deleted,
             forget: deleted.then(|| (namespace.clone(), name.clone())),
         },

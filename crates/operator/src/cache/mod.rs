@@ -32,11 +32,13 @@ use crate::workload::{Kind, WorkloadView};
 /// Something changed in the cluster that may change what the controllers decide.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// An AIScaleTarget was created, changed (spec or status) or `deleted`.
+    /// An AIScaleTarget was created, changed or `deleted`; `status_only` when nothing
+    /// but its status changed (templates need not look again).
     Target {
         namespace: String,
         name: String,
         deleted: bool,
+        status_only: bool,
     },
     /// A ClusterAIScaleTemplate was created, changed or deleted.
     Template,

@@ -174,17 +174,34 @@ pub fn start(
                 a.remove("kubectl.kubernetes.io/last-applied-configuration");
             }
         },
-        move |seen| {
-            let (t, deleted) = match seen {
-                Seen::Applied(t) | Seen::Relisted(t) => (t, false),
-                Seen::Deleted(t) => (t, true),
-                Seen::Listed => return,
-            };
-            let _ = tx.send(Change::Target {
-                namespace: t.namespace().unwrap_or_default(),
-                name: t.name_any(),
-                deleted,
-            });
+        {
+            // What templates read of a target (its generation counts spec changes, and its
+            // labels): a change of anything else is a status change.
+            let mut seen_before: HashMap<
+                (String, String),
+                (Option<i64>, BTreeMap<String, String>),
+            > = HashMap::new();
+            move |seen| {
+                let (t, deleted) = match seen {
+                    Seen::Applied(t) | Seen::Relisted(t) => (t, false),
+                    Seen::Deleted(t) => (t, true),
+                    Seen::Listed => return,
+                };
+                let key = (t.namespace().unwrap_or_default(), t.name_any());
+                let status_only = if deleted {
+                    seen_before.remove(&key);
+                    false
+                } else {
+                    let now = (t.metadata.generation, t.labels().clone());
+                    seen_before.insert(key.clone(), now.clone()).as_ref() == Some(&now)
+                };
+                let _ = tx.send(Change::Target {
+                    namespace: key.0,
+                    name: key.1,
+                    deleted,
+                    status_only,
+                });
+            }
         },
     ));
     ready.push(ready_future(targets.clone()));

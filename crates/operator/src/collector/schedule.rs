@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::{Client, ResourceExt};
+use prescale_api::AIScaleTarget;
 use prescale_store::HistoryStore;
 
 use super::backoff::CollectorHealth;
@@ -34,28 +35,25 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// The workloads enrolled by the targets this process works on, per namespace.
-    fn enrolled(&self) -> BTreeMap<String, BTreeSet<WorkloadRef>> {
-        let mut out: BTreeMap<String, BTreeSet<WorkloadRef>> = BTreeMap::new();
+    /// The targets this process works on, per namespace.
+    fn targets_by_namespace(&self) -> BTreeMap<String, Vec<Arc<AIScaleTarget>>> {
+        let mut out: BTreeMap<String, Vec<Arc<AIScaleTarget>>> = BTreeMap::new();
         for t in self.cache.targets.state() {
             let ns = t.namespace().unwrap_or_default();
-            if !self.gate.admits(&ns, &t.name_any()) {
-                continue;
+            if self.gate.admits(&ns, &t.name_any()) {
+                out.entry(ns).or_default().push(t);
             }
-            let set = out.entry(ns).or_default();
-            set.extend(self.cache.resolve(&t).into_iter().map(|w| WorkloadRef {
-                kind: w.kind,
-                name: w.name,
-            }));
         }
         out
     }
 
-    /// One round over the namespaces; returns those whose targets should look again.
+    /// One round over the namespaces; returns those whose targets should look again. Only
+    /// namespaces due for collection are looked at closely, and only those whose enrolled
+    /// workloads have pods are read.
     pub async fn round(&self) -> Vec<String> {
         let interval = self.clock.real_duration(self.interval);
         let mut touched = vec![];
-        for (ns, workloads) in self.enrolled() {
+        for (ns, targets) in self.targets_by_namespace() {
             let now = Instant::now();
             if !self
                 .health
@@ -65,11 +63,21 @@ impl Collector {
             {
                 continue;
             }
-            let pods: Vec<_> = self
-                .cache
-                .pods_by_workload(&ns)
+            let pods = self.cache.pods_by_workload(&ns);
+            if pods.is_empty() {
+                continue;
+            }
+            let enrolled: BTreeSet<WorkloadRef> = targets
+                .iter()
+                .flat_map(|t| self.cache.resolve(t))
+                .map(|w| WorkloadRef {
+                    kind: w.kind,
+                    name: w.name,
+                })
+                .collect();
+            let pods: Vec<_> = pods
                 .into_iter()
-                .filter(|(w, _)| workloads.contains(w))
+                .filter(|(w, _)| enrolled.contains(w))
                 .collect();
             if pods.is_empty() {
                 continue;

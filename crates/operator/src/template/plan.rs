@@ -15,7 +15,7 @@
 //!
 //! Only differences produce actions, so a resync of unchanged objects writes nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -83,13 +83,6 @@ impl TargetView {
             .get(MANAGED_BY_TEMPLATE_LABEL)
             .map(String::as_str)
     }
-    fn targets(&self, w: &WorkloadView) -> bool {
-        self.namespace == w.namespace
-            && self
-                .target
-                .as_ref()
-                .is_some_and(|(kind, name)| *kind == w.kind && *name == w.name)
-    }
 }
 
 /// The AIScaleTarget a template wants for a workload.
@@ -149,6 +142,25 @@ pub fn plan_template(
         return plan;
     }
 
+    // Indexes, so a plan over thousands of workloads and targets stays linear.
+    let mut on_workload: HashMap<(&str, &str, &str), Vec<&TargetView>> = HashMap::new();
+    let mut named: HashMap<(&str, &str), &TargetView> = HashMap::new();
+    for t in targets {
+        if let Some((kind, workload)) = &t.target {
+            on_workload
+                .entry((t.namespace.as_str(), kind.as_str(), workload.as_str()))
+                .or_default()
+                .push(t);
+        }
+        named.insert((t.namespace.as_str(), t.name.as_str()), t);
+    }
+    let targets_of = |w: &WorkloadView| -> Vec<&TargetView> {
+        on_workload
+            .get(&(w.namespace.as_str(), w.kind.as_str(), w.name.as_str()))
+            .cloned()
+            .unwrap_or_default()
+    };
+
     let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
     for w in workloads.iter().filter(|w| applies(me, w)) {
         let owner = owner_of(templates, w).map(|t| t.name.as_str());
@@ -157,7 +169,7 @@ pub fn plan_template(
                 plan.lost_to
                     .push((format!("{}/{}", w.namespace, w.name), winner.to_string()));
                 // The winner decides about targets on this workload, ours included.
-                targets.iter().filter(|t| t.targets(w)).for_each(|t| {
+                targets_of(w).iter().for_each(|t| {
                     wanted.insert((t.namespace.clone(), t.name.clone()));
                 });
             }
@@ -165,11 +177,10 @@ pub fn plan_template(
         }
         plan.managed += 1;
         let desired = desired_target(me, w);
-        let existing_for_workload: Vec<&TargetView> =
-            targets.iter().filter(|t| t.targets(w)).collect();
-        let by_name = targets
-            .iter()
-            .find(|t| t.namespace == desired.namespace && t.name == desired.name);
+        let existing_for_workload = targets_of(w);
+        let by_name = named
+            .get(&(desired.namespace.as_str(), desired.name.as_str()))
+            .copied();
 
         // A target some other party (a person, or a template that no longer exists)
         // created for this workload is a conflict; one managed by another *live* template
@@ -198,8 +209,23 @@ pub fn plan_template(
                 }
             }
         }
+        // A target this template took over (`override`) keeps its name: it is the
+        // workload's target from then on, not a reason to create `<workload>-ast`.
+        let current = by_name.or_else(|| {
+            existing_for_workload
+                .iter()
+                .copied()
+                .find(|t| t.managed_by() == Some(name))
+        });
+        let desired = match current {
+            Some(t) => DesiredTarget {
+                name: t.name.clone(),
+                ..desired
+            },
+            None => desired,
+        };
         wanted.insert((desired.namespace.clone(), desired.name.clone()));
-        match by_name {
+        match current {
             Some(existing) if up_to_date(existing, &desired) => {}
             Some(_) => plan.actions.push(Action::Update(desired)),
             None => plan.actions.push(Action::Create(desired)),

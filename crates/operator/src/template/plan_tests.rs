@@ -194,6 +194,22 @@ fn override_takes_over_a_manual_target() {
 }
 
 #[test]
+fn a_taken_over_target_keeps_its_name_and_is_not_replaced() {
+    let mut t = [template("prod", "2024-01-01T00:00:00Z")];
+    t[0].conflict_resolution = ConflictResolution::Override;
+    let w = [workload("shop", "api", true)];
+    let first = plan_template("prod", &t, &w, &[manual("shop", "mine", "api")]);
+    let [Action::Update(taken)] = first.actions.as_slice() else {
+        panic!("the manual target is taken over: {:?}", first.actions)
+    };
+    // The next plan sees the target as the update left it: nothing more to do, no
+    // `api-ast` created, `mine` not deleted.
+    let plan = plan_template("prod", &t, &w, &[existing(taken)]);
+    assert_eq!(plan.actions, vec![]);
+    assert_eq!(plan.managed, 1);
+}
+
+#[test]
 fn namespace_policies_include_and_exclude() {
     let w = [
         workload("prod", "a", true),

@@ -1,10 +1,9 @@
 //! The workload kinds, from the API's one table (`prescale_api::target::spec::WORKLOAD_KINDS`:
 //! Deployment, StatefulSet, Rollout) with what the operator adds to reach them: plural,
-//! `ApiResource`, and whether the cluster serves the kind. Deployments and StatefulSets are
-//! always served; Rollouts once Argo's CRD is installed, which the cache learns by watching
-//! that CustomResourceDefinition and asking discovery.
+//! `ApiResource`, and the CRD that serves an optional kind. Deployments and StatefulSets
+//! are always served; Rollouts once Argo's CRD is installed and established, which the
+//! cache learns by watching that one CustomResourceDefinition.
 
-use kube::Client;
 use kube::core::{ApiResource, GroupVersionKind};
 use prescale_api::target::spec::WORKLOAD_KINDS;
 
@@ -64,16 +63,6 @@ impl Kind {
     /// The name of the CRD that serves an optional kind (`rollouts.argoproj.io`).
     pub fn crd_name(&self) -> String {
         format!("{}.{}", self.plural, self.group)
-    }
-
-    /// Whether the cluster serves this kind now (discovery; one request).
-    pub async fn served(&self, client: &Client) -> Result<bool, kube::Error> {
-        match kube::discovery::pinned_kind(client, &self.gvk()).await {
-            Ok(_) => Ok(true),
-            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(kube::Error::Discovery(_)) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 }
 

@@ -400,12 +400,16 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     let autonomous = json!({"vertical": {"mode": "autonomous", "containers": [
         {"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "10Mi"}}]}});
     let asts = create_target(env, prod, "api", "api", autonomous).await;
+    let operator = env.start_operator(Arc::new(MemoryStore::new()));
+    target_until(env, prod, "api", "autonomous mode is reported", |t| {
+        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")
+    })
+    .await;
+    // The pause, written while the operator runs.
     let cms: Api<ConfigMap> = Api::namespaced(env.admin.clone(), &env.system_ns);
     cms.create(&PostParams::default(), &pause_map("scaling-paused: true\n"))
         .await
         .unwrap();
-    let operator = env.start_operator(Arc::new(MemoryStore::new()));
-
     // While paused, an autonomous target reports that its apply steps are skipped.
     target_until(env, prod, "api", "the pause is reported", |t| {
         has_condition(t, "AbleToScale", "False", "ScalingPaused")

@@ -4,7 +4,7 @@
 //! its AIScaleTarget, the operator's peak resident memory, the requests it makes in a
 //! minute in which nothing changes (writes among them, across several resyncs), and how
 //! long a written pause ConfigMap takes to reach every autonomous target.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
@@ -68,29 +68,90 @@ fn count(log: &[RequestRecord]) -> Requests {
     r
 }
 
-/// AIScaleTargets the template made, and those of them reporting the pause.
-fn targets(cluster: &TestCluster) -> (usize, usize) {
-    let key = ("thoras.ai".to_string(), "aiscaletargets".to_string());
-    let all = cluster.sim.store().list(&key, None);
-    let managed = all
-        .iter()
-        .filter(|a| {
-            a.pointer("/metadata/labels/thoras.ai~1managed-by-template")
-                .is_some()
-        })
-        .count();
-    let paused = all
-        .iter()
-        .filter(|a| {
-            a.pointer("/status/conditions")
+/// The AIScaleTargets the template made, and those reporting the pause, followed through
+/// the simulated cluster's event stream in-process: listing 5,000 objects every few
+/// milliseconds would hold the store's lock and slow the very server being measured.
+#[derive(Default)]
+struct Tally {
+    managed: HashSet<String>,
+    paused: HashSet<String>,
+}
+
+fn targets_key() -> (String, String) {
+    ("thoras.ai".to_string(), "aiscaletargets".to_string())
+}
+
+impl Tally {
+    fn see(&mut self, namespace: &str, obj: &serde_json::Value, deleted: bool) {
+        let id = format!(
+            "{namespace}/{}",
+            obj["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        let managed = !deleted
+            && obj
+                .pointer("/metadata/labels/thoras.ai~1managed-by-template")
+                .is_some();
+        let paused = !deleted
+            && obj
+                .pointer("/status/conditions")
                 .and_then(|c| c.as_array())
                 .is_some_and(|cs| {
                     cs.iter()
                         .any(|c| c["type"] == "AbleToScale" && c["reason"] == "ScalingPaused")
-                })
-        })
-        .count();
-    (managed, paused)
+                });
+        for (set, member) in [(&mut self.managed, managed), (&mut self.paused, paused)] {
+            if member {
+                set.insert(id.clone());
+            } else {
+                set.remove(&id);
+            }
+        }
+    }
+
+    /// Once, from a full list (at the start, or after falling behind the stream).
+    fn from_store(cluster: &TestCluster) -> Tally {
+        let mut t = Tally::default();
+        for obj in cluster.sim.store().list(&targets_key(), None) {
+            let ns = obj["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            t.see(&ns, &obj, false);
+        }
+        t
+    }
+
+    /// Follows the events of `rx` until `done` holds, or fails after `timeout`.
+    async fn until(
+        &mut self,
+        cluster: &TestCluster,
+        rx: &mut tokio::sync::broadcast::Receiver<std::sync::Arc<prescale_sim::store::Event>>,
+        timeout: Duration,
+        done: impl Fn(&Tally) -> bool,
+        progress: impl Fn(&Tally),
+    ) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done(self) {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => anyhow::bail!(
+                    "after {} s: {} targets, {} reporting the pause",
+                    timeout.as_secs(),
+                    self.managed.len(),
+                    self.paused.len()
+                ),
+                Ok(Ok(e)) if e.key == targets_key() => {
+                    self.see(&e.namespace, &e.object, e.kind == "DELETED");
+                    progress(self);
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {
+                    *self = Tally::from_store(cluster);
+                }
+                Ok(Err(e)) => anyhow::bail!("the cluster's event stream ended: {e}"),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Peak and current resident memory of a process, in MB, from /proc.
@@ -177,7 +238,10 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
             .args(["--resync", &format!("{}s", args.resync_secs)])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .env("KUBECONFIG", &kubeconfig)
-            .env("RUST_LOG", "warn")
+            .env(
+                "PRESCALE_LOG",
+                std::env::var("PRESCALE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -192,9 +256,9 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
                     .lines()
                     .rev()
-                    .take(5)
+                    .take(20)
                     .collect::<Vec<_>>()
-                    .join(" | ")
+                    .join("\n")
             )
         })?;
         let per_min = |n: u64| n as f64 * 60.0 / f.steady_secs;
@@ -246,6 +310,8 @@ async fn measure(
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let mut events = cluster.sim.store().subscribe();
+    let mut tally = Tally::from_store(cluster);
     cluster.sim.store().create(
         &("thoras.ai".into(), "clusteraiscaletemplates".into()),
         "",
@@ -254,7 +320,7 @@ async fn measure(
                "spec": {"selector": {"matchLabels": {"thoras.ai/enabled": "true"}},
                         "template": {"model": {"forecast_blocks": "15m", "forecast_interval": "15m", "mode": "balanced"},
                                      "vertical": {"mode": "autonomous",
-                                                  "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}}]}}}}),
+                                                  "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "32Mi"}}]}}}}),
     )?;
     let start = Instant::now();
     let timeout = Duration::from_secs(args.timeout_secs);
@@ -262,20 +328,16 @@ async fn measure(
     if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    loop {
-        let (n, _) = targets(cluster);
-        progress.set_position(n as u64);
-        if n >= args.workloads {
-            break;
-        }
-        anyhow::ensure!(
-            start.elapsed() < timeout,
-            "{n} of {} AIScaleTargets after {} s",
-            args.workloads,
-            args.timeout_secs
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let workloads = args.workloads;
+    tally
+        .until(
+            cluster,
+            &mut events,
+            timeout,
+            |t| t.managed.len() >= workloads,
+            |t| progress.set_position(t.managed.len() as u64),
+        )
+        .await?;
     let all_targets_s = start.elapsed().as_secs_f64();
     progress.finish_and_clear();
     // Let the first statuses be written: settled once a second passes without a write.
@@ -296,6 +358,8 @@ async fn measure(
     let steady = count(&cluster.sim.recorded_requests());
     let steady_secs = steady_began.elapsed().as_secs_f64();
     // The pause: written, then reported by every (autonomous) target.
+    let mut events = cluster.sim.store().subscribe();
+    let mut tally = Tally::from_store(cluster);
     let written = Instant::now();
     cluster.sim.store().create(
         &("".into(), "configmaps".into()),
@@ -303,19 +367,15 @@ async fn measure(
         json!({"metadata": {"name": prescale_operator::pause::SYSTEM_CONFIG_MAP},
                "data": prescale_operator::pause::config_map_data(true)}),
     )?;
-    loop {
-        let (_, paused) = targets(cluster);
-        if paused >= args.workloads {
-            break;
-        }
-        anyhow::ensure!(
-            written.elapsed() < timeout,
-            "{paused} of {} targets report the pause after {} s",
-            args.workloads,
-            args.timeout_secs
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    tally
+        .until(
+            cluster,
+            &mut events,
+            timeout,
+            |t| t.paused.len() >= workloads,
+            |_| {},
+        )
+        .await?;
     let pause_halt_ms = written.elapsed().as_secs_f64() * 1000.0;
     let memory = memory_mb(pid).context("reading the operator's memory from /proc")?;
     Ok(Figures {

@@ -204,8 +204,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             resync: Duration::from_secs(60),
             identity: "prescale-demo".into(),
             backfill: None,
-            // metrics-server's resolution, on the simulated clock.
-            collect_interval: Duration::from_secs(prescale_sim::cluster::TICK_SECS),
+            // A minute of simulated time: at 720x, a dozen collections a second.
+            collect_interval: Duration::from_secs(60),
             claims: None,
             worker_only: false,
             scope: prescale_operator::scope::Scope::all(),
