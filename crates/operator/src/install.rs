@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::rbac;
+use crate::{rbac, webhook};
 
 /// Name shared by the operator's ServiceAccount, ClusterRole, Deployment and labels.
 pub const APP: &str = "prescale-operator";
@@ -113,9 +113,23 @@ pub fn install_objects(
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": APP, "namespace": ns, "labels": labels()},
         "spec": {"selector": {"app.kubernetes.io/name": APP},
-                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
+                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"},
+                           {"name": webhook::LISTEN_PORT_NAME, "port": 443, "targetPort": webhook::LISTEN_PORT_NAME}]},
     }));
     objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
+    // Registered through the Service; the operator writes their caBundle once it has
+    // issued its certificate (until then, failurePolicy Ignore admits everything).
+    let endpoint = webhook::configs::Endpoint::Service {
+        namespace: ns.to_string(),
+        name: APP.to_string(),
+    };
+    let r = webhook::configs::Registration {
+        endpoint: &endpoint,
+        namespace: ns,
+        watched: None,
+    };
+    objects.push(webhook::configs::mutating(r, None, &labels()));
+    objects.push(webhook::configs::validating(r, None, &labels()));
     if opts.worker_replicas > 0 {
         objects.push(deployment(
             opts,
@@ -127,7 +141,8 @@ pub fn install_objects(
     Ok(objects)
 }
 
-fn labels() -> Value {
+/// The labels of every object of the install.
+pub fn labels() -> Value {
     json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "prescale"})
 }
 
@@ -207,7 +222,8 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             "image": image,
             "args": args,
             "env": env,
-            "ports": [{"name": "http", "containerPort": 8080}],
+            "ports": [{"name": "http", "containerPort": 8080},
+                      {"name": webhook::LISTEN_PORT_NAME, "containerPort": 9443}],
             "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
             "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
@@ -264,7 +280,9 @@ mod tests {
                 "RoleBinding",
                 "PersistentVolumeClaim",
                 "Service",
-                "Deployment"
+                "Deployment",
+                "MutatingWebhookConfiguration",
+                "ValidatingWebhookConfiguration"
             ]
         );
         assert_eq!(

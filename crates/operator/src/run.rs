@@ -57,6 +57,8 @@ pub struct OperatorConfig {
     pub scope: crate::scope::Scope,
     /// The clock every timestamp and schedule follows.
     pub clock: Arc<dyn Clock>,
+    /// The admission webhooks' HTTPS listener and registration (`None`: no webhooks).
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 /// Reads the pause ConfigMap (for `prescale pause|resume|status`; the operator watches it).
@@ -125,6 +127,33 @@ pub async fn run(
     }
     shared.ready.store(true, Ordering::Relaxed);
     tracing::info!("caches synced");
+    // Every replica serves the webhooks (standbys' caches are warm too); only once the
+    // caches are synced, so no pod is judged on a partial view.
+    let _webhooks = match config.webhook.clone() {
+        Some(w) => {
+            let state = Arc::new(crate::webhook::review::WebhookState {
+                cache: cache.clone(),
+                shared: shared.clone(),
+                clock: config.clock.clone(),
+            });
+            Some(
+                crate::webhook::registration::start(
+                    client.clone(),
+                    &config.namespace,
+                    config
+                        .scope
+                        .namespaces
+                        .as_ref()
+                        .map(|n| n.iter().cloned().collect()),
+                    w,
+                    state,
+                )
+                    .await
+                    .map_err(std::io::Error::other)?,
+            )
+        }
+        None => None,
+    };
 
     let (targets_tx, targets_rx) = mpsc::unbounded();
     let (templates_tx, templates_rx) = mpsc::unbounded();

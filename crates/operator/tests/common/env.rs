@@ -223,6 +223,7 @@ impl TestEnv {
             worker_only: false,
             scope: self.scope(),
             clock: self.clock(),
+            webhook: None,
         };
         tweak(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,6 +10,7 @@
 mod common;
 mod rbac;
 mod scenarios;
+mod webhook_scenarios;
 
 use common::env::TestEnv;
 
@@ -48,4 +49,5 @@ on_both_clusters! {
     unenroll_discards_history: &["prod"];
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
+    admission_webhooks: &["prod"];
 }

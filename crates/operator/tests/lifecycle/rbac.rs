@@ -32,6 +32,9 @@ async fn every_grant_is_used_by_the_scenarios() {
     let env = TestEnv::sim("rbac-conflict", &["prod"]).await;
     scenarios::update_conflict_is_reread_and_retried(&env).await;
     used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-webhooks", &["prod"]).await;
+    scenarios::admission_webhooks(&env).await;
+    used.extend(env.used_permissions());
 
     let unused: Vec<String> = GRANTS
         .iter()

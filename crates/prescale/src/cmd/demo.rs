@@ -214,6 +214,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 now: { let c = sim.clock.clone(); move || c.now() },
                 real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
             }),
+            webhook: None,
         };
         {
             let mut store = sim.store();

@@ -59,6 +59,24 @@ pub struct Args {
     /// (`key=value[,key=value]`); default: every template.
     #[arg(long, value_parser = prescale_operator::scope::parse_template_selector)]
     pub template_selector: Option<String>,
+    /// Serve the admission webhooks (pod requests at creation, validation of thoras.ai
+    /// objects). `false` leaves the configurations of `prescale install` without a server;
+    /// their failurePolicy Ignore admits everything unchanged.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhooks: bool,
+    /// The webhooks' HTTPS listen address (the install's Service port 443 points at 9443).
+    #[arg(long, default_value = prescale_operator::webhook::DEFAULT_LISTEN)]
+    pub webhook_addr: SocketAddr,
+    /// Register the webhooks by URL instead of the install's Service, for an operator
+    /// running outside the cluster, e.g. https://127.0.0.1:9443 (the certificate then
+    /// also names that host).
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// `self-signed`: the operator issues, rotates and registers its certificate (Secret
+    /// prescale-webhook-tls). `external`: another tool (cert-manager) writes that Secret
+    /// and the caBundle; the operator only reads it.
+    #[arg(long, default_value = "self-signed", value_parser = ["self-signed", "external"])]
+    pub webhook_certs: String,
 }
 
 /// The history store, and the same store as a `PgStore` when it is PostgreSQL (workers
@@ -201,6 +219,20 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
                 template_selector: args.template_selector.clone(),
             },
             clock: Arc::new(prescale_operator::clock::SystemClock),
+            // Workers serve no webhooks: the operator's replicas behind the Service do.
+            webhook: (args.webhooks && !worker_only).then(|| {
+                prescale_operator::webhook::WebhookConfig {
+                    listen: args.webhook_addr,
+                    certs: if args.webhook_certs == "external" {
+                        prescale_operator::webhook::CertSource::External
+                    } else {
+                        prescale_operator::webhook::CertSource::SelfSigned
+                    },
+                    url: args.webhook_url.clone(),
+                    service: prescale_operator::install::APP.into(),
+                    refresh: Duration::from_secs(600),
+                }
+            }),
         };
         tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {

@@ -334,6 +334,34 @@ pub async fn write_scale(
     subresource::serve(sim, &Method::PUT, &t, Ok(admitted)).map(drop)
 }
 
+/// Creates `obj` in `namespace` as a client's POST would: through admission (mutating,
+/// then validating webhooks), then into the store. The cluster's controllers create pods
+/// this way.
+pub async fn create_object(
+    sim: &Arc<Sim>,
+    group: &str,
+    plural: &str,
+    namespace: &str,
+    obj: Value,
+) -> Result<Value, ApiError> {
+    let key = (group.to_string(), plural.to_string());
+    let t = Target {
+        rt: sim.store().rt(&key)?.clone(),
+        namespace: Some(namespace.to_string()),
+        name: None,
+        sub: None,
+    };
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let admitted = admission::admit(sim, review(&t, "CREATE", namespace, &name, Some(obj), None))
+        .await?
+        .unwrap_or_default();
+    sim.store().create(&key, namespace, admitted)
+}
+
 fn review<'a>(
     t: &'a Target,
     operation: &'static str,
