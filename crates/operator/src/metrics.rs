@@ -22,10 +22,11 @@ pub struct ErrorLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
-    /// `vertical` or `horizontal`.
-    pub direction: String,
-    /// `applied`, or `skipped_paused` / `skipped_recommendation` when nothing was changed.
-    pub outcome: String,
+    /// `resize`, `evict`, `restart`, `hpa_floor` (`actuate::Action::kind`).
+    pub action: String,
+    /// `applied`, `blocked` (a PodDisruptionBudget said 429: retried later), `refused`
+    /// (the API server rejected it), `gone` (the object no longer exists), `failed`.
+    pub result: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -140,7 +141,7 @@ impl Default for Metrics {
         );
         registry.register(
             "scale_actions",
-            "Scaling actions, applied or skipped",
+            "Scaling actions carried out on the cluster, by action and result",
             scale_actions.clone(),
         );
         registry.register(

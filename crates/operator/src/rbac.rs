@@ -80,9 +80,9 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "apps",
         "deployments",
-        &["list", "watch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "cache: workloads templates and selectors match, their pod templates and replicas",
+        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts (StatefulSets and Rollouts get patch with the scenario that restarts them)",
     ),
     grant(
         "apps",
@@ -132,6 +132,20 @@ pub const GRANTS: &[Grant] = &[
         &["list", "watch"],
         Cluster,
         "cache: the PodDisruptionBudgets eviction will honour",
+    ),
+    grant(
+        "",
+        "pods/resize",
+        &["patch"],
+        Cluster,
+        "actuate::resize: in-place resize of running pods (vertical autonomous)",
+    ),
+    grant(
+        "",
+        "pods/eviction",
+        &["create"],
+        Cluster,
+        "actuate::evict: evictions that honour PodDisruptionBudgets (vertical autonomous)",
     ),
     grant(
         "",

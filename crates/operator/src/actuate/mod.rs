@@ -1,12 +1,13 @@
 //! The seam where a target's plan acts on the cluster. `target::plan` decides a list of
 //! `Action`s (plain data); the controller hands each to an `Actuator`, and pause, mode and
-//! rate limits are the plan's business, never the actuator's.
-//!
-//! This version decides no action: autonomous targets report `ActuationNotAvailable` and
-//! the actuator it runs with (`Unavailable`) refuses every action, naming it. The releases
-//! that bring actuation implement each variant — in-place resize through `pods/resize`,
-//! eviction through the Eviction API honouring PodDisruptionBudgets, a rollout restart,
-//! the HPA's floor — and add the RBAC rows they need to `crate::rbac`.
+//! rate limits are the plan's business, never the actuator's. `KubeActuator` carries them
+//! out: in-place resize through `pods/resize` (`resize`), eviction through the Eviction
+//! API so PodDisruptionBudgets decide (`evict`), a rolling restart of a workload
+//! (`restart`). Each answer of the API server becomes an `Applied` outcome.
+
+pub mod evict;
+pub mod resize;
+pub mod restart;
 
 use futures::future::BoxFuture;
 
@@ -148,21 +149,105 @@ fn change_text(old: &ResourceRequirements, new: &ResourceRequirements) -> String
 pub enum ActuateError {
     #[error("{0} is not available in this version of prescale")]
     NotAvailable(&'static str),
+    #[error("{action} of {object}: {source}")]
+    Api {
+        action: &'static str,
+        object: String,
+        source: kube::Error,
+    },
+}
+
+/// What became of an action the API server answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Done,
+    /// Not now (429: a PodDisruptionBudget forbids the eviction); the plan asks again later.
+    Blocked(String),
+    /// The API server rejected it (422/400: e.g. a resize that would change the QoS class).
+    Refused(String),
+    /// The object is gone (404): nothing to do.
+    Gone,
+}
+
+impl Applied {
+    /// The `result` label of `prescale_scale_actions_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Applied::Done => "applied",
+            Applied::Blocked(_) => "blocked",
+            Applied::Refused(_) => "refused",
+            Applied::Gone => "gone",
+        }
+    }
 }
 
 /// Carries out actions on the cluster.
 pub trait Actuator: Send + Sync {
-    fn apply<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<(), ActuateError>>;
+    fn apply<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<Applied, ActuateError>>;
 }
 
-/// This version's actuator: it can carry out no action, and says so.
+/// An actuator that can carry out no action, and says so (tests of the plan's seam).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Unavailable;
 
 impl Actuator for Unavailable {
-    fn apply<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<(), ActuateError>> {
+    fn apply<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<Applied, ActuateError>> {
         Box::pin(std::future::ready(Err(ActuateError::NotAvailable(
             action.kind(),
         ))))
+    }
+}
+
+/// Sorts an API error into an outcome: what the server said "not now", "no" or "gone" to
+/// is an answer, not a failure of the operator.
+fn answer(action: &'static str, object: String, e: kube::Error) -> Result<Applied, ActuateError> {
+    match &e {
+        kube::Error::Api(s) if s.code == 429 => Ok(Applied::Blocked(s.message.clone())),
+        kube::Error::Api(s) if s.code == 422 || s.code == 400 => {
+            Ok(Applied::Refused(s.message.clone()))
+        }
+        kube::Error::Api(s) if s.code == 404 => Ok(Applied::Gone),
+        _ => Err(ActuateError::Api {
+            action,
+            object,
+            source: e,
+        }),
+    }
+}
+
+/// The actuator that acts through the Kubernetes API.
+#[derive(Clone)]
+pub struct KubeActuator {
+    pub client: kube::Client,
+}
+
+impl Actuator for KubeActuator {
+    fn apply<'a>(&'a self, action: &'a Action) -> BoxFuture<'a, Result<Applied, ActuateError>> {
+        Box::pin(async move {
+            let result = match action {
+                Action::Resize {
+                    namespace,
+                    pod,
+                    containers,
+                    ..
+                } => resize::resize(&self.client, namespace, pod, containers).await,
+                Action::Evict { namespace, pod, .. } => {
+                    evict::evict(&self.client, namespace, pod).await
+                }
+                Action::Restart {
+                    namespace,
+                    workload,
+                    token,
+                    ..
+                } => restart::restart(&self.client, namespace, workload, token).await,
+                Action::SetHpaFloor { .. } => {
+                    return Err(ActuateError::NotAvailable(action.kind()));
+                }
+            };
+            match result {
+                Ok(()) => Ok(Applied::Done),
+                Err((object, e)) => answer(action.kind(), object, e),
+            }
+        })
     }
 }

@@ -6,6 +6,7 @@
 //! ServiceAccount of `prescale install`. On the simulated cluster every request the
 //! operator makes is also checked against the install's RBAC (`rbac.rs`).
 
+mod actuation;
 #[path = "../common/mod.rs"]
 mod common;
 mod rbac;
@@ -50,4 +51,27 @@ on_both_clusters! {
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
     admission_webhooks: &["prod"];
+}
+
+mod actuation_requests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sim() {
+        let env = TestEnv::sim("actuation_requests", &["prod"]).await;
+        actuation::actuation_requests(&env).await;
+        let ungranted = env.ungranted_requests();
+        assert!(
+            ungranted.is_empty(),
+            "requests the install's RBAC does not grant: {ungranted:#?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn real_server() {
+        let Some(env) = TestEnv::real("actuation_requests", &["prod"]).await else {
+            return;
+        };
+        actuation::actuation_requests(&env).await;
+    }
 }

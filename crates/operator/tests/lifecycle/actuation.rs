@@ -1,0 +1,121 @@
+//! The actuator's requests as the install's ServiceAccount: an in-place resize
+//! (`pods/resize`, strategic merge patch), a rolling restart (pod-template annotation)
+//! and an eviction (Eviction API), each accepted by the server. On the real API server
+//! pods stay Pending (no kubelet): this checks request shapes and RBAC, not the kubelet.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use kube::api::{Api, ListParams};
+use prescale_operator::actuate::restart::RESTART_ANNOTATION;
+use prescale_operator::actuate::{Action, Actuator, Applied, ContainerChange, KubeActuator};
+use prescale_operator::collector::owners::WorkloadRef;
+
+use crate::common::env::{TestEnv, eventually};
+
+fn requests(cpu: &str, memory: &str) -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(
+            [("cpu", cpu), ("memory", memory)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Quantity(v.into())))
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+pub async fn actuation_requests(env: &TestEnv) {
+    let ns = env.ns("prod");
+    env.deploy(ns, "web", false).await;
+    let pods: Api<Pod> = Api::namespaced(env.admin.clone(), ns);
+    let pod = eventually("the Deployment's pod exists", 60, || async {
+        let list = pods
+            .list(&ListParams::default().labels("app=web"))
+            .await
+            .map_err(|e| e.to_string())?;
+        list.items
+            .into_iter()
+            .find_map(|p| p.metadata.name)
+            .ok_or_else(|| "no pod yet".to_string())
+    })
+    .await;
+    let actuator = KubeActuator {
+        client: env.operator_client.clone(),
+    };
+    let workload = WorkloadRef {
+        kind: "Deployment".into(),
+        name: "web".into(),
+    };
+    let resize = Action::Resize {
+        namespace: ns.into(),
+        pod: pod.clone(),
+        workload: workload.clone(),
+        containers: vec![ContainerChange {
+            name: "app".into(),
+            old: requests("200m", "128Mi"),
+            new: requests("300m", "128Mi"),
+        }],
+    };
+    assert_eq!(actuator.apply(&resize).await.unwrap(), Applied::Done);
+    let resized = pods.get(&pod).await.unwrap();
+    let cpu = resized.spec.unwrap().containers[0]
+        .resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .map(|r| r["cpu"].0.clone());
+    assert_eq!(cpu.as_deref(), Some("300m"));
+    // A resize that would change the QoS class is refused, and reported as such.
+    let qos_change = Action::Resize {
+        namespace: ns.into(),
+        pod: pod.clone(),
+        workload: workload.clone(),
+        containers: vec![ContainerChange {
+            name: "app".into(),
+            old: requests("300m", "128Mi"),
+            new: ResourceRequirements {
+                limits: requests("300m", "128Mi").requests,
+                ..requests("300m", "128Mi")
+            },
+        }],
+    };
+    assert!(matches!(
+        actuator.apply(&qos_change).await.unwrap(),
+        Applied::Refused(_)
+    ));
+    let evict = Action::Evict {
+        namespace: ns.into(),
+        pod: pod.clone(),
+        workload: workload.clone(),
+        containers: vec![],
+        why: "test".into(),
+    };
+    assert_eq!(actuator.apply(&evict).await.unwrap(), Applied::Done);
+    eventually("the evicted pod goes", 60, || async {
+        match pods.get_opt(&pod).await.map_err(|e| e.to_string())? {
+            Some(p) if p.metadata.deletion_timestamp.is_none() => Err("still there".to_string()),
+            _ => Ok(()),
+        }
+    })
+    .await;
+    let restart = Action::Restart {
+        namespace: ns.into(),
+        workload: workload.clone(),
+        token: "revert-1".into(),
+        why: "test".into(),
+    };
+    assert_eq!(actuator.apply(&restart).await.unwrap(), Applied::Done);
+    let d = Api::<Deployment>::namespaced(env.admin.clone(), ns)
+        .get("web")
+        .await
+        .unwrap();
+    let annotations = d
+        .spec
+        .unwrap()
+        .template
+        .metadata
+        .unwrap()
+        .annotations
+        .unwrap();
+    assert_eq!(annotations[RESTART_ANNOTATION], "revert-1");
+}
