@@ -16,7 +16,21 @@ prescale_realk8s() {
     return 1
   fi
   started=$(date +%s)
-  line=$("$start") || { echo "scripts/deps/realk8s.sh: $start failed" >&2; return 1; }
+  # A component that exits at start (a port still held by a process being torn down, a
+  # stale pid file) is retried from a clean stop; three failures in a row fail the run.
+  local attempt
+  for attempt in 1 2 3; do
+    if line=$("$start"); then
+      break
+    fi
+    if [ "$attempt" = 3 ]; then
+      echo "scripts/deps/realk8s.sh: $start failed 3 times; see its logs above" >&2
+      return 1
+    fi
+    echo "scripts/deps/realk8s.sh: $start failed (attempt $attempt of 3); stopping and retrying" >&2
+    "$(dirname "$start")/stop" >&2 || true
+    sleep $((attempt * 3))
+  done
   PRESCALE_TEST_KUBECONFIG=$(printf '%s\n' "$line" | tail -n 1 | sed -n 's/^export KUBECONFIG=//p')
   if [ -z "$PRESCALE_TEST_KUBECONFIG" ]; then
     echo "scripts/deps/realk8s.sh: unexpected output from $start: $line" >&2

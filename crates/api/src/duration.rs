@@ -50,13 +50,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
             _ => return Err(syntax()),
         };
         let (int, frac) = number.split_once('.').unwrap_or((number, ""));
-        if (int.is_empty() && frac.is_empty())
-            || frac.contains('.')
-            || frac.len() > 9
-            || int.len() > 12
-        {
+        if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
             return Err(syntax());
         }
+        if int.len() > 12 {
+            return Err(DurationError::Overflow(text.to_string()));
+        }
+        // Digits beyond the nanosecond are below any precision kept.
+        let frac = &frac[..frac.len().min(9)];
         let int: u128 = if int.is_empty() {
             0
         } else {

@@ -21,7 +21,7 @@ pub fn parse_percent(text: &str) -> Result<f64, PercentError> {
         && number
             .chars()
             .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+')
-        && number.len() <= 24;
+        && number.len() <= crate::limits::QUANTITY as usize;
     let value: f64 = if valid {
         number
             .parse()
@@ -70,11 +70,11 @@ impl JsonSchema for Percentage {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "x-kubernetes-int-or-string": true,
-            "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "description": "A percentage: \"10%\", \"12.5%\" or a number of percent."
-        })
+        crate::schema::int_or_string(
+            crate::rules::PERCENT,
+            0,
+            "A percentage of 0 or more: 10%, 12.5%, or a number of percent (10).",
+        )
     }
 
     fn inline_schema() -> bool {

@@ -193,11 +193,12 @@ pub fn parse(text: &str) -> Result<Quantity, QuantityError> {
         "Pi" => (0, 50),
         "Ei" => (0, 60),
         s if s.starts_with(['e', 'E']) && s.len() > 1 => {
-            let exp: i32 = s[1..].parse().map_err(|_| syntax())?;
-            if !(-100..=100).contains(&exp) {
-                return Err(if exp > 0 { overflow() } else { syntax() });
+            let exp = exponent(&s[1..]).ok_or_else(syntax)?;
+            if exp > 100 {
+                return Err(overflow());
             }
-            (exp, 0)
+            // Below 10^-100 every value rounds up to one nano-unit (or is zero) anyway.
+            (exp.max(-100), 0)
         }
         _ => return Err(syntax()),
     };
@@ -226,6 +227,21 @@ pub fn parse(text: &str) -> Result<Quantity, QuantityError> {
     Ok(Quantity {
         nanos: if negative { -nanos } else { nanos },
     })
+}
+
+/// A decimal exponent (`5`, `+5`, `-12`), saturated far beyond any quantity's range so that
+/// a long run of digits is "huge", not a syntax error.
+fn exponent(text: &str) -> Option<i32> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let magnitude = digits.parse::<i32>().unwrap_or(i32::MAX).min(1_000_000);
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 #[cfg(test)]
@@ -334,11 +350,11 @@ impl schemars::JsonSchema for QuantityValue {
     }
 
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "x-kubernetes-int-or-string": true,
-            "anyOf": [{"type": "integer"}, {"type": "string"}],
-            "description": "A Kubernetes quantity, e.g. 20m, 1, 50Mi, 2G."
-        })
+        crate::schema::int_or_string(
+            crate::rules::QUANTITY,
+            0,
+            "A Kubernetes quantity of 0 or more: 20m, 1, 50Mi, 2G.",
+        )
     }
 
     fn inline_schema() -> bool {

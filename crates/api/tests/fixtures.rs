@@ -1,23 +1,12 @@
 //! Every example of the seeds validates; every deliberately wrong manifest is refused with
 //! the field path its header (`# expect: <path>`) names.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use prescale_api::manifest::{Verdict, check_document, parse_documents};
+use common::{at, fixtures, load};
+use prescale_api::manifest::{Verdict, check_document};
+use prescale_api::podautoscaler::PodAutoscaler;
 use prescale_api::{AIScaleTarget, ClusterAIScaleTemplate};
-
-fn fixtures(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
 
 #[test]
 fn every_seed_example_validates() {
@@ -27,17 +16,18 @@ fn every_seed_example_validates() {
         "expected the seed examples, found {}",
         files.len()
     );
+    let mut failures = vec![];
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let docs = parse_documents(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        assert!(!docs.is_empty(), "{}", file.display());
-        for doc in docs {
-            match check_document(&doc) {
+        let fixture = load(&file);
+        assert!(!fixture.docs.is_empty(), "{}", fixture.name);
+        for doc in &fixture.docs {
+            match check_document(doc) {
                 Verdict::Valid(_) => {}
-                other => panic!("{}: {other:?}", file.display()),
+                other => failures.push(format!("{}: {other:?}", fixture.name)),
             }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
@@ -48,45 +38,41 @@ fn every_wrong_manifest_is_refused_at_its_field() {
         "at least 25 wrong manifests, found {}",
         files.len()
     );
+    let mut failures = vec![];
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
-        let expected = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{}: first line must be `# expect: <path>`", file.display()))
-            .trim()
-            .to_string();
-        let docs = parse_documents(&text).unwrap();
-        let Verdict::Invalid(errors) = check_document(&docs[0]) else {
-            panic!(
-                "{}: accepted, expected an error at {expected}",
-                file.display()
-            );
+        let fixture = load(&file);
+        let Some(expected) = fixture.expect else {
+            failures.push(format!(
+                "{}: first line must be `# expect: <path>`",
+                fixture.name
+            ));
+            continue;
         };
-        assert!(
-            errors
-                .iter()
-                .any(|e| e.path == expected || e.path.starts_with(&format!("{expected}."))),
-            "{}: expected an error at {expected}, got {errors:?}",
-            file.display()
-        );
-        for e in &errors {
-            assert!(
-                !e.message.is_empty(),
-                "{}: empty message at {}",
-                file.display(),
-                e.path
-            );
+        match check_document(&fixture.docs[0]) {
+            Verdict::Invalid(errors) => {
+                if !errors.iter().any(|e| at(&e.path, &expected)) {
+                    failures.push(format!(
+                        "{}: expected an error at {expected}, got {errors:?}",
+                        fixture.name
+                    ));
+                }
+                if let Some(e) = errors.iter().find(|e| e.message.is_empty()) {
+                    failures.push(format!("{}: empty message at {}", fixture.name, e.path));
+                }
+            }
+            other => failures.push(format!(
+                "{}: {other:?}, expected an error at {expected}",
+                fixture.name
+            )),
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn valid_manifests_round_trip_with_the_users_spelling() {
     for file in fixtures("valid") {
-        let text = std::fs::read_to_string(&file).unwrap();
-        for doc in parse_documents(&text).unwrap() {
+        for doc in load(&file).docs {
             let back = match doc["kind"].as_str() {
                 Some("AIScaleTarget") => serde_json::to_value(
                     serde_json::from_value::<AIScaleTarget>(doc.clone()).unwrap(),
@@ -94,6 +80,10 @@ fn valid_manifests_round_trip_with_the_users_spelling() {
                 .unwrap(),
                 Some("ClusterAIScaleTemplate") => serde_json::to_value(
                     serde_json::from_value::<ClusterAIScaleTemplate>(doc.clone()).unwrap(),
+                )
+                .unwrap(),
+                Some("PodAutoscaler") => serde_json::to_value(
+                    serde_json::from_value::<PodAutoscaler>(doc.clone()).unwrap(),
                 )
                 .unwrap(),
                 other => panic!("unexpected kind {other:?}"),

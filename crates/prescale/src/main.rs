@@ -20,9 +20,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Print the CustomResourceDefinitions (AIScaleTarget, ClusterAIScaleTemplate) as YAML.
+    /// Print the CustomResourceDefinitions (AIScaleTarget, ClusterAIScaleTemplate, AIBrix's PodAutoscaler) as YAML.
     Crds(cmd::crds::Args),
-    /// Check thoras.ai/v1 manifests offline; exits 1 and names each wrong field.
+    /// Check thoras.ai/v1 and AIBrix PodAutoscaler manifests offline; exits 1 and names each wrong field.
     Validate(cmd::validate::Args),
     /// Print a complete install manifest (namespace, CRDs, RBAC, operator Deployment, PVC).
     Install(cmd::install::Args),
@@ -67,8 +67,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of our output has gone (`prescale crds | head`): end quietly.
+        Err(err) if cmd::output::is_closed(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let _ = cmd::output::errln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
     }

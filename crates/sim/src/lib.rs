@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod cluster;
+pub mod crd_cost;
 pub mod error;
 pub mod faults;
 pub mod patch;

@@ -21,12 +21,26 @@ pub struct ResourceType {
     pub singular: String,
     pub namespaced: bool,
     pub short_names: Vec<String>,
+    /// Discovery categories (`kubectl get all` lists the `all` category).
+    pub categories: Vec<String>,
     pub status: bool,
     pub scale: Option<ScalePaths>,
     /// Extra subresources served by the simulated cluster (`resize`, `eviction`).
     pub extra_subresources: Vec<&'static str>,
-    /// CRD printer columns `(name, type, jsonPath)`, for kubectl's table output.
-    pub columns: Vec<(String, String, String)>,
+    /// CRD printer columns, for kubectl's table output.
+    pub columns: Vec<PrinterColumn>,
+}
+
+/// One of a CRD version's `additionalPrinterColumns`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrinterColumn {
+    pub name: String,
+    /// `string`, `integer`, `number`, `boolean` or `date` (shown as an age).
+    pub ty: String,
+    pub json_path: String,
+    /// 0: always shown; above 0: only with `-o wide`.
+    pub priority: i64,
+    pub description: String,
 }
 
 impl ResourceType {
@@ -63,6 +77,7 @@ fn builtin(
         singular: kind.to_lowercase(),
         namespaced,
         short_names: short.iter().map(|s| s.to_string()).collect(),
+        categories: vec![],
         status,
         scale: scale.then(|| ScalePaths {
             spec_replicas: ".spec.replicas".into(),
@@ -286,6 +301,21 @@ pub fn builtins() -> Vec<ResourceType> {
     if let Some(pods) = types.iter_mut().find(|t| t.kind == "Pod") {
         pods.extra_subresources = vec!["resize", "eviction"];
     }
+    // The kinds a real server puts in the `all` category.
+    for t in types.iter_mut().filter(|t| {
+        [
+            "Pod",
+            "Service",
+            "Deployment",
+            "ReplicaSet",
+            "StatefulSet",
+            "DaemonSet",
+            "HorizontalPodAutoscaler",
+        ]
+        .contains(&t.kind.as_str())
+    }) {
+        t.categories = vec!["all".into()];
+    }
     types
 }
 
@@ -310,15 +340,16 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
         .and_then(Value::as_str)
         .unwrap_or(&kind.to_lowercase())
         .to_string();
-    let short_names: Vec<String> = names
-        .get("shortNames")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
+    let strings = |field: &str| -> Vec<String> {
+        names
+            .get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect()
+    };
+    let (short_names, categories) = (strings("shortNames"), strings("categories"));
     let namespaced = spec.get("scope").and_then(Value::as_str) != Some("Cluster");
     let versions = spec
         .get("versions")
@@ -356,11 +387,17 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             .map(|cols| {
                 cols.iter()
                     .filter_map(|c| {
-                        Some((
-                            c.get("name")?.as_str()?.to_string(),
-                            c.get("type")?.as_str()?.to_string(),
-                            c.get("jsonPath")?.as_str()?.to_string(),
-                        ))
+                        Some(PrinterColumn {
+                            name: c.get("name")?.as_str()?.to_string(),
+                            ty: c.get("type")?.as_str()?.to_string(),
+                            json_path: c.get("jsonPath")?.as_str()?.to_string(),
+                            priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                            description: c
+                                .get("description")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string(),
+                        })
                     })
                     .collect()
             })
@@ -373,6 +410,7 @@ pub fn from_crd(crd: &Value) -> Result<Vec<ResourceType>, String> {
             singular: singular.clone(),
             namespaced,
             short_names: short_names.clone(),
+            categories: categories.clone(),
             status: sub.and_then(|s| s.get("status")).is_some(),
             scale,
             extra_subresources: vec![],

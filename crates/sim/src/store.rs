@@ -287,6 +287,14 @@ impl Store {
                 "metadata.name does not match the name in the URL",
             ));
         }
+        if rt.kind == "CustomResourceDefinition" && part == Part::Main {
+            // New versions and printer columns take effect.
+            let types = from_crd(&new)
+                .map_err(|m| ApiError::invalid("CustomResourceDefinition", name, &m))?;
+            for t in types {
+                self.types.insert(t.key(), t);
+            }
+        }
         if part == Part::Status {
             // Only status changes through the status subresource.
             let status = new.get("status").cloned();

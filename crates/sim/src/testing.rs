@@ -72,6 +72,16 @@ impl TestCluster {
         Self::start_with(Timestamp::now(), 1.0).await
     }
 
+    /// Runs the cluster loop for `secs` simulated seconds (at least one tick), moving a
+    /// stepped clock along: for clusters started with speed 0.
+    pub async fn run_for(&self, secs: u64) {
+        let tick = crate::cluster::TICK_SECS;
+        for _ in 0..(secs / tick).max(1) {
+            self.sim.clock.advance(std::time::Duration::from_secs(tick));
+            crate::cluster::tick(&self.sim).await;
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }

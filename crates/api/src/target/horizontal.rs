@@ -8,27 +8,38 @@ use super::model::ModelSpec;
 use super::scaling::ScalingBehavior;
 use crate::mode::DirectionMode;
 
+/// Horizontal scaling: prescale forecasts the metrics of the workload's HPA and feeds the
+/// forecast into that HPA, so replicas are added ahead of demand. It works alongside the
+/// HPA, not instead of it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(deny_unknown_fields)]
-#[x_kube(validation = Rule::new(crate::rules::MULTIPLE_XOR_ALLOWED.cel).message(crate::rules::MULTIPLE_XOR_ALLOWED.message))]
-#[x_kube(validation = Rule::new(crate::rules::MIN_WITHIN_MAX.cel).message(crate::rules::MIN_WITHIN_MAX.message))]
+#[x_kube(validation = crate::rules::MULTIPLE_XOR_ALLOWED)]
+#[x_kube(validation = crate::rules::MIN_WITHIN_MAX)]
 pub struct HorizontalSpec {
-    /// `recommendation` (default) or `autonomous`; see the API reference for spellings.
+    /// recommendation (the default: suggestions are only reported, and no HPA is needed; an
+    /// 80% utilisation target is assumed) or autonomous (the forecast drives the workload's
+    /// single existing HPA). Start in recommendation mode until the suggestions match your
+    /// expectations. Switching back to recommendation stops scaling this workload while it
+    /// stays enrolled; to stop every autonomous target at once, pause cluster-wide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<DirectionMode>,
-    /// Overrides of `spec.model` for horizontal forecasts.
+    /// Overrides of spec.model for horizontal forecasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelSpec>,
+    /// How fast replicas may go up and down per scaling action.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_behavior: Option<ScalingBehavior>,
-    /// Metrics to forecast in addition to the HPA's own (autoscaling/v2 MetricSpec).
+    /// Metrics to forecast and scale on in addition to the HPA's own (autoscaling/v2
+    /// MetricSpec), e.g. an External metric the HPA does not use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 16))]
+    #[schemars(length(max = crate::limits::METRICS))]
     pub additional_metrics: Option<Vec<MetricSpec>>,
-    /// HPA metrics not to forecast, matched by name and/or type.
+    /// Metrics of the HPA not to forecast, matched by name, by type, or both (e.g. name cpu,
+    /// type Resource).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 16))]
+    #[schemars(length(max = crate::limits::METRICS))]
     pub exclude_metrics: Option<Vec<ExcludeMetric>>,
+    /// The fewest replicas prescale suggests.
     #[serde(
         rename = "minReplicas",
         default,
@@ -36,6 +47,7 @@ pub struct HorizontalSpec {
     )]
     #[schemars(range(min = 0))]
     pub min_replicas: Option<i32>,
+    /// The most replicas prescale suggests.
     #[serde(
         rename = "maxReplicas",
         default,
@@ -43,7 +55,8 @@ pub struct HorizontalSpec {
     )]
     #[schemars(range(min = 1))]
     pub max_replicas: Option<i32>,
-    /// Suggested replica counts are rounded up to a multiple of this.
+    /// Suggested replica counts are rounded up to a multiple of this. Mutually exclusive
+    /// with allowedReplicas.
     #[serde(
         rename = "multipleOf",
         default,
@@ -51,24 +64,31 @@ pub struct HorizontalSpec {
     )]
     #[schemars(range(min = 1))]
     pub multiple_of: Option<i32>,
-    /// Suggested replica counts are rounded up to one of these.
+    /// Suggested replica counts are rounded up to one of these. Mutually exclusive with
+    /// multipleOf.
     #[serde(
         rename = "allowedReplicas",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    #[schemars(length(min = 1, max = 64))]
+    #[schemars(
+        length(min = 1, max = crate::limits::ALLOWED_REPLICAS),
+        inner(range(min = 0))
+    )]
     pub allowed_replicas: Option<Vec<i32>>,
 }
 
-/// An HPA metric to leave out of the forecast.
+/// An HPA metric to leave out of the forecast: by name, by type, or both.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(deny_unknown_fields)]
+#[x_kube(validation = crate::rules::EXCLUDE_METRIC_NEEDS_NAME_OR_TYPE)]
 pub struct ExcludeMetric {
-    /// Metric name, e.g. `cpu`.
+    /// The metric's name, e.g. cpu.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = crate::limits::METRIC_NAME))]
     pub name: Option<String>,
-    /// Metric source type, e.g. `Resource`, `External`.
+    /// The metric's source type: Resource, ContainerResource, Pods, Object or External.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = crate::limits::KIND))]
     pub type_: Option<String>,
 }

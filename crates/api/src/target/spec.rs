@@ -24,50 +24,72 @@ use super::vertical::VerticalSpec;
     printcolumn = r#"{"name":"Horizontal","type":"string","jsonPath":".spec.horizontal.mode"}"#,
     printcolumn = r#"{"name":"Vertical","type":"string","jsonPath":".spec.vertical.mode"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
-    derive = "PartialEq"
+    derive = "PartialEq",
+    doc = "AIScaleTarget defines how prescale scales one workload (scaleTargetRef) or the workloads whose pods match a label selector: how far ahead to forecast, and what to do horizontally (replica floors fed to the HPA) and vertically (container requests)."
 )]
 #[serde(deny_unknown_fields)]
-#[x_kube(validation = Rule::new(crate::rules::TARGET_REF_XOR_SELECTOR.cel).message(crate::rules::TARGET_REF_XOR_SELECTOR.message))]
-#[x_kube(validation = Rule::new(crate::rules::SELECTOR_NO_HORIZONTAL.cel).message(crate::rules::SELECTOR_NO_HORIZONTAL.message))]
+#[x_kube(validation = crate::rules::TARGET_REF_OR_SELECTOR)]
+#[x_kube(validation = crate::rules::TARGET_REF_NOT_WITH_SELECTOR)]
+#[x_kube(validation = crate::rules::SELECTOR_NO_HORIZONTAL)]
+/// What to scale, how to forecast, and what to do with the forecast.
 pub struct AIScaleTargetSpec {
-    /// The one workload to scale (same namespace). Exclusive with `selector`.
+    /// The one workload to scale up or down: a Deployment, StatefulSet or Argo Rollout in the
+    /// AIScaleTarget's own namespace. Mutually exclusive with selector.
     #[serde(
         rename = "scaleTargetRef",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub scale_target_ref: Option<ScaleTargetRef>,
-    /// Every Deployment, StatefulSet and Rollout in the namespace whose pods match.
-    /// Exclusive with `scaleTargetRef`; vertical scaling only.
+    /// Targets every Deployment, StatefulSet and Argo Rollout in the namespace whose pods
+    /// match these labels, instead of one workload by name. Mutually exclusive with
+    /// scaleTargetRef; horizontal scaling is not supported with a selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = crate::schema::label_selector)]
     pub selector: Option<LabelSelector>,
-    /// How to forecast.
-    #[x_kube(validation = Rule::new(crate::rules::MODEL_CADENCE_REQUIRED.cel).message(crate::rules::MODEL_CADENCE_REQUIRED.message))]
+    /// How to forecast: how far ahead (forecast_blocks), how often (forecast_cron or
+    /// forecast_interval), how cautiously (mode) and with how much headroom
+    /// (forecast_buffer_percentage).
+    #[x_kube(validation = crate::rules::MODEL_CADENCE_REQUIRED)]
     pub model: ModelSpec,
+    /// Horizontal scaling: replica counts forecast from the workload's HPA metrics and fed
+    /// into its existing HPA. Not supported with selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizontal: Option<HorizontalSpec>,
+    /// Vertical scaling: container CPU and memory requests from forecast utilisation, within
+    /// per-container bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertical: Option<VerticalSpec>,
 }
 
-/// A reference to one workload.
+/// A reference to the one workload an AIScaleTarget scales.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScaleTargetRef {
-    /// e.g. `apps/v1` or `argoproj.io/v1alpha1`; inferred from kind when omitted.
+    /// The API group and version of the workload's kind (apps/v1, argoproj.io/v1alpha1);
+    /// inferred from kind when omitted.
     #[serde(
         rename = "apiVersion",
         default,
         skip_serializing_if = "Option::is_none"
     )]
+    #[schemars(length(min = 1, max = crate::limits::API_VERSION))]
     pub api_version: Option<String>,
-    /// Deployment, StatefulSet or Rollout.
-    #[schemars(length(min = 1))]
+    /// The kind of the workload: Deployment, StatefulSet or Rollout.
+    #[schemars(transform = crate::schema::workload_kind)]
     pub kind: String,
-    #[schemars(length(min = 1, max = 253))]
+    /// The name of the workload. It is recommended that the AIScaleTarget has the same name.
+    #[schemars(
+        length(min = 1, max = crate::limits::DNS_SUBDOMAIN),
+        regex(pattern = crate::rules::DNS_SUBDOMAIN.pattern)
+    )]
     pub name: String,
-    /// Must be the AIScaleTarget's own namespace when given.
+    /// The namespace of the workload: when given, it must be the AIScaleTarget's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = crate::limits::DNS_LABEL),
+        regex(pattern = crate::rules::DNS_LABEL.pattern)
+    )]
     pub namespace: Option<String>,
 }
 

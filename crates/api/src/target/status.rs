@@ -7,16 +7,20 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+/// What the operator reports on an AIScaleTarget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AIScaleTargetStatus {
-    /// Ready, ValidSpec, AbleToScale, ScalingActive.
+    /// Conditions of the target: Ready, ValidSpec, AbleToScale, ScalingActive.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = crate::limits::CONDITIONS), transform = crate::schema::conditions)]
     pub conditions: Vec<Condition>,
+    /// The metadata.generation of the spec this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// The workloads this target resolved to (one with scaleTargetRef, many with selector).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = crate::limits::STATUS_WORKLOADS))]
     pub workloads: Vec<WorkloadStatus>,
     /// The latest suggestion of the forecaster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,10 +40,13 @@ pub struct AIScaleTargetStatus {
     pub history: Option<HistoryStatus>,
     /// Memory raised after OOM kills, per container.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = crate::limits::STATUS_CONTAINERS))]
     pub oom_adjusted_memory: BTreeMap<String, String>,
     /// Containers OOM-killed since the last suggestion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = crate::limits::STATUS_CONTAINERS))]
     pub oom_killed_containers: Vec<String>,
+    /// When a container of the target was last OOM-killed.
     #[serde(
         rename = "lastOOMTime",
         default,
@@ -51,50 +58,66 @@ pub struct AIScaleTargetStatus {
     pub oom_stabilization_window_expiry: Option<Time>,
 }
 
+/// A workload an AIScaleTarget resolved to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStatus {
+    /// Deployment, StatefulSet or Rollout.
     pub kind: String,
+    /// The workload's name.
     pub name: String,
 }
 
+/// The latest suggestion of the forecaster.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Suggestion {
     /// Changes whenever the suggestion's content changes.
     pub id: String,
+    /// When the suggestion was made.
     pub time: Option<Time>,
     /// False until min_lookback_to_scale of history exists (the cold-start model is used).
     pub has_enough_data_to_scale: bool,
+    /// The suggested replica count (horizontal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_replicas: Option<i32>,
     /// Forecast peak of the horizon per metric, summed over pods (`cpu` in cores,
     /// `memory` in bytes), as quantities.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = crate::limits::STATUS_TOTALS))]
     pub forecasted_totals: BTreeMap<String, String>,
-    /// Per-container requests.
+    /// Per-container requests (vertical).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = crate::limits::STATUS_CONTAINERS))]
     pub containers: Vec<ContainerRecommendation>,
-    /// The model chosen by backtest, per metric.
+    /// The model chosen by backtest, per workload, container and metric.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = crate::limits::STATUS_MODELS))]
     pub models: BTreeMap<String, String>,
+    /// How far off the chosen models were in backtest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_errors: Option<ForecastErrors>,
 }
 
+/// Suggested requests (and limits) of one container.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerRecommendation {
     /// `<kind>/<name>` of the workload when the target has a selector.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<String>,
+    /// The container's name.
     pub name: String,
+    /// Suggested CPU request, as a quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu: Option<String>,
+    /// Suggested memory request, as a quantity.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<String>,
+    /// CPU limit (request × limit.ratio), when a ratio is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_limit: Option<String>,
+    /// Memory limit (request × limit.ratio), when a ratio is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_limit: Option<String>,
 }
@@ -103,12 +126,15 @@ pub struct ContainerRecommendation {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ForecastErrors {
+    /// Of the horizontal forecast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub horizontal: Option<f64>,
+    /// Of the vertical forecast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertical: Option<f64>,
 }
 
+/// How much usage history a target has.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryStatus {

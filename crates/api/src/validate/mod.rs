@@ -1,13 +1,21 @@
-//! Validation in Rust of the same rules the CRD carries as CEL (see `rules`), returning
-//! every problem with its field path, e.g.
+//! Validation in Rust of what the API server checks: the CRD's OpenAPI schema (`schema`),
+//! object names (`names`) and the rules the CRD carries as CEL (see `rules`; `target`,
+//! `template`, `fields`), returning every problem with its field path, e.g.
 //! `spec.vertical.containers[0].memory.lowerbound: lowerbound is required`.
 
 mod fields;
+mod names;
+mod podautoscaler;
+mod schema;
 mod target;
 mod template;
 
 use std::fmt;
 
+pub(crate) use names::check_metadata;
+pub use names::{NameKind, name_problem};
+pub use podautoscaler::validate_pod_autoscaler;
+pub(crate) use schema::{UNKNOWN_FIELD, check as check_schema};
 pub use target::validate_target_spec;
 pub use template::validate_template_spec;
 

@@ -1,6 +1,6 @@
 //! Validation of an AIScaleTarget spec (and of the template's copy of it).
 
-use super::fields::{direction_mode, model, scaling_behavior};
+use super::fields::{direction_mode, label_selector, model, scaling_behavior};
 use super::{Errors, FieldError};
 use crate::rules;
 use crate::target::horizontal::HorizontalSpec;
@@ -12,12 +12,18 @@ use crate::target::vertical::{ResourcePolicy, VerticalSpec};
 pub fn validate_target_spec(spec: &AIScaleTargetSpec, namespace: Option<&str>) -> Vec<FieldError> {
     let mut errors = Errors::default();
     match (&spec.scale_target_ref, &spec.selector) {
-        (Some(_), Some(_)) => errors.add("spec.selector", rules::TARGET_REF_XOR_SELECTOR.message),
+        (Some(_), Some(_)) => errors.add(
+            rules::TARGET_REF_NOT_WITH_SELECTOR.path("spec"),
+            rules::TARGET_REF_NOT_WITH_SELECTOR.message,
+        ),
         (None, None) => errors.add(
-            "spec.scaleTargetRef",
-            rules::TARGET_REF_XOR_SELECTOR.message,
+            rules::TARGET_REF_OR_SELECTOR.path("spec"),
+            rules::TARGET_REF_OR_SELECTOR.message,
         ),
         _ => {}
+    }
+    if let Some(selector) = &spec.selector {
+        label_selector(&mut errors, "spec.selector", selector);
     }
     if let Some(target) = &spec.scale_target_ref {
         if !WORKLOAD_KINDS.iter().any(|(kind, _)| *kind == target.kind) {
@@ -34,12 +40,18 @@ pub fn validate_target_spec(spec: &AIScaleTargetSpec, namespace: Option<&str>) -
         {
             errors.add(
                 "spec.scaleTargetRef.namespace",
-                format!("must be the AIScaleTarget's own namespace {own:?}, not {theirs:?}"),
+                format!(
+                    "{} {own:?}, not {theirs:?}: prescale scales workloads of the target's namespace only",
+                    rules::TARGET_IN_OWN_NAMESPACE.message
+                ),
             );
         }
     }
     if spec.selector.is_some() && spec.horizontal.is_some() {
-        errors.add("spec.horizontal", rules::SELECTOR_NO_HORIZONTAL.message);
+        errors.add(
+            rules::SELECTOR_NO_HORIZONTAL.path("spec"),
+            rules::SELECTOR_NO_HORIZONTAL.message,
+        );
     }
     directions(
         &mut errors,
@@ -80,7 +92,7 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
     );
     if h.multiple_of.is_some() && h.allowed_replicas.is_some() {
         errors.add(
-            format!("{path}.allowedReplicas"),
+            rules::MULTIPLE_XOR_ALLOWED.path(path),
             rules::MULTIPLE_XOR_ALLOWED.message,
         );
     }
@@ -96,7 +108,10 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
     if let (Some(min), Some(max)) = (h.min_replicas, h.max_replicas)
         && min > max
     {
-        errors.add(format!("{path}.minReplicas"), rules::MIN_WITHIN_MAX.message);
+        errors.add(
+            rules::MIN_WITHIN_MAX.path(path),
+            rules::MIN_WITHIN_MAX.message,
+        );
     }
     if let Some(allowed) = &h.allowed_replicas {
         if allowed.is_empty() {
@@ -105,12 +120,12 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
                 "must list at least one replica count",
             );
         }
-        if allowed.len() > rules::MAX_ALLOWED_REPLICAS {
+        if allowed.len() > crate::limits::ALLOWED_REPLICAS as usize {
             errors.add(
                 format!("{path}.allowedReplicas"),
                 format!(
                     "at most {} entries, found {}",
-                    rules::MAX_ALLOWED_REPLICAS,
+                    crate::limits::ALLOWED_REPLICAS as usize,
                     allowed.len()
                 ),
             );
@@ -127,8 +142,9 @@ fn validate_horizontal(errors: &mut Errors, path: &str, h: &HorizontalSpec) {
     for (i, m) in h.exclude_metrics.iter().flatten().enumerate() {
         if m.name.is_none() && m.type_.is_none() {
             errors.add(
-                format!("{path}.exclude_metrics[{i}]"),
-                "needs a name, a type, or both",
+                rules::EXCLUDE_METRIC_NEEDS_NAME_OR_TYPE
+                    .path(&format!("{path}.exclude_metrics[{i}]")),
+                rules::EXCLUDE_METRIC_NEEDS_NAME_OR_TYPE.message,
             );
         }
     }
@@ -159,8 +175,20 @@ fn validate_vertical(errors: &mut Errors, path: &str, v: &VerticalSpec) {
                 format!("container {:?} is listed twice", c.name),
             );
         }
-        resource(errors, &format!("{at}.cpu"), c.cpu.as_ref());
-        resource(errors, &format!("{at}.memory"), c.memory.as_ref());
+        match &c.cpu {
+            None => errors.add(
+                rules::CONTAINER_CPU_REQUIRED.path(&at),
+                rules::CONTAINER_CPU_REQUIRED.message,
+            ),
+            Some(cpu) => resource(errors, &format!("{at}.cpu"), cpu),
+        }
+        match &c.memory {
+            None => errors.add(
+                rules::CONTAINER_MEMORY_REQUIRED.path(&at),
+                rules::CONTAINER_MEMORY_REQUIRED.message,
+            ),
+            Some(memory) => resource(errors, &format!("{at}.memory"), memory),
+        }
     }
     let in_place = v.in_place_resizing.as_ref();
     let in_place_enabled = in_place.and_then(|r| r.enabled);
@@ -172,7 +200,7 @@ fn validate_vertical(errors: &mut Errors, path: &str, v: &VerticalSpec) {
         && in_place.and_then(|r| r.allow_restart_on_memory_limit_decrease) != Some(true)
     {
         errors.add(
-            format!("{path}.in_place_resizing.allow_restart_on_memory_limit_decrease"),
+            rules::MEMORY_LIMIT_NEEDS_RESTART.path(path),
             rules::MEMORY_LIMIT_NEEDS_RESTART.message,
         );
     }
@@ -182,7 +210,7 @@ fn validate_vertical(errors: &mut Errors, path: &str, v: &VerticalSpec) {
     ) && enabled != mode.resizes_in_place()
     {
         errors.add(
-            format!("{path}.update_policy.update_mode"),
+            rules::IN_PLACE_MATCHES_UPDATE_MODE.path(path),
             rules::IN_PLACE_MATCHES_UPDATE_MODE.message,
         );
     }
@@ -229,18 +257,11 @@ fn disruption_budget(
     }
 }
 
-fn resource(errors: &mut Errors, path: &str, policy: Option<&ResourcePolicy>) {
-    let Some(policy) = policy else {
-        errors.add(
-            format!("{path}.lowerbound"),
-            rules::LOWERBOUND_REQUIRED.message,
-        );
-        return;
-    };
+fn resource(errors: &mut Errors, path: &str, policy: &ResourcePolicy) {
     let lower = match &policy.lowerbound {
         None => {
             errors.add(
-                format!("{path}.lowerbound"),
+                rules::LOWERBOUND_REQUIRED.path(path),
                 rules::LOWERBOUND_REQUIRED.message,
             );
             None
@@ -260,7 +281,7 @@ fn resource(errors: &mut Errors, path: &str, policy: Option<&ResourcePolicy>) {
         && lower > upper
     {
         errors.add(
-            format!("{path}.lowerbound"),
+            rules::LOWER_WITHIN_UPPER.path(path),
             rules::LOWER_WITHIN_UPPER.message,
         );
     }

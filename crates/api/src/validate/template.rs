@@ -1,5 +1,6 @@
 //! Validation of a ClusterAIScaleTemplate spec.
 
+use super::fields::label_selector;
 use super::target::directions;
 use super::{Errors, FieldError};
 use crate::rules;
@@ -7,24 +8,7 @@ use crate::template::ClusterAIScaleTemplateSpec;
 
 pub fn validate_template_spec(spec: &ClusterAIScaleTemplateSpec) -> Vec<FieldError> {
     let mut errors = Errors::default();
-    for (i, req) in spec.selector.match_expressions.iter().flatten().enumerate() {
-        let at = format!("spec.selector.matchExpressions[{i}]");
-        let has_values = req.values.as_ref().is_some_and(|v| !v.is_empty());
-        match req.operator.as_str() {
-            "In" | "NotIn" if !has_values => {
-                errors.add(format!("{at}.values"), "required for In and NotIn")
-            }
-            "Exists" | "DoesNotExist" if has_values => errors.add(
-                format!("{at}.values"),
-                "must be empty for Exists and DoesNotExist",
-            ),
-            "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            other => errors.add(
-                format!("{at}.operator"),
-                format!("unknown operator {other:?}: use In, NotIn, Exists or DoesNotExist"),
-            ),
-        }
-    }
+    label_selector(&mut errors, "spec.selector", &spec.selector);
     let t = &spec.template;
     directions(
         &mut errors,
@@ -38,7 +22,7 @@ pub fn validate_template_spec(spec: &ClusterAIScaleTemplateSpec) -> Vec<FieldErr
         && policy.excluded_namespaces.is_some()
     {
         errors.add(
-            "spec.policy.excludedNamespaces",
+            rules::INCLUDED_XOR_EXCLUDED.path("spec.policy"),
             rules::INCLUDED_XOR_EXCLUDED.message,
         );
     }

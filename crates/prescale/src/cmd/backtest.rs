@@ -10,6 +10,8 @@ use prescale_forecast::backtest::{BacktestConfig, SeriesResult, backtest_series,
 use prescale_forecast::mode::Mode;
 use prescale_forecast::series::Series;
 
+use crate::cmd::output;
+
 #[path = "backtest_report.rs"]
 mod report;
 
@@ -147,7 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (_, r) in results {
         match r {
             Ok(r) => ok.push(r),
-            Err(e) => eprintln!("skipped: {e:#}"),
+            Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
     if ok.is_empty() {
@@ -161,16 +163,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 |r| serde_json::json!({"name": r.name, "policies": r.policies, "models": r.models}),
             )
             .collect();
-        println!(
+        output::outln!(
             "{}",
             serde_json::json!({"summary": summary, "series": series})
-        );
+        )?;
     } else {
-        print!("{}", report::summary_table(&summary));
+        output::out!("{}", report::summary_table(&summary))?;
     }
     if let Some(dir) = &args.report {
         report::write(dir, &config, &summary, &ok)?;
-        eprintln!("report written to {}", dir.join("README.md").display());
+        output::errln!("report written to {}", dir.join("README.md").display())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,8 @@ use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::mode::Mode;
 use prescale_forecast::seasons::detect_cycles;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
@@ -139,9 +141,9 @@ fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Resu
         let rate = (per_task * concurrency.max(1)) as f64 / start.elapsed().as_secs_f64();
         let median = list_ms[list_ms.len() / 2];
         if json {
-            println!("{}", serde_json::json!({"pods": pods, "list_median_ms": median, "gets_per_second": rate}));
+            output::outln!("{}", serde_json::json!({"pods": pods, "list_median_ms": median, "gets_per_second": rate}))?;
         } else {
-            println!("{pods} pods: full list median {median:.0} ms; {rate:.0} GET/s with {concurrency} clients");
+            output::outln!("{pods} pods: full list median {median:.0} ms; {rate:.0} GET/s with {concurrency} clients")?;
         }
         Ok(ExitCode::SUCCESS)
     })
@@ -164,18 +166,18 @@ fn forecast(runs: usize, days: usize, json: bool) -> anyhow::Result<ExitCode> {
     let p95 = times[((times.len() as f64 * 0.95) as usize).min(times.len() - 1)];
     let f = last.expect("at least one run");
     if json {
-        println!(
+        output::outln!(
             "{}",
             serde_json::json!({"points": values.len(), "runs": times.len(), "median_ms": median, "p95_ms": p95, "model": f.model.name(), "peak": f.peak})
-        );
+        )?;
     } else {
-        println!(
+        output::outln!(
             "{} points, {} runs: median {median:.2} ms, p95 {p95:.2} ms (model {}, peak {:.3})",
             values.len(),
             times.len(),
             f.model.name(),
             f.peak
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

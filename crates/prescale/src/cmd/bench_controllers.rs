@@ -13,6 +13,8 @@ use prescale_sim::server::request_log::RequestRecord;
 use prescale_sim::testing::TestCluster;
 use serde_json::json;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct ControllersArgs {
     /// Workloads (Deployments labelled thoras.ai/enabled=true).
@@ -264,7 +266,7 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
         let per_min = |n: u64| n as f64 * 60.0 / f.steady_secs;
         let (peak_mb, rss_mb) = f.memory;
         if args.json {
-            println!(
+            output::outln!(
                 "{}",
                 json!({"workloads": args.workloads, "namespaces": args.namespaces,
                        "all_targets_s": f.all_targets_s, "operator_peak_rss_mb": peak_mb, "operator_rss_mb": rss_mb,
@@ -274,9 +276,9 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
                        "metrics_requests_per_min": per_min(f.steady.metrics),
                        "steady_requests": f.steady.by_kind,
                        "pause_halt_ms": f.pause_halt_ms})
-            );
+            )?;
         } else {
-            println!(
+            output::outln!(
                 "{} workloads: every AIScaleTarget after {:.1} s; operator peak RSS {peak_mb:.0} MB (now {rss_mb:.0} MB); \
                  steady state: {:.1} requests/min ({:?}), {:.1} metrics.k8s.io requests/min, {} writes over {:.0} s of resyncs every {} s; \
                  pause reported by every autonomous target {:.0} ms after the ConfigMap was written",
@@ -289,7 +291,7 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
                 f.steady_secs,
                 args.resync_secs,
                 f.pause_halt_ms,
-            );
+            )?;
         }
         Ok(ExitCode::SUCCESS)
     })

@@ -9,6 +9,8 @@ use prescale_store::retention::Retention;
 use prescale_store::{FileStore, HistoryStore, Metric, PgStore, SeriesKey};
 use std::sync::Arc;
 
+use crate::cmd::output;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
     Embedded,
@@ -154,17 +156,17 @@ pub fn run(args: StorageArgs) -> anyhow::Result<ExitCode> {
         Backend::Postgres => "postgres",
     };
     if json {
-        println!(
+        output::outln!(
             "{}",
             serde_json::json!({"backend": backend, "workloads": workloads, "containers": containers, "days": days, "interval_s": step,
                 "samples": samples, "bytes_per_workload_month": per_workload_month, "ingest_samples_per_s": rate,
                 "read_30d_downsampled_p50_ms": p50, "read_30d_downsampled_max_ms": p99})
-        );
+        )?;
     } else {
-        println!(
+        output::outln!(
             "{backend}: {:.2} MB per workload-month, ingest {rate:.0} samples/s, 30-day downsampled read p50 {p50:.2} ms (max {p99:.2} ms)",
             per_workload_month / 1e6
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

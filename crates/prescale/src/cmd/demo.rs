@@ -13,6 +13,8 @@ use prescale_operator::run::{OperatorConfig, run as run_operator};
 use prescale_sim::{Clock, Sim};
 use serde_json::json;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Simulated seconds per real second (720: one simulated day every two minutes).
@@ -226,18 +228,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let _ = run_operator(client2, Arc::new(store), operator, std::future::pending()).await;
         });
         let kc = args.kubeconfig_out.display();
-        println!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed);
-        println!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.");
+        output::outln!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed)?;
+        output::outln!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.")?;
         for (workload, file) in &traced {
-            println!("  {workload} replays {file}");
+            output::outln!("  {workload} replays {file}")?;
         }
-        println!("Try, in another terminal:");
-        println!("  export KUBECONFIG={kc}");
-        println!("  kubectl get clusterast");
-        println!("  kubectl get ast -A");
-        println!("  kubectl get ast storefront-ast -n shop -o yaml");
-        println!("  cargo run -p prescale -- status   # and pause / resume");
-        println!();
+        output::outln!("Try, in another terminal:")?;
+        output::outln!("  export KUBECONFIG={kc}")?;
+        output::outln!("  kubectl get clusterast")?;
+        output::outln!("  kubectl get ast -A")?;
+        output::outln!("  kubectl get ast storefront-ast -n shop -o yaml")?;
+        output::outln!("  cargo run -p prescale -- status   # and pause / resume")?;
+        output::outln!()?;
         let started = Instant::now();
         let api: Api<AIScaleTarget> = Api::all(client.clone());
         loop {
@@ -247,11 +249,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             let targets = api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
             let sim_time = sim.clock.now();
-            println!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len());
-            print!("{}", table(&targets));
+            output::outln!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len())?;
+            output::out!("{}", table(&targets))?;
             if args.duration > 0 && started.elapsed() >= Duration::from_secs(args.duration) {
                 let ready = targets.iter().filter(|t| t.status.as_ref().and_then(|s| s.suggestion.as_ref()).is_some()).count();
-                println!("{ready}/{} targets have a recommendation", WORKLOADS.len());
+                output::outln!("{ready}/{} targets have a recommendation", WORKLOADS.len())?;
                 return Ok(if ready == WORKLOADS.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
             }
         }

@@ -3,6 +3,8 @@ use std::process::ExitCode;
 
 use prescale_operator::install::{InstallOptions, install_objects};
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Namespace of the operator.
@@ -60,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(serde_json::to_value)
         .collect::<Result<Vec<_>, _>>()?;
     for object in install_objects(&opts, crds)? {
-        print!("---\n{}", serde_saphyr::to_string(&object)?);
+        output::out!("---\n{}", serde_saphyr::to_string(&object)?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ pub mod crds;
 pub mod demo;
 pub mod install;
 pub mod operator;
+pub mod output;
 pub mod pause;
 pub mod sim;
 pub mod validate;

@@ -10,6 +10,8 @@ use prescale_api::mode::Scaling;
 use prescale_operator::pause::{SYSTEM_CONFIG_MAP, config_map_data};
 use prescale_operator::run::read_pause;
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The operator's namespace (where the pause ConfigMap lives).
@@ -58,7 +60,7 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
                     .await
                     .context("reading the pause ConfigMap")?;
                 if let Some(problem) = &state.problem {
-                    eprintln!("warning: {problem}");
+                    output::errln!("warning: {problem}")?;
                 }
                 state.paused
             }
@@ -94,7 +96,9 @@ pub fn run(verb: Verb, args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         let state = if paused { "paused" } else { "running" };
-        println!("autonomous scaling: {state} ({affected} autonomous AIScaleTarget(s) affected)");
+        output::outln!(
+            "autonomous scaling: {state} ({affected} autonomous AIScaleTarget(s) affected)"
+        )?;
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use prescale_sim::{Clock, Sim};
 
+use crate::cmd::output;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Port on 127.0.0.1 (0 picks a free one).
@@ -82,14 +84,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", args.kubeconfig_out.display()))?;
         // Controllers, scheduler, load model and HPAs, ticking on the simulated clock.
         let _cluster = prescale_sim::cluster::spawn(sim_for_cluster);
-        eprintln!("simulated cluster at {url}");
-        eprintln!(
+        // A server keeps serving when its terminal is gone: these lines are only diagnostics.
+        let _ = output::errln!("simulated cluster at {url}");
+        let _ = output::errln!(
             "kubeconfig: {}  (try: KUBECONFIG={} kubectl get ns)",
             args.kubeconfig_out.display(),
             args.kubeconfig_out.display()
         );
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
+            _ = tokio::signal::ctrl_c() => {
+                let _ = output::errln!("stopping");
+            }
             _ = task => {},
         }
         Ok(ExitCode::SUCCESS)

@@ -1,10 +1,13 @@
-//! `prescale validate FILE...`: check thoras.ai/v1 manifests offline.
+//! `prescale validate FILE...`: check thoras.ai/v1 and AIBrix PodAutoscaler
+//! (autoscaling.aibrix.ai/v1alpha1) manifests offline, as the API server would, and report every problem of every document with its file, document and field path.
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use prescale_api::manifest::{Verdict, check_document, describe, parse_documents};
+
+use crate::cmd::output::{self, Stream};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,7 +19,11 @@ pub struct Args {
     quiet: bool,
 }
 
+/// One line of the report, and where it goes.
+struct Line(Stream, String);
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let mut lines = vec![];
     let mut problems = 0usize;
     let mut checked = 0usize;
     for file in &args.files {
@@ -31,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             match std::fs::read_to_string(file) {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("{shown}: cannot read: {e}");
+                    lines.push(Line(Stream::Err, format!("{shown}: cannot read: {e}")));
                     problems += 1;
                     continue;
                 }
@@ -40,7 +47,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let docs = match parse_documents(&text) {
             Ok(docs) => docs,
             Err(e) => {
-                eprintln!("{shown}: {e}");
+                lines.push(Line(Stream::Err, format!("{shown}: {e}")));
                 problems += 1;
                 continue;
             }
@@ -55,31 +62,45 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 Verdict::Valid(_) => {
                     checked += 1;
                     if !args.quiet {
-                        println!("{at}: valid");
+                        lines.push(Line(Stream::Out, format!("{at}: valid")));
                     }
                 }
                 Verdict::Skipped(kind) => {
                     if !args.quiet {
-                        println!("{at}: skipped ({kind} is not a thoras.ai object)");
+                        lines.push(Line(
+                            Stream::Out,
+                            format!("{at}: skipped ({kind} is not a kind prescale serves)"),
+                        ));
                     }
                 }
                 Verdict::Invalid(errors) => {
                     checked += 1;
                     problems += errors.len();
-                    for e in errors {
-                        eprintln!("{at}: {e}");
-                    }
+                    lines.extend(
+                        errors
+                            .iter()
+                            .map(|e| Line(Stream::Err, format!("{at}: {e}"))),
+                    );
                 }
             }
         }
     }
     if problems > 0 {
-        eprintln!("{problems} problem(s) found");
-        Ok(ExitCode::FAILURE)
-    } else {
-        if !args.quiet {
-            println!("{checked} thoras.ai object(s) valid");
-        }
-        Ok(ExitCode::SUCCESS)
+        lines.push(Line(Stream::Err, format!("{problems} problem(s) found")));
+    } else if !args.quiet {
+        lines.push(Line(Stream::Out, format!("{checked} object(s) valid")));
     }
+    // The status says whether the manifests have problems, even when the report's reader
+    // has gone (`prescale validate ... | head -1`).
+    for Line(stream, text) in lines {
+        match output::write(stream, format_args!("{text}\n")) {
+            Err(e) if output::is_closed(&e) => break,
+            other => other?,
+        }
+    }
+    Ok(if problems > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -73,6 +73,7 @@ pub fn update_usage(
             None => demand(&owner, now),
         };
         let d = total / ready;
+        usage.demand.insert((ns.clone(), name.clone()), d);
         let mut containers = vec![];
         let mut oom = vec![];
         for c in pod

@@ -5,6 +5,7 @@ pub mod daemonsets;
 pub mod hpa;
 pub mod hpa_behavior;
 pub mod load;
+pub mod pod_metrics;
 pub mod trace;
 pub mod workloads;
 
@@ -20,13 +21,25 @@ pub const TICK_SECS: u64 = 15;
 pub const STARTUP_SECS: i64 = 5;
 
 /// One tick: reconcile workloads, create the pods they want through the API's create path
-/// (pod webhooks see them), refresh usage, then let HPAs act on it — their scalings
-/// written through the API's scale path, so `*/scale` webhooks see them.
+/// (pod webhooks see them), refresh usage, serve it on the pods' metrics endpoints, then let
+/// HPAs act on it — their scalings written through the API's scale path, so `*/scale`
+/// webhooks see them.
 pub async fn tick(sim: &Arc<Sim>) {
     let (writes, creates) = {
         let mut store = sim.store();
         let creates = workloads::reconcile(&mut store, sim.startup_delay());
         let usage = load::update_usage(&mut store, &sim.traces());
+        let pods = store.list(&("".into(), "pods".into()), None);
+        let failures = pod_metrics::sync(&mut sim.pod_metrics(), &pods, &usage.demand);
+        for f in failures {
+            record_warning(
+                &mut store,
+                &f.namespace,
+                &f.pod,
+                "MetricsEndpointUnavailable",
+                &f.message,
+            );
+        }
         let writes = hpa::sync(&mut store, &usage, &mut sim.hpa_memory());
         drop(store);
         sim.record_throttling(&usage.throttled, TICK_SECS);
@@ -63,4 +76,22 @@ pub fn spawn(sim: Arc<Sim>) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep(wait).await;
         }
     })
+}
+
+/// A Warning Event about a pod, as its kubelet would write one.
+fn record_warning(
+    store: &mut crate::store::Store,
+    namespace: &str,
+    pod: &str,
+    reason: &str,
+    message: &str,
+) {
+    let now = store.clock().rfc3339();
+    let event = serde_json::json!({
+        "metadata": {"generateName": format!("{pod}.")},
+        "involvedObject": {"kind": "Pod", "namespace": namespace, "name": pod},
+        "reason": reason, "type": "Warning", "message": message,
+        "firstTimestamp": now, "lastTimestamp": now, "count": 1, "source": {"component": "kubelet"},
+    });
+    let _ = store.create(&("".into(), "events".into()), namespace, event);
 }

@@ -239,9 +239,13 @@ pub(super) fn pod_from_template(owner: &Value, name: &str) -> Value {
         .pointer("/spec/template")
         .cloned()
         .unwrap_or(json!({}));
+    let mut metadata = json!({"name": name, "labels": tpl.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
+                              "ownerReferences": owner_ref(owner)});
+    if let Some(annotations) = tpl.pointer("/metadata/annotations") {
+        metadata["annotations"] = annotations.clone();
+    }
     json!({
-        "metadata": {"name": name, "labels": tpl.pointer("/metadata/labels").cloned().unwrap_or(json!({})),
-                     "ownerReferences": owner_ref(owner)},
+        "metadata": metadata,
         "spec": tpl.get("spec").cloned().unwrap_or(json!({"containers": []})),
         "status": {"phase": "Pending"},
     })
@@ -265,6 +269,11 @@ fn schedule_and_start(store: &mut Store, startup_secs: i64) {
     let now = store.clock().now().as_second();
     // (node, allocatable (cpu, memory), requested (cpu, memory))
     type NodeRoom = (String, (f64, f64), (f64, f64));
+    let mut ips: std::collections::BTreeSet<String> = pods
+        .iter()
+        .filter_map(|p| p.pointer("/status/podIP").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
     let mut used: Vec<NodeRoom> = nodes
         .iter()
         .map(|n| {
@@ -328,10 +337,14 @@ fn schedule_and_start(store: &mut Store, startup_secs: i64) {
                         .collect()
                 })
                 .unwrap_or_default();
+            let uid = p["metadata"]["uid"].as_str().unwrap_or(&name).to_string();
+            let ip = super::pod_metrics::pod_ip(&uid, &ips);
+            ips.insert(ip.clone());
             p["status"] = json!({
                 "phase": "Running", "qosClass": crate::resources::qos_class(&p), "startTime": store.clock().rfc3339(),
                 "conditions": [{"type": "PodScheduled", "status": "True"}, {"type": "Ready", "status": "True"}],
                 "containerStatuses": containers,
+                "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "127.0.0.1", "hostIPs": [{"ip": "127.0.0.1"}],
             });
             let _ = store.update(&pods_key, &ns, &name, p, Part::Status);
         }

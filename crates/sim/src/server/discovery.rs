@@ -88,10 +88,14 @@ pub fn serve(sim: &Arc<Sim>, path: &str) -> Option<Response> {
                         "watch"
                     ])
                 };
-                resources.push(json!({
+                let mut resource = json!({
                     "name": t.plural, "singularName": t.singular, "namespaced": t.namespaced,
                     "kind": t.kind, "verbs": verbs, "shortNames": t.short_names,
-                }));
+                });
+                if !t.categories.is_empty() {
+                    resource["categories"] = json!(t.categories);
+                }
+                resources.push(resource);
                 let mut subs: Vec<(&str, &str, Value)> = vec![];
                 if t.status {
                     subs.push(("status", t.kind.as_str(), json!(["get", "patch", "update"])));

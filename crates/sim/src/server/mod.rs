@@ -2,6 +2,7 @@
 
 mod admission;
 mod discovery;
+pub mod protobuf;
 mod request;
 pub mod request_log;
 mod subresource;
@@ -22,7 +23,7 @@ use crate::error::ApiError;
 use crate::patch::{PatchType, apply_patch};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::store::{Part, Propagation, Store};
-use request::{Query, Target, parse_path};
+use request::{Query, Target, decode_body, parse_path};
 
 /// Everything the server shares between requests.
 pub struct Sim {
@@ -30,6 +31,8 @@ pub struct Sim {
     usage: Mutex<Usage>,
     faults: Mutex<Vec<crate::faults::Fault>>,
     hpa: Mutex<crate::cluster::hpa::HpaMemory>,
+    /// The metrics endpoints of pods that serve one (`cluster::pod_metrics`).
+    pod_metrics: Mutex<crate::cluster::pod_metrics::Endpoints>,
     /// Replayed load per workload (`namespace/name`): the trace and when its replay began.
     traces: Mutex<std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>,
     /// Seconds each (namespace, pod, container) has spent throttled at its CPU limit.
@@ -55,6 +58,8 @@ pub struct Usage {
     pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
     /// (namespace, pod, container) held at its CPU limit in this tick.
     pub throttled: Vec<(String, String, String)>,
+    /// (namespace, pod) → the pod's load relative to its requests (1.0 = at requests).
+    pub demand: std::collections::BTreeMap<(String, String), f64>,
 }
 
 impl Sim {
@@ -64,6 +69,7 @@ impl Sim {
             usage: Mutex::default(),
             faults: Mutex::default(),
             hpa: Mutex::default(),
+            pod_metrics: Mutex::default(),
             requests: Mutex::default(),
             request_log: Mutex::default(),
             traces: Mutex::default(),
@@ -76,6 +82,11 @@ impl Sim {
     /// The HPA controller's recommendation history.
     pub fn hpa_memory(&self) -> MutexGuard<'_, crate::cluster::hpa::HpaMemory> {
         self.hpa.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The metrics endpoints of pods (`cluster::pod_metrics`).
+    pub fn pod_metrics(&self) -> MutexGuard<'_, crate::cluster::pod_metrics::Endpoints> {
+        self.pod_metrics.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Replaces the fault-injection rules (empty: no faults).
@@ -276,35 +287,34 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
                 .min(cut.as_secs().max(1)),
         );
     }
-    match dispatch(&sim, &parts.method, &parts.headers, &query, &target, &bytes).await {
+    let accept = parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    // A watch streams one type; other responses are re-encoded object by object below.
+    let protobuf_ok =
+        verb != "watch" || protobuf::supports(&target.rt.api_version(), &target.rt.kind);
+    let Some(format) = protobuf::negotiate(accept, protobuf_ok) else {
+        return protobuf::not_acceptable(accept.unwrap_or_default());
+    };
+    let resp = match dispatch(
+        &sim,
+        &parts.method,
+        &parts.headers,
+        &query,
+        &target,
+        &bytes,
+        format,
+    )
+    .await
+    {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
+    };
+    if format == protobuf::Format::Protobuf && verb != "watch" {
+        return protobuf::respond(resp, accept.unwrap_or_default()).await;
     }
-}
-
-fn decode(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if ct.contains("protobuf") || ct.contains("cbor") {
-        // Only JSON and YAML are spoken here; 415 tells clients to fall back to JSON.
-        return Err(ApiError {
-            code: 415,
-            reason: "UnsupportedMediaType",
-            message: format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {ct})"
-            ),
-            name: String::new(),
-            kind: String::new(),
-        });
-    }
-    if ct.contains("yaml") {
-        return serde_saphyr::from_slice(bytes)
-            .map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
-    }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
+    resp
 }
 
 /// Sets the replicas of `group/plural` `namespace/name` through the `scale` subresource's
@@ -382,6 +392,47 @@ fn review<'a>(
     }
 }
 
+/// Admission webhooks, then the checks the API server makes of the admitted object
+/// (`crd_cost` for CRDs). In-process writes to the store skip both, as they skip HTTP.
+async fn admit(sim: &Arc<Sim>, r: admission::Review<'_>) -> Result<Option<Value>, ApiError> {
+    let crd = r.rt.kind == "CustomResourceDefinition" && r.sub.is_none();
+    let name = r.name.to_string();
+    let admitted = admission::admit(sim, r).await?;
+    if let Some(obj) = admitted.as_ref().filter(|_| crd) {
+        crate::crd_cost::refuse(obj, &name)?;
+    }
+    Ok(admitted)
+}
+
+/// Admits and stores a new object, answering 201 with it. A dry run (`dryRun=All`) stores
+/// nothing and answers with the admitted object, checked for a clash of names, its
+/// namespace and creation time filled in.
+async fn create(
+    sim: &Arc<Sim>,
+    t: &Target,
+    ns: &str,
+    name: &str,
+    obj: Value,
+    dry_run: bool,
+) -> Result<Response, ApiError> {
+    let mut obj = admit(sim, review(t, "CREATE", ns, name, Some(obj), None))
+        .await?
+        .unwrap_or_default();
+    let created = if dry_run {
+        if sim.store().get(&t.rt.key(), ns, name).is_ok() {
+            return Err(ApiError::already_exists(&t.rt.plural, name));
+        }
+        if t.rt.namespaced {
+            obj["metadata"]["namespace"] = json!(ns);
+        }
+        obj["metadata"]["creationTimestamp"] = json!(sim.clock.rfc3339());
+        obj
+    } else {
+        sim.store().create(&t.rt.key(), ns, obj)?
+    };
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
 fn wants_table(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
@@ -396,6 +447,7 @@ async fn dispatch(
     query: &Query,
     t: &Target,
     bytes: &Bytes,
+    format: protobuf::Format,
 ) -> Result<Response, ApiError> {
     let key = t.rt.key();
     let ns = t.namespace.clone().unwrap_or_default();
@@ -404,7 +456,7 @@ async fn dispatch(
     }
     match (method, &t.name, t.sub.as_deref()) {
         (&Method::GET, None, None) if query.watch => {
-            watch::serve(sim.clone(), t, query, wants_table(headers))
+            watch::serve(sim.clone(), t, query, wants_table(headers), format)
         }
         (&Method::GET, None, None) => {
             let labels = LabelSelector::parse(&query.label_selector)
@@ -445,7 +497,7 @@ async fn dispatch(
             Ok(json_response(StatusCode::OK, &obj))
         }
         (&Method::POST, None, None) => {
-            let obj = decode(bytes, headers)?;
+            let obj = decode_body(bytes, headers)?;
             let ns = if ns.is_empty() {
                 obj.pointer("/metadata/namespace")
                     .and_then(Value::as_str)
@@ -459,15 +511,11 @@ async fn dispatch(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let obj = admission::admit(sim, review(t, "CREATE", &ns, &name, Some(obj), None))
-                .await?
-                .unwrap_or_default();
-            let created = sim.store().create(&key, &ns, obj)?;
-            Ok(json_response(StatusCode::CREATED, &created))
+            create(sim, t, &ns, &name, obj, query.dry_run).await
         }
         (&Method::PUT | &Method::PATCH, Some(name), Some("scale")) => {
             // The new Scale goes through admission (`*/scale` webhooks) before it is applied.
-            let body = decode(bytes, headers)?;
+            let body = decode_body(bytes, headers)?;
             let current = subresource::scale_of(&sim.store(), t, &ns, name)?;
             let wanted = if method == Method::PATCH {
                 apply_patch(&current, &body, PatchType::Merge)
@@ -481,7 +529,7 @@ async fn dispatch(
             subresource::serve(sim, &Method::PUT, t, Ok(admitted))
         }
         (_, Some(_), Some("scale" | "eviction" | "resize")) => {
-            subresource::serve(sim, method, t, decode(bytes, headers))
+            subresource::serve(sim, method, t, decode_body(bytes, headers))
         }
         (&Method::PUT, Some(name), sub) => {
             let part = if sub == Some("status") {
@@ -489,12 +537,16 @@ async fn dispatch(
             } else {
                 Part::Main
             };
-            let obj = decode(bytes, headers)?;
+            let obj = decode_body(bytes, headers)?;
             let old = sim.store().get(&key, &ns, name).ok();
-            let obj = admission::admit(sim, review(t, "UPDATE", &ns, name, Some(obj), old))
+            let obj = admit(sim, review(t, "UPDATE", &ns, name, Some(obj), old))
                 .await?
                 .unwrap_or_default();
-            let updated = sim.store().update(&key, &ns, name, obj, part)?;
+            let updated = if query.dry_run {
+                obj
+            } else {
+                sim.store().update(&key, &ns, name, obj, part)?
+            };
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::PATCH, Some(name), sub) => {
@@ -506,7 +558,7 @@ async fn dispatch(
                 code: 415,
                 ..ApiError::bad_request(&format!("unsupported patch type {ct:?}"))
             })?;
-            let patch = decode(bytes, headers)?;
+            let patch = decode_body(bytes, headers)?;
             let part = if sub == Some("status") {
                 Part::Status
             } else {
@@ -518,12 +570,7 @@ async fn dispatch(
                 // Apply creates a missing object — but not through a subresource: a real
                 // API server answers 404 there.
                 Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
-                    let obj =
-                        admission::admit(sim, review(t, "CREATE", &ns, name, Some(patch), None))
-                            .await?
-                            .unwrap_or_default();
-                    let created = sim.store().create(&key, &ns, obj)?;
-                    return Ok(json_response(StatusCode::CREATED, &created));
+                    return create(sim, t, &ns, name, patch, query.dry_run).await;
                 }
                 Err(e) => return Err(e),
             };
@@ -534,17 +581,26 @@ async fn dispatch(
                 patched["metadata"]["resourceVersion"] =
                     current["metadata"]["resourceVersion"].clone();
             }
-            let patched = admission::admit(
+            let patched = admit(
                 sim,
                 review(t, "UPDATE", &ns, name, Some(patched), Some(current)),
             )
             .await?
             .unwrap_or_default();
-            let updated = sim.store().update(&key, &ns, name, patched, part)?;
+            let updated = if query.dry_run {
+                patched
+            } else {
+                sim.store().update(&key, &ns, name, patched, part)?
+            };
             Ok(json_response(StatusCode::OK, &updated))
         }
         (&Method::DELETE, Some(name), None) => {
-            let options: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            // DeleteOptions, in JSON or (from kubectl) protobuf; an empty body is none.
+            let options = if bytes.is_empty() {
+                Value::Null
+            } else {
+                decode_body(bytes, headers)?
+            };
             let policy = options
                 .get("propagationPolicy")
                 .and_then(Value::as_str)
@@ -556,8 +612,12 @@ async fn dispatch(
                 _ => Propagation::Background,
             };
             let old = sim.store().get(&key, &ns, name)?;
-            admission::admit(sim, review(t, "DELETE", &ns, name, None, Some(old))).await?;
-            let deleted = sim.store().delete(&key, &ns, name, propagation)?;
+            admit(sim, review(t, "DELETE", &ns, name, None, Some(old))).await?;
+            let deleted = if query.dry_run {
+                sim.store().get(&key, &ns, name)?
+            } else {
+                sim.store().delete(&key, &ns, name, propagation)?
+            };
             Ok(json_response(StatusCode::OK, &deleted))
         }
         (&Method::DELETE, None, None) => {
@@ -580,7 +640,11 @@ async fn dispatch(
                 .collect();
             let mut items = vec![];
             for (ns, name) in names {
-                items.push(store.delete(&key, &ns, &name, Propagation::Background)?);
+                items.push(if query.dry_run {
+                    store.get(&key, &ns, &name)?
+                } else {
+                    store.delete(&key, &ns, &name, Propagation::Background)?
+                });
             }
             Ok(json_response(
                 StatusCode::OK,

@@ -1,5 +1,10 @@
 //! Parsing a Kubernetes REST path and its query.
 
+use axum::body::Bytes;
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
+
+use super::protobuf;
 use crate::error::ApiError;
 use crate::registry::ResourceType;
 use crate::store::Store;
@@ -22,6 +27,8 @@ pub struct Query {
     pub timeout_seconds: Option<u64>,
     pub allow_bookmarks: bool,
     pub propagation_policy: Option<String>,
+    /// `dryRun=All`: every check, no write.
+    pub dry_run: bool,
 }
 
 impl Query {
@@ -36,6 +43,7 @@ impl Query {
                 "timeoutSeconds" => out.timeout_seconds = v.parse().ok(),
                 "allowWatchBookmarks" => out.allow_bookmarks = v == "true",
                 "propagationPolicy" => out.propagation_policy = Some(v),
+                "dryRun" => out.dry_run = v == "All",
                 _ => {}
             }
         }
@@ -77,6 +85,37 @@ fn decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request body as JSON: from JSON, YAML or (built-in kinds) protobuf.
+pub fn decode_body(bytes: &Bytes, headers: &HeaderMap) -> Result<Value, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let unsupported = |why: String| ApiError {
+        code: 415,
+        reason: "UnsupportedMediaType",
+        message: format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {ct}: {why})"
+        ),
+        name: String::new(),
+        kind: String::new(),
+    };
+    if ct.contains("protobuf") {
+        // Built-in kinds only: custom resources have no protobuf form (415, as a real
+        // server answers; clients then send JSON).
+        return protobuf::decode_envelope(bytes).map_err(unsupported);
+    }
+    if ct.contains("cbor") {
+        return Err(unsupported("CBOR is not spoken here".into()));
+    }
+    if ct.contains("yaml") {
+        return serde_saphyr::from_slice(bytes)
+            .map_err(|e| ApiError::bad_request(&format!("invalid YAML body: {e}")));
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(&format!("invalid JSON body: {e}")))
 }
 
 /// `/api/v1/...` or `/apis/<group>/<version>/...` → the resource it names.

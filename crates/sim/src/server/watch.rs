@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::protobuf::{self, Format};
 use super::request::{Query, Target};
 use super::{Sim, table};
 use crate::error::ApiError;
@@ -49,18 +50,29 @@ struct WatchState {
     deadline: Instant,
     bookmarks: bool,
     as_table: bool,
+    format: Format,
     last_rv: u64,
     done: bool,
 }
 
-fn line(kind: &str, object: Value) -> Bytes {
+/// One event: a JSON line, or a length-prefixed protobuf frame.
+fn line(format: Format, kind: &str, object: Value) -> Bytes {
+    if format == Format::Protobuf {
+        match protobuf::watch_frame(kind, &object) {
+            Ok(frame) => return Bytes::from(frame),
+            Err(e) => {
+                let status = ApiError::internal(&format!("encoding a watch event: {e}")).status();
+                return Bytes::from(protobuf::watch_frame("ERROR", &status).unwrap_or_default());
+            }
+        }
+    }
     let mut s = json!({"type": kind, "object": object}).to_string();
     s.push('\n');
     Bytes::from(s)
 }
 
-fn gone(message: &str) -> Bytes {
-    line("ERROR", ApiError::gone(message).status())
+fn gone(format: Format, message: &str) -> Bytes {
+    line(format, "ERROR", ApiError::gone(message).status())
 }
 
 impl WatchState {
@@ -72,15 +84,23 @@ impl WatchState {
                 .unwrap_or_default()
                 .to_string();
             return line(
+                Format::Json,
                 kind,
                 table::table(&self.rt, std::slice::from_ref(object), &self.sim.clock, &rv),
             );
         }
-        line(kind, object.clone())
+        line(self.format, kind, object.clone())
     }
 }
 
-pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Response, ApiError> {
+pub fn serve(
+    sim: Arc<Sim>,
+    t: &Target,
+    q: &Query,
+    as_table: bool,
+    format: Format,
+) -> Result<Response, ApiError> {
+    let format = if as_table { Format::Json } else { format };
     let filter = Filter {
         key: t.rt.key(),
         namespace: t.namespace.clone(),
@@ -127,15 +147,16 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
         deadline: Instant::now() + timeout,
         bookmarks: q.allow_bookmarks,
         as_table,
+        format,
         last_rv,
         done: false,
     };
     for (kind, obj) in initial {
         if kind == "GONE" {
-            state.pending.push_back(gone(&format!(
-                "too old resource version: {obj} ({})",
-                state.last_rv
-            )));
+            state.pending.push_back(gone(
+                format,
+                &format!("too old resource version: {obj} ({})", state.last_rv),
+            ));
             state.done = true;
             break;
         }
@@ -162,7 +183,7 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
                 }
                 Ok(Err(RecvError::Lagged(_))) => {
                     s.pending
-                        .push_back(gone("the watch fell behind; list again"));
+                        .push_back(gone(s.format, "the watch fell behind; list again"));
                     s.done = true;
                 }
                 Ok(Err(RecvError::Closed)) => return None,
@@ -172,15 +193,19 @@ pub fn serve(sim: Arc<Sim>, t: &Target, q: &Query, as_table: bool) -> Result<Res
                         "kind": s.rt.kind, "apiVersion": s.rt.api_version(),
                         "metadata": {"resourceVersion": rv}
                     });
-                    s.pending.push_back(line("BOOKMARK", bookmark));
+                    s.pending.push_back(line(s.format, "BOOKMARK", bookmark));
                 }
                 Err(_) => {}
             }
         }
     });
+    let content_type = match format {
+        Format::Protobuf => protobuf::WATCH_MEDIA_TYPE,
+        Format::Json => "application/json",
+    };
     Ok((
         StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, content_type)],
         Body::from_stream(stream),
     )
         .into_response())
