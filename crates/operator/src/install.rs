@@ -12,6 +12,11 @@ use crate::{rbac, webhook};
 pub const APP: &str = "prescale-operator";
 /// Where the embedded store lives inside the operator container.
 pub const DATA_DIR: &str = "/var/lib/prescale";
+/// The registry (and path) of prescale's image by default: the Helm chart's
+/// `imageCredentials.registry` and the reference `scripts/image` gives the image it builds.
+pub const IMAGE_REGISTRY: &str = "ghcr.io/prescale";
+/// The image's repository below the registry (the chart's `image.repository`).
+pub const IMAGE_REPOSITORY: &str = "prescale";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstallOptions {
@@ -23,8 +28,9 @@ pub struct InstallOptions {
     pub image_pull_secret: Option<String>,
     /// Operator replicas; more than one is safe (leader election through a Lease).
     pub operator_replicas: u32,
-    /// `thorasForecast.worker.replicas`: separate `prescale worker` pods. They share
-    /// history through PostgreSQL, so they need `postgres_secret`.
+    /// Separate `prescale worker` pods (the chart's `thorasForecast.worker.replicas` counts
+    /// the operator too: it is this plus one). They share history through PostgreSQL, so
+    /// they need `postgres_secret`.
     pub worker_replicas: u32,
     /// A Secret with key `url` holding the PostgreSQL connection string.
     pub postgres_secret: Option<String>,
@@ -40,7 +46,7 @@ impl Default for InstallOptions {
     fn default() -> Self {
         InstallOptions {
             namespace: "prescale-system".into(),
-            image_registry: "ghcr.io/prescale".into(),
+            image_registry: IMAGE_REGISTRY.into(),
             image_tag: env!("CARGO_PKG_VERSION").into(),
             image_pull_secret: None,
             operator_replicas: 1,
@@ -189,12 +195,20 @@ fn pvc(opts: &InstallOptions) -> Value {
     })
 }
 
+impl InstallOptions {
+    /// The image every pod runs: `<registry>/prescale:<tag>`, by default
+    /// `ghcr.io/prescale/prescale:<crate version>`.
+    pub fn image(&self) -> String {
+        format!(
+            "{}/{IMAGE_REPOSITORY}:{}",
+            self.image_registry.trim_end_matches('/'),
+            self.image_tag
+        )
+    }
+}
+
 fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]) -> Value {
-    let image = format!(
-        "{}/prescale:{}",
-        opts.image_registry.trim_end_matches('/'),
-        opts.image_tag
-    );
+    let image = opts.image();
     let mut args: Vec<String> = command.iter().map(|s| s.to_string()).collect();
     args.extend(["--namespace".into(), opts.namespace.clone()]);
     let mut env = vec![

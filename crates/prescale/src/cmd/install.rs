@@ -1,7 +1,7 @@
 //! `prescale install`: print a complete install manifest. Flags mirror seed 003's Helm values.
 use std::process::ExitCode;
 
-use prescale_operator::install::{InstallOptions, install_objects};
+use prescale_operator::install::{IMAGE_REGISTRY, InstallOptions, install_objects};
 
 use crate::cmd::output;
 
@@ -11,9 +11,9 @@ pub struct Args {
     #[arg(long, default_value = "prescale-system")]
     namespace: String,
     /// Registry (and path) to pull images from (Helm: imageCredentials.registry).
-    #[arg(long, default_value = "ghcr.io/prescale")]
+    #[arg(long, default_value = IMAGE_REGISTRY)]
     image_registry: String,
-    /// Image tag.
+    /// Image tag (Helm: image.tag; default: the prescale version, the chart's appVersion).
     #[arg(long, default_value = env!("CARGO_PKG_VERSION"))]
     image_tag: String,
     /// Existing docker-registry Secret used to pull images (Helm: imageCredentials.secretRef).
@@ -22,11 +22,13 @@ pub struct Args {
     /// Operator replicas (2 is safe: leader election). More than one needs --postgres-secret.
     #[arg(long, default_value_t = 1)]
     operator_replicas: u32,
-    /// Separate forecast worker pods (Helm: thorasForecast.worker.replicas); 0 forecasts
-    /// inside the operator. Needs --postgres-secret.
+    /// Separate forecast worker pods; 0 forecasts inside the operator only. Needs
+    /// --postgres-secret. (Helm: thorasForecast.worker.replicas counts the processes that
+    /// forecast, the operator included, so it is this plus one.)
     #[arg(long, default_value_t = 0)]
     worker_replicas: u32,
-    /// Secret with key `url` holding a PostgreSQL connection string for the history store.
+    /// Secret with key `url` holding a PostgreSQL connection string for the history store
+    /// (Helm: historyStore.type external, historyStore.external.secretRef).
     #[arg(long)]
     postgres_secret: Option<String>,
     /// Keep history on a PersistentVolumeClaim (Helm: metricsCollector.persistence.enabled).
