@@ -228,6 +228,11 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             json!({"name": "history", "emptyDir": {}})
         });
     }
+    let mut ports = vec![json!({"name": "http", "containerPort": 8080})];
+    // Only the operator's replicas serve the webhooks (the Service selects them alone).
+    if command == ["operator"] {
+        ports.push(json!({"name": webhook::LISTEN_PORT_NAME, "containerPort": webhook::LISTEN_PORT}));
+    }
     let mut pod_spec = json!({
         "serviceAccountName": APP,
         "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "fsGroup": 65532},
@@ -236,8 +241,7 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             "image": image,
             "args": args,
             "env": env,
-            "ports": [{"name": "http", "containerPort": 8080},
-                      {"name": webhook::LISTEN_PORT_NAME, "containerPort": 9443}],
+            "ports": ports,
             "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
             "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},

@@ -31,8 +31,11 @@ pub const MUTATE_PODS_PATH: &str = "/mutate/pods";
 pub const VALIDATE_PATH: &str = "/validate/thoras";
 /// The Secret (in the operator's namespace) holding the certificates.
 pub const CERT_SECRET: &str = "prescale-webhook-tls";
-/// The webhook listener's default address; the Service's port 443 points at it.
+/// The webhook listener's default port; the install's Service port 443 points at it.
+pub const LISTEN_PORT: u16 = 9443;
+/// The webhook listener's default address (`LISTEN_PORT` on every interface).
 pub const DEFAULT_LISTEN: &str = "0.0.0.0:9443";
+/// The name of the listener's port on the operator's container and Service.
 pub const LISTEN_PORT_NAME: &str = "webhook";
 
 /// Who provides the serving certificate.
@@ -72,5 +75,14 @@ impl WebhookConfig {
                 name: self.service.clone(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn default_listen_is_on_the_install_port() {
+        let addr: std::net::SocketAddr = super::DEFAULT_LISTEN.parse().unwrap();
+        assert_eq!(addr.port(), super::LISTEN_PORT);
     }
 }

@@ -22,7 +22,7 @@ use k8s_openapi::api::admissionregistration::v1::{
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt};
+use kube::Client;
 
 use super::certs::{self, CertBundle, Renewal};
 use super::review::{WebhookState, router};
