@@ -18,6 +18,7 @@ fn target(mode: &str, enough: bool, status_extra: Value) -> AIScaleTarget {
         "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
         "metadata": {"name": "web", "namespace": "shop"},
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                 "model": {"forecast_blocks": "15m", "forecast_interval": "15m"},
                  "vertical": {"mode": mode, "containers": [
                      {"name": "app", "cpu": {"lowerbound": "100m", "upperbound": "2"},
                       "memory": {"lowerbound": "64Mi", "upperbound": "1Gi"}}]}},

@@ -133,6 +133,7 @@ pub async fn admission_webhooks(env: &TestEnv) {
     let good: AIScaleTarget = serde_json::from_value(json!({
         "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget", "metadata": {"name": "web"},
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                 "model": {"forecast_blocks": "15m", "forecast_interval": "15m"},
                  "vertical": {"mode": "autonomous", "containers": [{"name": "app",
                      "cpu": {"lowerbound": "50m"}, "memory": {"lowerbound": "64Mi"}}]}},
     }))
