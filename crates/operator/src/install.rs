@@ -231,7 +231,9 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
     let mut ports = vec![json!({"name": "http", "containerPort": 8080})];
     // Only the operator's replicas serve the webhooks (the Service selects them alone).
     if command == ["operator"] {
-        ports.push(json!({"name": webhook::LISTEN_PORT_NAME, "containerPort": webhook::LISTEN_PORT}));
+        ports.push(
+            json!({"name": webhook::LISTEN_PORT_NAME, "containerPort": webhook::LISTEN_PORT}),
+        );
     }
     let mut pod_spec = json!({
         "serviceAccountName": APP,

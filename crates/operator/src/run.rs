@@ -148,8 +148,8 @@ pub async fn run(
                     w,
                     state,
                 )
-                    .await
-                    .map_err(std::io::Error::other)?,
+                .await
+                .map_err(std::io::Error::other)?,
             )
         }
         None => None,

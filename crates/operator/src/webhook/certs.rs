@@ -61,10 +61,12 @@ impl CertBundle {
     }
 
     fn time(&self, key: &'static str) -> Result<Timestamp, CertError> {
-        self.get(key)?.parse().map_err(|e: jiff::Error| CertError::BadSecret {
-            key,
-            why: e.to_string(),
-        })
+        self.get(key)?
+            .parse()
+            .map_err(|e: jiff::Error| CertError::BadSecret {
+                key,
+                why: e.to_string(),
+            })
     }
 
     /// The serving chain and key (PEM).
@@ -118,7 +120,8 @@ pub fn renew(
             });
         }
         Ok(Some(why)) => {
-            return issue_all(names, now, Some(found)).map(|bundle| Renewal::Replace { bundle, why });
+            return issue_all(names, now, Some(found))
+                .map(|bundle| Renewal::Replace { bundle, why });
         }
         Ok(None) => {}
     }
@@ -211,7 +214,11 @@ fn issue_serving(
     );
     params.distinguished_name = dn;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    validity(&mut params, now - 24.hours(), now + (SERVING_DAYS * 24).hours());
+    validity(
+        &mut params,
+        now - 24.hours(),
+        now + (SERVING_DAYS * 24).hours(),
+    );
     let key = KeyPair::generate()?;
     let cert = params.signed_by(&key, &ca, ca_key)?;
     bundle.0.insert(TLS_CRT.into(), cert.pem());

@@ -48,7 +48,11 @@ async fn handshake(bundle: &CertBundle, name: &str) -> Result<(), String> {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
     let server_side = tokio::spawn(async move { acceptor.accept(a).await.map(drop) });
     let name = ServerName::try_from(name.to_string()).unwrap();
-    let result = connector.connect(name, b).await.map(drop).map_err(|e| e.to_string());
+    let result = connector
+        .connect(name, b)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string());
     let _ = server_side.await;
     result
 }
@@ -56,8 +60,14 @@ async fn handshake(bundle: &CertBundle, name: &str) -> Result<(), String> {
 #[tokio::test]
 async fn the_serving_certificate_chains_to_the_ca_for_every_name() {
     let bundle = replaced(renew(None, &names(), now()).unwrap());
-    for name in ["prescale-operator.prescale-system.svc", "127.0.0.1", "localhost"] {
-        handshake(&bundle, name).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+    for name in [
+        "prescale-operator.prescale-system.svc",
+        "127.0.0.1",
+        "localhost",
+    ] {
+        handshake(&bundle, name)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     assert!(handshake(&bundle, "elsewhere.example.com").await.is_err());
     let other = replaced(renew(None, &names(), now()).unwrap());
@@ -75,18 +85,25 @@ async fn kept_until_close_to_expiry_then_renewed_with_the_same_ca() {
     let bundle = replaced(renew(None, &names(), t0).unwrap());
     match renew(Some(&bundle), &names(), t0 + 24.hours()).unwrap() {
         Renewal::Keep { until } => {
-            assert_eq!(until, t0 + ((SERVING_DAYS - RENEW_BEFORE_DAYS) * 24).hours())
+            assert_eq!(
+                until,
+                t0 + ((SERVING_DAYS - RENEW_BEFORE_DAYS) * 24).hours()
+            )
         }
         other => panic!("{other:?}"),
     }
     let later = t0 + ((SERVING_DAYS - RENEW_BEFORE_DAYS + 1) * 24).hours();
     let renewed = replaced(renew(Some(&bundle), &names(), later).unwrap());
-    assert_eq!(renewed.0[CA_CRT], bundle.0[CA_CRT], "the CA (caBundle) is kept");
+    assert_eq!(
+        renewed.0[CA_CRT], bundle.0[CA_CRT],
+        "the CA (caBundle) is kept"
+    );
     assert_ne!(renewed.0[TLS_CRT], bundle.0[TLS_CRT]);
     // A certificate about to expire, renewed today: the new one chains to the same CA.
     let today = Timestamp::now();
     let mut old = replaced(renew(None, &names(), today).unwrap());
-    old.0.insert(TLS_NOT_AFTER.into(), (today + 240.hours()).to_string());
+    old.0
+        .insert(TLS_NOT_AFTER.into(), (today + 240.hours()).to_string());
     let renewed = replaced(renew(Some(&old), &names(), today).unwrap());
     assert_eq!(renewed.0[CA_CRT], old.0[CA_CRT]);
     assert_ne!(renewed.0[TLS_CRT], old.0[TLS_CRT]);
@@ -109,11 +126,16 @@ async fn new_names_or_an_unreadable_secret_are_reissued() {
 async fn an_expiring_ca_is_replaced_and_the_old_one_still_trusted() {
     let today = Timestamp::now();
     let mut bundle = replaced(renew(None, &names(), today).unwrap());
-    bundle.0.insert(CA_NOT_AFTER.into(), (today + 2400.hours()).to_string());
+    bundle
+        .0
+        .insert(CA_NOT_AFTER.into(), (today + 2400.hours()).to_string());
     let renewed = replaced(renew(Some(&bundle), &names(), today).unwrap());
     assert_ne!(renewed.0[CA_KEY], bundle.0[CA_KEY]);
     let old_ca = bundle.0[CA_CRT].trim();
-    assert!(renewed.0[CA_CRT].contains(old_ca), "the old CA stays in the bundle");
+    assert!(
+        renewed.0[CA_CRT].contains(old_ca),
+        "the old CA stays in the bundle"
+    );
     assert_eq!(renewed.0[CA_CRT].matches("BEGIN CERTIFICATE").count(), 2);
     handshake(&renewed, "127.0.0.1").await.unwrap();
 }

@@ -77,7 +77,10 @@ impl Skip {
 pub enum PodDecision {
     Unchanged(Skip),
     /// Apply `patch` (JSON patch on the pod).
-    Mutate { patch: Patch, containers: usize },
+    Mutate {
+        patch: Patch,
+        containers: usize,
+    },
 }
 
 /// What the cache knows about the pod's workload.
@@ -103,16 +106,19 @@ fn oom_floor(
         .is_some_and(|t| t.0 > now);
     match status.oom_adjusted_memory.get(container) {
         Some(q) if held => q.parse().map(Some).map_err(|e| {
-            Skip::Invalid(format!(
-                "status.oomAdjustedMemory.{container}: {q:?}: {e}"
-            ))
+            Skip::Invalid(format!("status.oomAdjustedMemory.{container}: {q:?}: {e}"))
         }),
         _ => Ok(None),
     }
 }
 
 /// Decides what to do with `pod` (see the module doc).
-pub fn decide(pod: &Pod, covering: Option<Covering<'_>>, paused: bool, now: Timestamp) -> PodDecision {
+pub fn decide(
+    pod: &Pod,
+    covering: Option<Covering<'_>>,
+    paused: bool,
+    now: Timestamp,
+) -> PodDecision {
     match plan(pod, covering, paused, now) {
         Ok(d) => d,
         Err(skip) => PodDecision::Unchanged(skip),
@@ -178,7 +184,10 @@ fn plan(
         {
             continue;
         }
-        ops.push(add(&format!("/spec/containers/{i}/resources"), json!(desired)));
+        ops.push(add(
+            &format!("/spec/containers/{i}/resources"),
+            json!(desired),
+        ));
         record.insert(c.name.clone(), json!({"from": current, "to": desired}));
     }
     if ops.is_empty() {
@@ -204,7 +213,10 @@ fn plan(
 }
 
 fn annotation_path(key: &str) -> String {
-    format!("/metadata/annotations/{}", key.replace('~', "~0").replace('/', "~1"))
+    format!(
+        "/metadata/annotations/{}",
+        key.replace('~', "~0").replace('/', "~1")
+    )
 }
 
 fn add(path: &str, value: Value) -> Value {

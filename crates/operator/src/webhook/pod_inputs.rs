@@ -57,12 +57,10 @@ fn owner_from_template_hash(
     TEMPLATE_HASH_LABELS.iter().find_map(|(label, kind)| {
         let hash = labels.get(*label)?;
         let name = replica_set.strip_suffix(hash.as_str())?.strip_suffix('-')?;
-        cache
-            .workload(kind, namespace, name)
-            .map(|_| WorkloadRef {
-                kind: (*kind).to_string(),
-                name: name.to_string(),
-            })
+        cache.workload(kind, namespace, name).map(|_| WorkloadRef {
+            kind: (*kind).to_string(),
+            name: name.to_string(),
+        })
     })
 }
 

@@ -76,8 +76,14 @@ fn an_autonomous_target_with_enough_data_sets_covered_containers_only() {
     let p = patched(&d);
     let app = &p["spec"]["containers"][0]["resources"];
     assert_eq!(app["requests"], json!({"cpu": "350m", "memory": "300Mi"}));
-    assert_eq!(app["limits"]["memory"], "600Mi", "the container's own 2× ratio");
-    assert!(app["limits"].get("cpu").is_none(), "no CPU limit stays none");
+    assert_eq!(
+        app["limits"]["memory"], "600Mi",
+        "the container's own 2× ratio"
+    );
+    assert!(
+        app["limits"].get("cpu").is_none(),
+        "no CPU limit stays none"
+    );
     assert_eq!(
         p["spec"]["containers"][1]["resources"],
         json!({"requests": {"cpu": "10m"}}),
@@ -100,17 +106,18 @@ fn every_reason_to_leave_a_pod_alone() {
             Skip::Paused,
         ),
         (
-            run(Some(&target("recommendation", true, json!({}))), false, now()),
+            run(
+                Some(&target("recommendation", true, json!({}))),
+                false,
+                now(),
+            ),
             Skip::RecommendationMode,
         ),
         (
             run(Some(&target("auto", false, json!({}))), false, now()),
             Skip::NotEnoughData,
         ),
-        (
-            decide(&pod(), None, false, now()),
-            Skip::NoWorkload,
-        ),
+        (decide(&pod(), None, false, now()), Skip::NoWorkload),
     ];
     for (got, want) in cases {
         assert_eq!(got, PodDecision::Unchanged(want));
@@ -148,8 +155,7 @@ fn the_oom_floor_holds_until_the_window_expires() {
     let later: Timestamp = "2026-11-29T13:00:01Z".parse().unwrap();
     let p = patched(&run(Some(&t), false, later));
     assert_eq!(
-        p["spec"]["containers"][0]["resources"]["requests"]["memory"],
-        "300Mi",
+        p["spec"]["containers"][0]["resources"]["requests"]["memory"], "300Mi",
         "after the window the suggestion alone counts"
     );
 }

@@ -21,8 +21,8 @@ use k8s_openapi::api::admissionregistration::v1::{
     MutatingWebhookConfiguration, ValidatingWebhookConfiguration,
 };
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::Client;
+use kube::api::{Api, Patch, PatchParams, PostParams};
 
 use super::certs::{self, CertBundle, Renewal};
 use super::review::{WebhookState, router};
@@ -108,7 +108,10 @@ impl Keeper {
                     .secrets
                     .get(CERT_SECRET)
                     .await
-                    .map_err(api_err(format!("reading Secret {}/{CERT_SECRET}", self.namespace)))?;
+                    .map_err(api_err(format!(
+                        "reading Secret {}/{CERT_SECRET}",
+                        self.namespace
+                    )))?;
                 decode(&secret)
             }
             CertSource::SelfSigned => self.ensure_self_signed().await?,
@@ -140,19 +143,22 @@ impl Keeper {
                 .await
                 .map_err(api_err(format!("reading {what}")))?;
             let bundle = found.as_ref().map(decode);
-            let (bundle, why) =
-                match certs::renew(bundle.as_ref(), &self.names, self.clock.now())? {
-                    Renewal::Keep { .. } => return Ok(bundle.unwrap_or_default()),
-                    Renewal::Replace { bundle, why } => (bundle, why),
-                };
+            let (bundle, why) = match certs::renew(bundle.as_ref(), &self.names, self.clock.now())?
+            {
+                Renewal::Keep { .. } => return Ok(bundle.unwrap_or_default()),
+                Renewal::Replace { bundle, why } => (bundle, why),
+            };
             let written = match found {
                 None => {
                     let secret = Secret {
                         metadata: kube::api::ObjectMeta {
                             name: Some(CERT_SECRET.into()),
                             labels: Some(
-                                [("app.kubernetes.io/part-of".to_string(), "prescale".to_string())]
-                                    .into(),
+                                [(
+                                    "app.kubernetes.io/part-of".to_string(),
+                                    "prescale".to_string(),
+                                )]
+                                .into(),
                             ),
                             ..Default::default()
                         },
@@ -181,7 +187,9 @@ impl Keeper {
         }
         Err(WebhookError::Api {
             what: format!("writing {what}"),
-            source: kube::Error::Service("other replicas kept changing it; retried at the next refresh".into()),
+            source: kube::Error::Service(
+                "other replicas kept changing it; retried at the next refresh".into(),
+            ),
         })
     }
 
@@ -200,12 +208,16 @@ impl Keeper {
         Api::<MutatingWebhookConfiguration>::all(self.client.clone())
             .patch(&name, &params, &Patch::Apply(&mutating))
             .await
-            .map_err(api_err(format!("applying MutatingWebhookConfiguration {name}")))?;
+            .map_err(api_err(format!(
+                "applying MutatingWebhookConfiguration {name}"
+            )))?;
         let validating = configs::validating(r, Some(ca), &labels);
         Api::<ValidatingWebhookConfiguration>::all(self.client.clone())
             .patch(&name, &params, &Patch::Apply(&validating))
             .await
-            .map_err(api_err(format!("applying ValidatingWebhookConfiguration {name}")))?;
+            .map_err(api_err(format!(
+                "applying ValidatingWebhookConfiguration {name}"
+            )))?;
         tracing::info!(configuration = %name, "webhook configurations registered with the caBundle");
         Ok(())
     }
@@ -234,7 +246,12 @@ pub async fn start(
 ) -> Result<Webhooks, WebhookError> {
     let serving = Arc::new(ServingCert::default());
     let (addr, serve) = bind(config.listen, serving.clone(), router(state.clone())).await?;
-    let extra: Vec<String> = config.url.as_deref().and_then(url_host).into_iter().collect();
+    let extra: Vec<String> = config
+        .url
+        .as_deref()
+        .and_then(url_host)
+        .into_iter()
+        .collect();
     let mut keeper = Keeper {
         secrets: Api::namespaced(client.clone(), namespace),
         client,
@@ -272,8 +289,14 @@ mod tests {
 
     #[test]
     fn hosts_of_webhook_urls() {
-        assert_eq!(url_host("https://127.0.0.1:9443").as_deref(), Some("127.0.0.1"));
-        assert_eq!(url_host("https://hooks.example.com/x").as_deref(), Some("hooks.example.com"));
+        assert_eq!(
+            url_host("https://127.0.0.1:9443").as_deref(),
+            Some("127.0.0.1")
+        );
+        assert_eq!(
+            url_host("https://hooks.example.com/x").as_deref(),
+            Some("hooks.example.com")
+        );
         assert_eq!(url_host("https://[::1]:9443/").as_deref(), Some("::1"));
     }
 }

@@ -48,7 +48,10 @@ fn read<K: kube::Resource + serde::de::DeserializeOwned>(
 ) -> Result<AdmissionRequest<K>, Response> {
     serde_json::from_slice::<AdmissionReview<K>>(body)
         .map_err(|e| e.to_string())
-        .and_then(|r| r.try_into().map_err(|e: kube::core::admission::ConvertAdmissionReviewError| e.to_string()))
+        .and_then(|r| {
+            r.try_into()
+                .map_err(|e: kube::core::admission::ConvertAdmissionReviewError| e.to_string())
+        })
         .map_err(|e| {
             state
                 .shared
@@ -58,7 +61,10 @@ fn read<K: kube::Resource + serde::de::DeserializeOwned>(
                     webhook: webhook.into(),
                 })
                 .inc();
-            (StatusCode::BAD_REQUEST, format!("not an AdmissionReview v1 request: {e}"))
+            (
+                StatusCode::BAD_REQUEST,
+                format!("not an AdmissionReview v1 request: {e}"),
+            )
                 .into_response()
         })
 }
@@ -104,12 +110,7 @@ async fn mutate_pods(State(state): State<Arc<WebhookState>>, body: Bytes) -> Res
         workload: w,
         target: target.as_deref(),
     });
-    let decision = decide(
-        pod,
-        covering,
-        state.cache.pause().paused,
-        state.clock.now(),
-    );
+    let decision = decide(pod, covering, state.cache.pause().paused, state.clock.now());
     match decision {
         PodDecision::Mutate { patch, containers } => match response.clone().with_patch(patch) {
             Ok(patched) => {
@@ -141,7 +142,8 @@ async fn validate(State(state): State<Arc<WebhookState>>, body: Bytes) -> Respon
         Err(response) => return response,
     };
     let response = AdmissionResponse::from(&req);
-    let as_value = |o: &Option<DynamicObject>| o.as_ref().and_then(|o| serde_json::to_value(o).ok());
+    let as_value =
+        |o: &Option<DynamicObject>| o.as_ref().and_then(|o| serde_json::to_value(o).ok());
     let Some(object) = as_value(&req.object) else {
         return answer(&state, "validate", "allowed", started, response);
     };

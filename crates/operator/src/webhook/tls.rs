@@ -64,7 +64,13 @@ pub async fn bind(
     addr: SocketAddr,
     cert: Arc<ServingCert>,
     app: axum::Router,
-) -> Result<(SocketAddr, impl std::future::Future<Output = ()> + Send + 'static), TlsError> {
+) -> Result<
+    (
+        SocketAddr,
+        impl std::future::Future<Output = ()> + Send + 'static,
+    ),
+    TlsError,
+> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| TlsError::Bind { addr, source })?;

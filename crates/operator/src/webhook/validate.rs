@@ -59,6 +59,9 @@ mod tests {
 
     #[test]
     fn other_kinds_are_not_judged() {
-        assert_eq!(check(&json!({"apiVersion": "v1", "kind": "Pod"}), None), Ok(()));
+        assert_eq!(
+            check(&json!({"apiVersion": "v1", "kind": "Pod"}), None),
+            Ok(())
+        );
     }
 }

@@ -43,7 +43,9 @@ async fn pod_reviews(metrics: SocketAddr) -> Result<u64, String> {
         .map_err(|e| e.to_string())?;
     Ok(text
         .lines()
-        .filter(|l| l.starts_with("prescale_webhook_requests_total{") && l.contains("webhook=\"pods\""))
+        .filter(|l| {
+            l.starts_with("prescale_webhook_requests_total{") && l.contains("webhook=\"pods\"")
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
         .sum())
 }
@@ -75,7 +77,13 @@ pub async fn admission_webhooks(env: &TestEnv) {
             name: Some(CERT_SECRET.into()),
             ..Default::default()
         },
-        data: Some([("tls.crt".to_string(), ByteString(b"not a certificate".to_vec()))].into()),
+        data: Some(
+            [(
+                "tls.crt".to_string(),
+                ByteString(b"not a certificate".to_vec()),
+            )]
+            .into(),
+        ),
         ..Default::default()
     };
     Api::<Secret>::namespaced(env.admin.clone(), &env.system_ns)
@@ -97,14 +105,25 @@ pub async fn admission_webhooks(env: &TestEnv) {
     let name = configuration_name(&env.system_ns);
     let mutating = Api::<MutatingWebhookConfiguration>::all(env.admin.clone());
     let validating = Api::<ValidatingWebhookConfiguration>::all(env.admin.clone());
-    eventually("both configurations registered with a caBundle", 90, || async {
-        let m = mutating.get(&name).await.map_err(|e| e.to_string())?;
-        let v = validating.get(&name).await.map_err(|e| e.to_string())?;
-        let bundle = |c: Option<&ByteString>| c.is_some_and(|b| !b.0.is_empty());
-        let hooks_ok = m.webhooks.iter().flatten().all(|w| bundle(w.client_config.ca_bundle.as_ref()))
-            && v.webhooks.iter().flatten().all(|w| bundle(w.client_config.ca_bundle.as_ref()));
-        hooks_ok.then_some(()).ok_or("no caBundle yet".to_string())
-    })
+    eventually(
+        "both configurations registered with a caBundle",
+        90,
+        || async {
+            let m = mutating.get(&name).await.map_err(|e| e.to_string())?;
+            let v = validating.get(&name).await.map_err(|e| e.to_string())?;
+            let bundle = |c: Option<&ByteString>| c.is_some_and(|b| !b.0.is_empty());
+            let hooks_ok = m
+                .webhooks
+                .iter()
+                .flatten()
+                .all(|w| bundle(w.client_config.ca_bundle.as_ref()))
+                && v.webhooks
+                    .iter()
+                    .flatten()
+                    .all(|w| bundle(w.client_config.ca_bundle.as_ref()));
+            hooks_ok.then_some(()).ok_or("no caBundle yet".to_string())
+        },
+    )
     .await;
 
     // Refused at create, by path: a rule CEL cannot express (cron syntax).
@@ -142,7 +161,9 @@ pub async fn admission_webhooks(env: &TestEnv) {
     scale(env, ns, 2).await;
     eventually("pod admissions counted", 90, || async {
         let n = pod_reviews(metrics).await?;
-        (n >= 2).then_some(n).ok_or(format!("{n} pod reviews so far"))
+        (n >= 2)
+            .then_some(n)
+            .ok_or(format!("{n} pod reviews so far"))
     })
     .await;
 
