@@ -52,7 +52,8 @@ pub const CONDITION_TYPE: u64 = 316;
 /// Status: workloads a selector resolved to, and per-container suggestions over them.
 pub const STATUS_WORKLOADS: u64 = 1024;
 pub const STATUS_CONTAINERS: u64 = 4096;
-/// Status: models chosen per workload, container and metric (two per container).
+/// Status: models chosen, and decision states kept, per workload, container and metric (two
+/// per container).
 pub const STATUS_MODELS: u64 = 2 * STATUS_CONTAINERS;
 /// Status: forecast totals per metric.
 pub const STATUS_TOTALS: u64 = 64;

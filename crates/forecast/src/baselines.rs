@@ -2,6 +2,7 @@
 
 use crate::models::decaying_quantile;
 use crate::quantile::weighted_quantile;
+use crate::resource::Resource;
 use crate::series::block_max;
 
 /// Kubernetes VPA recommender defaults (vertical-pod-autoscaler/pkg/recommender).
@@ -17,15 +18,6 @@ pub mod vpa {
     pub const MEMORY_AGGREGATION_COUNT: usize = 8;
     /// After an OOM kill memory is raised by at least this fraction (`OOMBumpUpRatio`).
     pub const OOM_BUMP_RATIO: f64 = 1.2;
-}
-
-/// What a series measures, which decides how the VPA treats it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Resource {
-    /// CPU-like: every sample goes into the histogram.
-    Cpu,
-    /// Memory: the peak of each 24 h interval goes into the histogram.
-    Memory,
 }
 
 /// The VPA target recommendation from the history before now: P90 of a decaying
@@ -109,6 +101,44 @@ pub fn reactive_capacity(usage: &[f64], step: i64) -> Vec<f64> {
     capacity
 }
 
+/// A clairvoyant reference, not a policy: one value per hour, chosen knowing the whole
+/// series, as low as possible while missing at most `rate` of the samples. It starts from
+/// each hour's peak and spends the allowed misses where they save the most (greedy: each
+/// step lowers the hour whose next lower sample saves the most). It changes at most 24
+/// times a day — the floor a causal policy with such a budget cannot reach.
+pub fn hourly_oracle(usage: &[f64], step: i64, rate: f64) -> Vec<f64> {
+    let per_hour = (3600 / step.max(1)).max(1) as usize;
+    // Each hour's valid samples, highest first, and how many of them are given up.
+    let mut hours: Vec<(Vec<f64>, usize)> = usage
+        .chunks(per_hour)
+        .map(|hour| {
+            let mut sorted: Vec<f64> = hour.iter().copied().filter(|u| !u.is_nan()).collect();
+            sorted.sort_by(|a, b| b.total_cmp(a));
+            (sorted, 0)
+        })
+        .collect();
+    let valid: usize = hours.iter().map(|(s, _)| s.len()).sum();
+    let mut budget = (valid as f64 * rate.clamp(0.0, 1.0)).floor() as usize;
+    while budget > 0 {
+        let best = hours
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, k))| k + 1 < s.len())
+            .map(|(i, (s, k))| (i, (s[*k] - s[k + 1]) * s.len() as f64))
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        let Some((i, _)) = best else { break };
+        hours[i].1 += 1;
+        budget -= 1;
+    }
+    usage
+        .chunks(per_hour)
+        .zip(&hours)
+        .flat_map(|(hour, (sorted, k))| {
+            std::iter::repeat_n(sorted.get(*k).copied().unwrap_or(f64::NAN), hour.len())
+        })
+        .collect()
+}
+
 /// The maximum seen so far: what a cautious human sets.
 pub fn static_peak(history: &[f64]) -> Option<f64> {
     let m = block_max(history);
@@ -130,6 +160,20 @@ mod tests {
         assert!(
             (vpa_recommendation(&flat, 60, Resource::Memory, 1).unwrap() - 2.3 * 1.2).abs() < 1e-9
         );
+    }
+
+    #[test]
+    fn the_hourly_oracle_spends_its_misses_where_they_save_most() {
+        // Two hours: the second has one spike far above its other samples.
+        let mut usage: Vec<f64> = vec![1.0; 24];
+        usage[20] = 9.0;
+        usage[3] = 1.5;
+        let p = hourly_oracle(&usage, 300, 0.05);
+        // One miss allowed (5 % of 24): the spike, not the small bump, is given up.
+        assert_eq!(&p[..12], &[1.5; 12]);
+        assert_eq!(&p[12..], &[1.0; 12]);
+        let missed = usage.iter().zip(&p).filter(|(u, p)| u > p).count();
+        assert_eq!(missed, 1);
     }
 
     #[test]

@@ -1,15 +1,21 @@
-//! Forecasting the peak of the next horizon at a quantile, with per-series model selection
-//! by rolling-origin backtest on the series' own recent history.
+//! Forecasting the peak of the next horizon at a risk level, with per-series model
+//! selection by rolling-origin backtest on the series' own recent history.
 //!
 //! For every candidate model, the last few days are replayed block by block (each origin
-//! sees only what came before it). The model's raw estimates are calibrated by the
-//! quantile `q` of actual/estimate ratios (recent origins weigh more), which turns any raw
-//! estimate into one that covers the peak with probability ≈ q; the calibrated pinball
-//! loss at `q` then ranks the models. An incident moves a few ratios, not the quantile, so
-//! it does not poison later forecasts. Too little history → the cold-start model.
+//! sees only what came before it). The risk level is a *target rate*: the share of samples
+//! allowed above the forecast. Each model's raw estimates are calibrated to it on the
+//! samples themselves — the (1 − rate) quantile of sample/estimate ratios, or of
+//! sample − estimate differences, recent blocks weighing more — so "2 %" means usage above
+//! the value in about 2 % of samples, the figure the backtest measures. The calibrated
+//! pinball loss at that quantile then ranks the models. An incident moves a few ratios, not
+//! the quantile, so it does not poison later forecasts. Too little history → the
+//! cold-start model.
+//!
+//! The replays do not depend on the rate: `Replays` is built once per forecast time and
+//! answers any number of rates (the backtest measures every mode from one replay).
 
-use crate::models::{Model, raw_forecast};
-use crate::quantile::{pinball, weighted_quantile};
+use crate::models::{Blocks, Model, envelope, raw_forecast};
+use crate::quantile::{Distribution, pinball};
 use crate::seasons::{DAY, WEEK};
 use crate::series::block_max;
 
@@ -19,16 +25,22 @@ const MIN_ORIGINS: usize = 24;
 const CEILING_MARGIN: f64 = 1.1;
 /// Days of history replayed for calibration and selection.
 const SELECTION_DAYS: i64 = 3;
+/// The cold-start model provisions at least for this quantile of all samples.
+const COLD_START_QUANTILE: f64 = 0.95;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Forecast {
-    /// Forecast peak of the horizon at the requested quantile (before any buffer).
+    /// Forecast peak of the horizon at the requested rate (before any buffer).
     pub peak: f64,
     pub model: Model,
-    /// Calibrated pinball loss over the mean actual peak, on the selection window.
+    /// Calibrated pinball loss over the mean usage, on the selection window.
     pub relative_error: f64,
     /// False on the cold-start path (too little history to calibrate any model).
     pub calibrated: bool,
+    /// With a daily cycle: the median, over the last week, of the highest block peak in
+    /// the next two blocks at this time of day. The decision never goes below it, so a
+    /// daily peak is provisioned before it comes rather than calibrated away.
+    pub daily_peak: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,95 +52,247 @@ pub enum ForecastError {
 }
 
 /// Forecasts the peak of the next `horizon` samples after `history` (spaced `step`
-/// seconds) at quantile `q`. `cycles` are the seasonal cycles detected in the series.
+/// seconds) so that about `rate` (0..1) of the samples exceed it. `cycles` are the seasonal
+/// cycles detected in the series.
 pub fn forecast_peak(
     history: &[f64],
     step: i64,
     horizon: usize,
-    q: f64,
+    rate: f64,
     cycles: &[i64],
 ) -> Result<Forecast, ForecastError> {
-    if horizon == 0 {
-        return Err(ForecastError::EmptyHorizon);
-    }
-    if !history.iter().any(|v| !v.is_nan()) {
-        return Err(ForecastError::NoData);
-    }
-    let q = if q.is_nan() { 0.9 } else { q.clamp(0.0, 1.0) };
-    let mut candidates = vec![Model::RecentPeak];
-    if cycles.contains(&DAY) {
-        candidates.push(Model::SeasonalDaily);
-        candidates.push(Model::RecentOrSeasonal);
-    }
-    if cycles.contains(&WEEK) {
-        candidates.push(Model::SeasonalWeekly);
-    }
-    let mstl = cycles
-        .contains(&DAY)
-        .then(|| crate::mstl::fit_blocks(history, step, horizon, cycles))
-        .flatten();
-    if mstl.is_some() {
-        candidates.push(Model::Mstl);
-    }
-    let per_day = (DAY / step.max(1)).max(1) as usize;
-    let origins = ((SELECTION_DAYS as usize * per_day) / horizon).clamp(1, 400);
-    let level =
-        mean_valid(&history[history.len().saturating_sub(per_day)..]).max(f64::MIN_POSITIVE);
-    // Never provision far beyond anything the last week has seen: a burst in the
-    // calibration window must not turn into a permanent multiple of the level.
-    let ceiling = block_max(&history[history.len().saturating_sub(7 * per_day)..]) * CEILING_MARGIN;
+    Ok(Replays::new(history, step, horizon, cycles)?.at(rate))
+}
 
-    let mut best: Option<Forecast> = None;
-    for model in candidates {
-        // MSTL's raw estimate at a past origin comes from a daily refit (`mstl.rs`);
-        // every other model is replayed on the history before the origin.
-        let (raw_now, raw_at): (Option<f64>, Box<RawAt>) = match (model, &mstl) {
-            (Model::Mstl, Some(fit)) => (
-                Some(fit.next),
-                Box::new(|j: usize, _origin: usize| fit.past.get(j).copied().flatten()),
-            ),
-            _ => (
-                raw_forecast(model, history, step, horizon, q),
-                Box::new(move |_j: usize, origin: usize| {
-                    raw_forecast(model, &history[..origin], step, horizon, q)
-                }),
-            ),
-        };
-        let Some(raw) = raw_now.filter(|r| r.is_finite()) else {
-            continue;
-        };
-        let Some((correction, loss)) =
-            calibrate(&*raw_at, history, step, horizon, q, origins, level)
-        else {
-            continue;
-        };
-        let peak = correction.apply(raw.max(level * 0.01)).min(ceiling);
-        let candidate = Forecast {
-            peak,
-            model,
-            relative_error: loss,
-            calibrated: true,
-        };
-        if best
-            .as_ref()
-            .is_none_or(|b| candidate.relative_error < b.relative_error)
-        {
-            best = Some(candidate);
+/// Every candidate model's estimate now and its replay over the selection window: what a
+/// forecast at any rate is calibrated from.
+pub struct Replays<'a> {
+    history: &'a [f64],
+    step: i64,
+    candidates: Vec<Candidate>,
+    daily_peak: Option<f64>,
+    /// No forecast exceeds this (`CEILING_MARGIN` × the last week's highest sample).
+    ceiling: f64,
+}
+
+/// One model's replay: its raw estimate now, and every replayed sample with the raw
+/// estimate of its block, as sorted distributions of ratio and difference.
+struct Candidate {
+    model: Model,
+    raw_now: f64,
+    /// (raw estimate of the block, sample) pairs.
+    samples: Vec<(f64, f64)>,
+    used: f64,
+    ratios: Distribution,
+    diffs: Distribution,
+}
+
+impl<'a> Replays<'a> {
+    pub fn new(
+        history: &'a [f64],
+        step: i64,
+        horizon: usize,
+        cycles: &[i64],
+    ) -> Result<Replays<'a>, ForecastError> {
+        if horizon == 0 {
+            return Err(ForecastError::EmptyHorizon);
         }
+        if !history.iter().any(|v| !v.is_nan()) {
+            return Err(ForecastError::NoData);
+        }
+        let mut models = vec![Model::RecentPeak, Model::RecentLevel];
+        if cycles.contains(&DAY) {
+            models.push(Model::SeasonalDaily);
+            models.push(Model::RecentOrSeasonal);
+        }
+        if cycles.contains(&WEEK) {
+            models.push(Model::SeasonalWeekly);
+        }
+        let mstl = cycles
+            .contains(&DAY)
+            .then(|| crate::mstl::fit_blocks(history, step, horizon, cycles))
+            .flatten();
+        if mstl.is_some() {
+            models.push(Model::Mstl);
+        }
+        let per_day = (DAY / step.max(1)).max(1) as usize;
+        let origins = ((SELECTION_DAYS as usize * per_day) / horizon).clamp(1, 400);
+        let level =
+            mean_valid(&history[history.len().saturating_sub(per_day)..]).max(f64::MIN_POSITIVE);
+        // Never provision far beyond anything the last week has seen: a burst in the
+        // calibration window must not turn into a permanent multiple of the level.
+        let ceiling =
+            block_max(&history[history.len().saturating_sub(7 * per_day)..]) * CEILING_MARGIN;
+        let window = Window {
+            history,
+            horizon,
+            origins,
+            floor: level * 0.01,
+            half_life: (per_day as f64 / horizon as f64).max(1.0),
+        };
+        let blocks = Blocks::new(history, step, horizon);
+        let len = blocks.peaks.len();
+        let mut candidates = vec![];
+        for model in models {
+            // MSTL's raw estimate at a past origin comes from a daily refit (`mstl.rs`);
+            // every other model reads the block peaks before the origin.
+            let candidate = match (model, &mstl) {
+                (Model::Mstl, Some(fit)) => window.replay(model, Some(fit.next), |j| {
+                    fit.past.get(j).copied().flatten()
+                }),
+                _ => window.replay(model, blocks.raw(model, len), |j| {
+                    blocks.raw(model, len.checked_sub(j + 1)?)
+                }),
+            };
+            candidates.extend(candidate);
+        }
+        // The median, over the last week, of the highest peak in the next half hour of
+        // the day: what the coming daily rise will need.
+        let daily_peak = cycles
+            .contains(&DAY)
+            .then(|| envelope(&blocks.peaks, blocks.per_day, 7, (0, 2), 0.5))
+            .flatten()
+            .map(|p| p.min(ceiling));
+        Ok(Replays {
+            history,
+            step,
+            candidates,
+            daily_peak,
+            ceiling,
+        })
     }
-    if let Some(best) = best {
-        return Ok(best);
+
+    /// The forecast that about `rate` (0..1) of the samples exceed: every calibrated
+    /// candidate at that rate, the one with the lowest loss; the cold-start model when
+    /// none could be calibrated.
+    pub fn at(&self, rate: f64) -> Forecast {
+        let q = if rate.is_nan() {
+            0.9
+        } else {
+            (1.0 - rate).clamp(0.0, 1.0)
+        };
+        let mut best: Option<Forecast> = None;
+        for c in &self.candidates {
+            let (correction, loss) = c.calibrated(q);
+            let candidate = Forecast {
+                peak: correction.apply(c.raw_now).min(self.ceiling),
+                model: c.model,
+                relative_error: loss,
+                calibrated: true,
+                daily_peak: self.daily_peak,
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| candidate.relative_error < b.relative_error)
+            {
+                best = Some(candidate);
+            }
+        }
+        best.unwrap_or_else(|| {
+            // Cold start: a high quantile of everything seen, recent samples weighing more.
+            let peak = raw_forecast(
+                Model::DecayingHistogram,
+                self.history,
+                self.step,
+                1,
+                q.max(COLD_START_QUANTILE),
+            )
+            .unwrap_or(0.0);
+            Forecast {
+                peak,
+                model: Model::DecayingHistogram,
+                relative_error: f64::NAN,
+                calibrated: false,
+                daily_peak: None,
+            }
+        })
     }
-    // Cold start: a high percentile of everything seen, recent samples weighted more.
-    let cold_q = q.max(0.95);
-    let peak = raw_forecast(Model::DecayingHistogram, history, step, horizon, cold_q)
-        .ok_or(ForecastError::NoData)?;
-    Ok(Forecast {
-        peak,
-        model: Model::DecayingHistogram,
-        relative_error: f64::NAN,
-        calibrated: false,
-    })
+}
+
+/// The selection window of one forecast time.
+struct Window<'a> {
+    history: &'a [f64],
+    horizon: usize,
+    origins: usize,
+    /// Floor of raw estimates (1 % of the last day's mean): keeps ratios finite.
+    floor: f64,
+    /// Blocks per day: errors a day older weigh half.
+    half_life: f64,
+}
+
+impl Window<'_> {
+    /// Replays one model: `raw_at(j)` is its raw estimate for the `j`-th block before the
+    /// forecast time (0 = the last one), from the history before that block only. `None`
+    /// without a raw estimate now or with too few replayed blocks.
+    fn replay(
+        &self,
+        model: Model,
+        raw_now: Option<f64>,
+        raw_at: impl Fn(usize) -> Option<f64>,
+    ) -> Option<Candidate> {
+        let raw_now = raw_now.filter(|r| r.is_finite())?.max(self.floor);
+        let n = self.history.len();
+        let mut samples = vec![];
+        let mut ratios = vec![];
+        let mut diffs = vec![];
+        let mut blocks = 0;
+        for j in 0..self.origins {
+            let Some(origin) = n.checked_sub(self.horizon * (j + 1)) else {
+                break;
+            };
+            if origin < self.horizon * 4 {
+                break;
+            }
+            let block = &self.history[origin..(origin + self.horizon).min(n)];
+            if block.iter().all(|v| v.is_nan()) {
+                continue;
+            }
+            let Some(raw) = raw_at(j).filter(|r| r.is_finite()) else {
+                continue;
+            };
+            let raw = raw.max(self.floor);
+            let weight = 0.5f64.powf(j as f64 / self.half_life);
+            blocks += 1;
+            for &u in block.iter().filter(|u| !u.is_nan()) {
+                samples.push((raw, u));
+                ratios.push((u / raw, weight));
+                diffs.push((u - raw, weight));
+            }
+        }
+        if blocks < MIN_ORIGINS {
+            return None;
+        }
+        Some(Candidate {
+            model,
+            raw_now,
+            used: samples.iter().map(|(_, u)| u).sum(),
+            samples,
+            ratios: Distribution::new(ratios),
+            diffs: Distribution::new(diffs),
+        })
+    }
+}
+
+impl Candidate {
+    /// The better of the two corrections at quantile `q`, and its relative pinball loss.
+    fn calibrated(&self, q: f64) -> (Correction, f64) {
+        let loss = |c: Correction| {
+            let l: f64 = self
+                .samples
+                .iter()
+                .map(|(raw, u)| pinball(*u, c.apply(*raw), q))
+                .sum();
+            if self.used > 0.0 { l / self.used } else { 0.0 }
+        };
+        [
+            Correction::Scale(self.ratios.quantile(q).unwrap_or(1.0)),
+            Correction::Shift(self.diffs.quantile(q).unwrap_or(0.0)),
+        ]
+        .into_iter()
+        .map(|c| (c, loss(c)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("two corrections")
+    }
 }
 
 fn mean_valid(values: &[f64]) -> f64 {
@@ -158,72 +322,6 @@ impl Correction {
     }
 }
 
-/// A model's raw estimate for the `j`-th block before the forecast time, starting at `origin`.
-type RawAt<'a> = dyn Fn(usize, usize) -> Option<f64> + 'a;
-
-/// The better of the two corrections of a model, and its relative pinball loss.
-/// `raw_at(j, origin)` is the model's raw estimate for the block starting at `origin`,
-/// the `j`-th block before the forecast time, from history before `origin` only.
-fn calibrate(
-    raw_at: &RawAt,
-    history: &[f64],
-    step: i64,
-    horizon: usize,
-    q: f64,
-    origins: usize,
-    level: f64,
-) -> Option<(Correction, f64)> {
-    let n = history.len();
-    let floor = level * 0.01;
-    let mut points = Vec::with_capacity(origins);
-    for j in 0..origins {
-        let Some(origin) = n.checked_sub(horizon * (j + 1)) else {
-            break;
-        };
-        if origin < horizon * 4 {
-            break;
-        }
-        let actual = block_max(&history[origin..(origin + horizon).min(n)]);
-        if actual.is_nan() {
-            continue;
-        }
-        let Some(raw) = raw_at(j, origin).filter(|r| r.is_finite()) else {
-            continue;
-        };
-        points.push((j, raw.max(floor), actual));
-    }
-    if points.len() < MIN_ORIGINS {
-        return None;
-    }
-    // Errors from the last day count twice as much as those from the day before.
-    let half_life = ((DAY / step.max(1)) as f64 / horizon as f64).max(1.0);
-    let weight = |j: usize| 0.5f64.powf(j as f64 / half_life);
-    let mut ratios: Vec<(f64, f64)> = points
-        .iter()
-        .map(|(j, raw, actual)| (actual / raw, weight(*j)))
-        .collect();
-    let mut diffs: Vec<(f64, f64)> = points
-        .iter()
-        .map(|(j, raw, actual)| (actual - raw, weight(*j)))
-        .collect();
-    let total: f64 = points.iter().map(|(_, _, a)| a).sum();
-    let loss = |c: Correction| {
-        let l: f64 = points
-            .iter()
-            .map(|(_, raw, actual)| pinball(*actual, c.apply(*raw), q))
-            .sum();
-        if total > 0.0 { l / total } else { 0.0 }
-    };
-    [
-        weighted_quantile(&mut ratios, q).map(Correction::Scale),
-        weighted_quantile(&mut diffs, q).map(Correction::Shift),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|c| (c, loss(c)))
-    .min_by(|a, b| a.1.total_cmp(&b.1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,7 +337,7 @@ mod tests {
         let values = daily(14);
         let cycles = crate::seasons::detect_cycles(&values, 300);
         let (history, future) = values.split_at(values.len() - 3);
-        let f = forecast_peak(history, 300, 3, 0.9, &cycles).unwrap();
+        let f = forecast_peak(history, 300, 3, 0.1, &cycles).unwrap();
         assert!(f.calibrated);
         assert!(
             f.peak >= block_max(future) * 0.99,
@@ -251,7 +349,7 @@ mod tests {
 
     #[test]
     fn short_history_takes_the_cold_start_path() {
-        let f = forecast_peak(&[1.0, 2.0, 3.0], 300, 3, 0.9, &[]).unwrap();
+        let f = forecast_peak(&[1.0, 2.0, 3.0], 300, 3, 0.1, &[]).unwrap();
         assert!(!f.calibrated);
         assert_eq!(f.model, Model::DecayingHistogram);
     }
@@ -259,20 +357,20 @@ mod tests {
     #[test]
     fn degenerate_inputs_are_errors_not_panics() {
         assert_eq!(
-            forecast_peak(&[], 300, 3, 0.9, &[]),
+            forecast_peak(&[], 300, 3, 0.1, &[]),
             Err(ForecastError::NoData)
         );
         assert_eq!(
-            forecast_peak(&[f64::NAN; 10], 300, 3, 0.9, &[]),
+            forecast_peak(&[f64::NAN; 10], 300, 3, 0.1, &[]),
             Err(ForecastError::NoData)
         );
         assert_eq!(
-            forecast_peak(&[1.0], 300, 0, 0.9, &[]),
+            forecast_peak(&[1.0], 300, 0, 0.1, &[]),
             Err(ForecastError::EmptyHorizon)
         );
         let constant = vec![4.0; 2000];
         assert_eq!(
-            forecast_peak(&constant, 300, 3, 0.9, &[]).unwrap().peak,
+            forecast_peak(&constant, 300, 3, 0.1, &[]).unwrap().peak,
             4.0
         );
     }

@@ -1,8 +1,13 @@
-//! The model modes of the API and the quantile of the forecast peak each provisions for.
-//! The modes are "increasingly safe"; `percentile` names the quantile explicitly.
+//! The model modes of the API as explicit risk targets: each mode promises, per resource,
+//! the share of samples whose usage may exceed the applied value (the *target
+//! under-provisioning rate*). The forecaster calibrates to it and the decision's online
+//! calibration (`decide.rs`) holds each series to it. `percentile:<p>` names the rate
+//! directly: usage above the value in (100 − p) % of samples, for every resource.
 
 use std::fmt;
 use std::str::FromStr;
+
+use crate::resource::Resource;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Mode {
@@ -16,15 +21,33 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// Quantile of the next block's peak the mode provisions for.
-    pub fn quantile(self) -> f64 {
-        match self {
-            Mode::Undershoot => 0.75,
-            Mode::CostOptimized => 0.9,
-            Mode::Balanced => 0.955,
-            Mode::AssuranceOptimized => 0.98,
-            Mode::Overshoot => 0.995,
-            Mode::Percentile(p) => (p / 100.0).clamp(0.0, 1.0),
+    /// The five named modes, from the cheapest to the safest.
+    pub const NAMED: [Mode; 5] = [
+        Mode::Undershoot,
+        Mode::CostOptimized,
+        Mode::Balanced,
+        Mode::AssuranceOptimized,
+        Mode::Overshoot,
+    ];
+
+    /// The share of samples (0..1) in which usage may exceed the applied value. Memory's
+    /// targets are far lower than CPU's: a memory shortfall can kill, a CPU one throttles.
+    /// One table for every series; docs/FORECASTING.md explains it.
+    pub fn target_rate(self, resource: Resource) -> f64 {
+        let (cpu, memory) = match self {
+            Mode::Undershoot => (0.10, 0.02),
+            Mode::CostOptimized => (0.05, 0.01),
+            Mode::Balanced => (0.02, 0.0025),
+            Mode::AssuranceOptimized => (0.005, 0.0005),
+            Mode::Overshoot => (0.001, 0.0001),
+            Mode::Percentile(p) => {
+                let rate = (1.0 - p / 100.0).clamp(0.0, 1.0);
+                (rate, rate)
+            }
+        };
+        match resource {
+            Resource::Cpu => cpu,
+            Resource::Memory => memory,
         }
     }
 }
@@ -75,16 +98,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn modes_are_increasingly_safe() {
-        let order = [
-            Mode::Undershoot,
-            Mode::CostOptimized,
-            Mode::Balanced,
-            Mode::AssuranceOptimized,
-            Mode::Overshoot,
-        ];
-        assert!(order.windows(2).all(|w| w[0].quantile() < w[1].quantile()));
-        assert_eq!("percentile:97.5".parse::<Mode>().unwrap().quantile(), 0.975);
+    fn modes_are_increasingly_safe_and_memory_safer_than_cpu() {
+        for r in Resource::ALL {
+            assert!(
+                Mode::NAMED
+                    .windows(2)
+                    .all(|w| w[0].target_rate(r) > w[1].target_rate(r))
+            );
+        }
+        for m in Mode::NAMED {
+            assert!(m.target_rate(Resource::Memory) < m.target_rate(Resource::Cpu));
+        }
+        let p = "percentile:97.5".parse::<Mode>().unwrap();
+        assert!((p.target_rate(Resource::Memory) - 0.025).abs() < 1e-12);
         assert!("percentile:120".parse::<Mode>().is_err());
         assert_eq!("balanced".parse::<Mode>().unwrap().to_string(), "balanced");
     }

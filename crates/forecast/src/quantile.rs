@@ -3,26 +3,42 @@
 /// The `q`-quantile of `(value, weight)` pairs (NaN values and non-positive weights are
 /// ignored); `None` when nothing remains. `q` is clamped to [0, 1].
 pub fn weighted_quantile(pairs: &mut [(f64, f64)], q: f64) -> Option<f64> {
-    let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
-    let mut valid: Vec<(f64, f64)> = pairs
-        .iter()
-        .copied()
-        .filter(|(v, w)| !v.is_nan() && *w > 0.0)
-        .collect();
-    if valid.is_empty() {
-        return None;
+    Distribution::new(pairs.to_vec()).quantile(q)
+}
+
+/// Weighted values sorted once, so that any number of quantiles cost a binary search each.
+#[derive(Debug, Clone, Default)]
+pub struct Distribution {
+    values: Vec<f64>,
+    /// Cumulative weights, in the order of `values`.
+    cumulative: Vec<f64>,
+}
+
+impl Distribution {
+    /// From `(value, weight)` pairs; NaN values and non-positive weights are ignored.
+    pub fn new(mut pairs: Vec<(f64, f64)>) -> Distribution {
+        pairs.retain(|(v, w)| !v.is_nan() && *w > 0.0);
+        pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut acc = 0.0;
+        let (values, cumulative) = pairs
+            .into_iter()
+            .map(|(v, w)| {
+                acc += w;
+                (v, acc)
+            })
+            .unzip();
+        Distribution { values, cumulative }
     }
-    valid.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: f64 = valid.iter().map(|(_, w)| w).sum();
-    let target = q * total;
-    let mut acc = 0.0;
-    for (v, w) in &valid {
-        acc += w;
-        if acc >= target - 1e-12 {
-            return Some(*v);
-        }
+
+    /// The smallest value whose cumulative weight reaches `q` (clamped to [0, 1]) of the
+    /// total; `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let q = if q.is_nan() { 0.5 } else { q.clamp(0.0, 1.0) };
+        let total = *self.cumulative.last()?;
+        let target = q * total - 1e-12;
+        let i = self.cumulative.partition_point(|c| *c < target);
+        self.values.get(i.min(self.values.len() - 1)).copied()
     }
-    valid.last().map(|(v, _)| *v)
 }
 
 /// Unweighted quantile.

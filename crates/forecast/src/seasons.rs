@@ -50,11 +50,35 @@ pub fn detect_cycles(values: &[f64], step: i64) -> Vec<i64> {
         let near = found
             .iter()
             .any(|p| (*p as f64 - cycle_hours as f64).abs() <= cycle_hours as f64 * 0.3);
-        if near && autocorrelation(&filled, cycle_hours as usize, mean, var) >= 0.3 {
+        let lag = cycle_hours as usize;
+        let acf = |l: usize| autocorrelation(&filled, l, mean, var);
+        let at_cycle = acf(lag);
+        // A cycle correlates more with itself one period later than half a period later;
+        // a trend or a random walk, whose autocorrelation only decays, does not.
+        let returns = at_cycle >= acf(lag / 2);
+        // A short burst at the same time every day (a nightly job) spreads its power over
+        // many harmonics, and the periodogram may propose only those: then the
+        // autocorrelation must peak at the day itself, clearly above half and three
+        // quarters of it. Not for the week: a daily cycle peaks at seven days too.
+        let peaks_at_day = seconds == DAY
+            && [lag / 2, lag * 3 / 4]
+                .iter()
+                .all(|l| at_cycle >= acf(*l) + 0.1);
+        if at_cycle >= 0.3 && returns && (near || peaks_at_day) {
             cycles.push(seconds);
         }
     }
     cycles
+}
+
+/// The cycles of the history before the start of the current UTC day (`now`, unix
+/// seconds; `values[i]` is at `start + i × step`). Every forecast of one day sees the same
+/// cycles, whoever asks: the backtest detects them once a simulated day, the operator at
+/// every forecast, and both get the same answer.
+pub fn detect_cycles_today(values: &[f64], start: i64, step: i64, now: i64) -> Vec<i64> {
+    let today = now.div_euclid(DAY) * DAY;
+    let end = ((today - start).max(0) / step.max(1)) as usize;
+    detect_cycles(&values[..end.min(values.len())], step)
 }
 
 fn autocorrelation(values: &[f64], lag: usize, mean: f64, var: f64) -> f64 {
@@ -82,5 +106,28 @@ mod tests {
         assert!(detect_cycles(&daily, step).contains(&DAY));
         assert!(detect_cycles(&vec![3.0; 14 * 288], step).is_empty());
         assert!(detect_cycles(&[1.0, 2.0], step).is_empty());
+        // A nightly job: one hour a day, flat otherwise.
+        let nightly: Vec<f64> = (0..10 * 288)
+            .map(|i| {
+                if (36..48).contains(&(i % 288)) {
+                    8.0
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        assert_eq!(detect_cycles(&nightly, step), vec![DAY]);
+        // A random walk has a high autocorrelation at every lag, and no cycle.
+        let (mut level, mut state) = (100.0, 0x9E37_79B9_7F4A_7C15u64);
+        let walk: Vec<f64> = (0..14 * 288)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                level += (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                level
+            })
+            .collect();
+        assert!(!detect_cycles(&walk, step).contains(&DAY));
     }
 }

@@ -205,6 +205,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one action handed to the actuator, by kind and `Applied::label` (or `failed`).
+    pub fn scale_action(&self, action: &str, result: &str) {
+        self.scale_actions
+            .get_or_create(&ActionLabels {
+                action: action.into(),
+                result: result.into(),
+            })
+            .inc();
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();

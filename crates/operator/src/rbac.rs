@@ -164,14 +164,18 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "admissionregistration.k8s.io",
         "mutatingwebhookconfigurations",
-        &["patch"],
+        // Server-side apply of an absent object is a create: the real API server asks
+        // for both verbs.
+        &["create", "patch"],
         Cluster,
         "webhook::registration applies the pod webhook's configuration with its caBundle",
     ),
     grant(
         "admissionregistration.k8s.io",
         "validatingwebhookconfigurations",
-        &["patch"],
+        // Server-side apply of an absent object is a create: the real API server asks
+        // for both verbs.
+        &["create", "patch"],
         Cluster,
         "webhook::registration applies the validating webhook's configuration with its caBundle",
     ),

@@ -266,6 +266,9 @@ pub async fn run(
         shared.clone(),
     );
     target_ctx.backfill = config.backfill.clone();
+    target_ctx.actuator = Arc::new(crate::actuate::KubeActuator {
+        client: client.clone(),
+    });
     target_ctx.resync = config.resync;
     let target_ctx = Arc::new(target_ctx);
 

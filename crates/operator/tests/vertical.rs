@@ -157,6 +157,8 @@ async fn roll(rig: &Rig, p: &VerticalPolicy, s: &Suggestion, steps: usize) -> Ta
             replicas: REPLICAS,
             pods: &pods,
             refused: &tally.refused,
+            // Listed fresh each step: the pods alone show every disruption.
+            last_eviction: None,
             now,
         })
         .unwrap();

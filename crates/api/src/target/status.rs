@@ -97,6 +97,37 @@ pub struct Suggestion {
     /// How far off the chosen models were in backtest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast_errors: Option<ForecastErrors>,
+    /// What each value's decision leaves for the next one, per
+    /// `<workload>/<container>/<cpu|memory>`: hysteresis and online calibration survive
+    /// restarts through it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = crate::limits::STATUS_MODELS))]
+    pub decisions: BTreeMap<String, DecisionStatus>,
+}
+
+/// The state of one value's decision (`prescale_forecast::decide::DecisionState`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionStatus {
+    /// The value applied, in cores or bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied: Option<f64>,
+    /// When it was decided, in unix seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<i64>,
+    /// Natural log of the online calibration factor applied to the forecast.
+    #[serde(default)]
+    pub calibration: f64,
+    /// Since when (unix seconds) a scale-down has been pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_since: Option<i64>,
+    /// The value a pending scale-down goes to.
+    #[serde(default)]
+    pub pending_value: f64,
+    /// The hysteresis band, a fraction of the applied value, adapted to a budget of
+    /// changes per day.
+    #[serde(default)]
+    pub band: f64,
 }
 
 /// Suggested requests (and limits) of one container.

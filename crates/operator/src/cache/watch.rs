@@ -148,6 +148,11 @@ where
     })
 }
 
+/// A namespaced object's (namespace, name).
+type ObjectKey = (String, String);
+/// What a template reads of a target: its generation and labels.
+type TemplateView = (Option<i64>, BTreeMap<String, String>);
+
 /// Starts every watch. `system_namespace` holds the pause ConfigMap.
 pub fn start(
     client: &Client,
@@ -177,10 +182,7 @@ pub fn start(
         {
             // What templates read of a target (its generation counts spec changes, and its
             // labels): a change of anything else is a status change.
-            let mut seen_before: HashMap<
-                (String, String),
-                (Option<i64>, BTreeMap<String, String>),
-            > = HashMap::new();
+            let mut seen_before: HashMap<ObjectKey, TemplateView> = HashMap::new();
             move |seen| {
                 let (t, deleted) = match seen {
                     Seen::Applied(t) | Seen::Relisted(t) => (t, false),

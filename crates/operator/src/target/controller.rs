@@ -4,7 +4,7 @@
 //! target: it is retried with backoff for that target alone, and a decided status that
 //! could not be written is kept and written on the retry, so no forecast is lost.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,14 +19,15 @@ use prescale_api::validate::validate_target_spec;
 use prescale_store::{HistoryStore, StoreError};
 use serde_json::json;
 
+use super::actuation::workload_id;
 use super::forecast::{self, Direction};
 use super::inputs::{backfilled_days, histories, history_summary, workload_inputs};
 use super::plan::{
-    CollectionFailure, CollectionState, EventSpec, ForecastOutcome, TargetInputs, TargetOutcome,
-    plan,
+    CollectionFailure, CollectionState, EventSpec, EventType, ForecastOutcome, TargetInputs,
+    TargetOutcome, plan,
 };
 use super::suggest::suggest;
-use crate::actuate::{ActuateError, Actuator};
+use crate::actuate::{Action as ClusterAction, ActuateError, Actuator, Applied};
 use crate::cache::Cache;
 use crate::client::FIELD_MANAGER;
 use crate::clock::{Clock, whole_seconds};
@@ -86,6 +87,11 @@ struct Memory {
     retry_at: Option<Instant>,
     /// This target's share of the provisioning-ratio sums: (resource, recommended, requested).
     provisioning: Vec<(&'static str, f64, f64)>,
+    /// Resizes the API server refused: (suggestion id, pod). Kept for the current
+    /// suggestion only; a restarted operator tries each once more and learns again.
+    refused: BTreeSet<(String, String)>,
+    /// When this process last evicted a pod of each workload (`Kind/name`), cluster seconds.
+    last_evictions: BTreeMap<String, i64>,
 }
 
 type Key = (String, String);
@@ -314,11 +320,14 @@ async fn reconcile_target(
         collection: CollectionState { data_time, failing },
         forecast,
         oom_kills,
+        refused: memory.refused.clone(),
+        last_evictions: memory.last_evictions.clone(),
         now: ctx.clock.now(),
     };
     let mut outcome = plan(&inputs);
     events.append(&mut outcome.events);
     outcome.events = events;
+    let recheck = outcome.recheck;
     let provisioning = provisioning(&outcome.status, &workloads);
     ctx.set_provisioning(&memory.provisioning, &provisioning);
     memory.provisioning = provisioning;
@@ -334,6 +343,15 @@ async fn reconcile_target(
     if let (Some(next), Some(t)) = (next_forecast, data_time) {
         let until = Duration::from_secs(u64::try_from(next - t).unwrap_or(0).max(1));
         wake = wake.min(ctx.clock.real_duration(until).max(Duration::from_secs(1)));
+    }
+    // A rollout in progress continues after the disruption interval at the latest (pod
+    // changes wake the target sooner).
+    if let Some(recheck) = recheck {
+        wake = wake.min(
+            ctx.clock
+                .real_duration(recheck)
+                .max(Duration::from_millis(200)),
+        );
     }
     Ok(Action::requeue(wake))
 }
@@ -362,18 +380,19 @@ async fn run_forecast(
             target: target.clone(),
             message: e.to_string(),
         })?;
-    let (store, spec, workloads, due) = (
+    let (store, spec, workloads, due, prior) = (
         ctx.store.clone(),
         ast.spec.clone(),
         workloads.to_vec(),
         due.to_vec(),
+        previous.clone(),
     );
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let histories = histories(&*store, &workloads, t)?;
         let results: BTreeMap<Direction, _> = due
             .iter()
-            .map(|d| (*d, suggest(&d.spec(&spec), &histories, t)))
+            .map(|d| (*d, suggest(&d.spec(&spec), &histories, prior.as_ref(), t)))
             .collect();
         Ok::<_, StoreError>((history_summary(&histories, backfilled), results))
     });
@@ -436,21 +455,80 @@ async fn apply(
         if event.reason == "SuggestionChanged" {
             ctx.shared.metrics.recommendations.inc();
         }
+        if event.reason == super::plan::OOM_REMEDIATED {
+            ctx.shared.metrics.oom_floor_raises.inc();
+        }
         if let Err(e) = record_event(ctx, ast, event).await {
             ctx.shared.metrics.failed("target", "EventWriteFailed");
             tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
         }
     }
+    let suggestion = outcome.status.suggestion.as_ref().map(|s| s.id.clone());
+    // Refusals of earlier suggestions no longer matter.
+    memory
+        .refused
+        .retain(|(id, _)| Some(id) == suggestion.as_ref());
     for action in &outcome.actions {
-        ctx.actuator
-            .apply(action)
-            .await
-            .map_err(|source| TargetError::Actuation {
-                target: target.clone(),
-                source,
-            })?;
+        let applied = ctx.actuator.apply(action).await;
+        let result = applied.as_ref().map_or("failed", Applied::label);
+        ctx.shared.metrics.scale_action(action.kind(), result);
+        let applied = applied.map_err(|source| TargetError::Actuation {
+            target: target.clone(),
+            source,
+        })?;
+        if let (ClusterAction::Resize { pod, .. }, Applied::Refused(_), Some(id)) =
+            (action, &applied, &suggestion)
+        {
+            memory.refused.insert((id.clone(), pod.clone()));
+        }
+        if let (ClusterAction::Evict { workload, .. }, Applied::Done) = (action, &applied) {
+            memory.last_evictions.insert(
+                workload_id(&workload.kind, &workload.name),
+                ctx.clock.now().as_second(),
+            );
+        }
+        if let Some(event) = action_event(action, &applied, ctx.clock.now())
+            && let Err(e) = record_event(ctx, ast, &event).await
+        {
+            ctx.shared.metrics.failed("target", "EventWriteFailed");
+            tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
+        }
+        tracing::info!(target = %target, action = action.kind(), result, "{}", action.describe());
     }
     Ok(())
+}
+
+/// The Event that records what became of an action (`Resized`, `Evicted`, `Restarted`
+/// with the old and new values; `EvictionBlocked`, `ActionRefused` with the server's
+/// answer); none for an object that is gone.
+fn action_event(
+    action: &ClusterAction,
+    applied: &Applied,
+    time: jiff::Timestamp,
+) -> Option<EventSpec> {
+    let (type_, reason, message) = match applied {
+        Applied::Done => (EventType::Normal, action.event_reason(), action.describe()),
+        Applied::Blocked(why) => (
+            EventType::Normal,
+            "EvictionBlocked",
+            format!(
+                "not now: {} — {why}; retried after the disruption interval",
+                action.describe()
+            ),
+        ),
+        Applied::Refused(why) => (
+            EventType::Warning,
+            "ActionRefused",
+            format!("the API server refused: {} — {why}", action.describe()),
+        ),
+        Applied::Gone => return None,
+    };
+    Some(EventSpec {
+        type_,
+        reason,
+        message,
+        time,
+    })
 }
 
 /// Server-side apply of the whole status, forced: the operator owns every status field.

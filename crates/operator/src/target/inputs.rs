@@ -3,23 +3,42 @@
 //! usage history of their containers (from the store), and how far the Prometheus
 //! backfill has got.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::Pod;
 use prescale_api::target::status::HistoryStatus;
 use prescale_store::{HistoryStore, Metric, SeriesKey, StoreError};
 
 use super::plan::WorkloadInput;
 use super::suggest::ContainerHistory;
 use crate::cache::Cache;
+use crate::collector::owners::WorkloadRef;
+use crate::vertical::pods::PodView;
 use crate::workload::WorkloadView;
 
 /// How far back forecasts read history.
 const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 
-/// The plan's view of each workload: pods from the workload's own status, the HPAs that
-/// scale it, the PodDisruptionBudgets that cover its pods.
+/// The plan's view of each workload: pod counts from the workload's own status, its pods
+/// as the cache shows them, the HPAs that scale it, the PodDisruptionBudgets that cover
+/// its pods.
 pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<WorkloadInput> {
+    let mut pods_by_ns: BTreeMap<&str, Vec<(WorkloadRef, Arc<Pod>)>> = BTreeMap::new();
+    for w in workloads {
+        pods_by_ns
+            .entry(&w.namespace)
+            .or_insert_with(|| cache.pods_by_workload(&w.namespace));
+    }
     workloads
         .iter()
         .map(|w| WorkloadInput {
+            replicas: w.replicas,
+            running: pods_by_ns[w.namespace.as_str()]
+                .iter()
+                .filter(|(r, _)| r.kind == w.kind && r.name == w.name)
+                .map(|(_, p)| PodView::of(p))
+                .collect(),
             kind: w.kind.clone(),
             name: w.name.clone(),
             pods: w.pods as usize,

@@ -8,8 +8,13 @@
 //! - `Ready`: `SuggestionAvailable` | `CollectingUsage` | `NoReadyPods` | `InvalidSpec` |
 //!   `WorkloadNotFound` | a forecast failure (`TargetError::reason`).
 //! - `MetricsAvailable`: `Collecting` | the collector's failure (`CollectError::reason`).
-//! - `AbleToScale`: `RecommendationMode` | `ScalingPaused` | `ActuationNotAvailable`.
+//! - `AbleToScale`: see `super::actuation` (`RecommendationMode` | `ScalingPaused` |
+//!   `ActuationNotAvailable` | `InvalidVerticalPolicy` | `WaitingForData` | `Applying` |
+//!   `Applied`).
 //! - `ScalingActive`: `EnoughData` | `NotEnoughData`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -20,9 +25,13 @@ use prescale_api::target::status::{
 };
 use prescale_api::validate::validate_target_spec;
 
+use super::actuation::actuation;
 use crate::actuate::Action;
 use crate::conditions::condition;
 use crate::pause::PauseState;
+use crate::vertical::oom::{self, OomDecision, OomInputs, oom_policy};
+use crate::vertical::pods::PodView;
+use prescale_api::quantity::{Format, Quantity};
 
 /// A workload the target resolved, as the plan sees it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -36,6 +45,9 @@ pub struct WorkloadInput {
     /// works with).
     pub hpas: Vec<String>,
     pub pdbs: Vec<String>,
+    /// Desired replicas, and the pods as the cache shows them (what the rollout moves).
+    pub replicas: u32,
+    pub running: Vec<PodView>,
 }
 
 /// Why the collector has no fresh samples for the target's namespace.
@@ -55,6 +67,9 @@ pub struct CollectionState {
 }
 
 /// What this round's forecast step did.
+// One value per reconcile, moved into the plan and dropped: boxing the suggestion would
+// only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum ForecastOutcome {
     /// No direction was due: the previous suggestion stands.
@@ -91,6 +106,11 @@ pub struct TargetInputs {
     pub forecast: ForecastOutcome,
     /// OOM kills of the target's containers in the last days: (container, data time).
     pub oom_kills: Vec<(String, i64)>,
+    /// Resizes the API server refused: (suggestion id, pod). Such a pod falls back to
+    /// eviction (or is reported) until the suggestion changes.
+    pub refused: BTreeSet<(String, String)>,
+    /// When this process last evicted a pod of each workload (`Kind/name`), seconds.
+    pub last_evictions: BTreeMap<String, i64>,
     pub now: Timestamp,
 }
 
@@ -123,8 +143,10 @@ pub struct EventSpec {
 pub struct TargetOutcome {
     pub status: AIScaleTargetStatus,
     pub events: Vec<EventSpec>,
-    /// Changes to make to the cluster: none in this version (see `crate::actuate`).
+    /// Changes to make to the cluster (carried out by `crate::actuate`).
     pub actions: Vec<Action>,
+    /// Look at the target again within this much cluster time (a rollout in progress).
+    pub recheck: Option<Duration>,
 }
 
 /// Whether any direction of the target is autonomous.
@@ -179,6 +201,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             status,
             events,
             actions: vec![],
+            recheck: None,
         };
     }
     status.workloads = i
@@ -220,6 +243,9 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
     killed.sort();
     killed.dedup();
     status.oom_killed_containers = killed;
+    let oom = remediate_oom(i);
+    status.oom_adjusted_memory = oom.adjusted;
+    status.oom_stabilization_window_expiry = oom.expiry;
     if let Some(last) = i.oom_kills.iter().map(|(_, at)| *at).max() {
         status.last_oom_time = Timestamp::from_second(last).ok().map(Time);
     }
@@ -269,54 +295,12 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             "usage is collected from metrics.k8s.io",
         ),
     };
-    let pause_note = i
-        .pause
-        .problem
-        .as_deref()
-        .map(|p| format!(" ({p})"))
-        .unwrap_or_default();
-    let hpas: Vec<&str> = i
-        .workloads
-        .iter()
-        .flat_map(|w| &w.hpas)
-        .map(String::as_str)
-        .collect();
-    let pdbs: Vec<&str> = i
-        .workloads
-        .iter()
-        .flat_map(|w| &w.pdbs)
-        .map(String::as_str)
-        .collect();
-    let works_with = match (hpas.is_empty(), pdbs.is_empty()) {
-        (true, true) => String::new(),
-        _ => format!(
-            "; actuation will work with HPA [{}] and PodDisruptionBudget [{}]",
-            hpas.join(", "),
-            pdbs.join(", ")
-        ),
-    };
-    let able = match (autonomous(&i.spec), i.pause.paused) {
-        (false, _) => cond(
-            "AbleToScale",
-            "True",
-            "RecommendationMode",
-            "recommendation mode: suggestions are reported, nothing is applied",
-        ),
-        (true, true) => cond(
-            "AbleToScale",
-            "False",
-            "ScalingPaused",
-            "the system-wide pause is on: apply steps are skipped and recorded",
-        ),
-        (true, false) => cond(
-            "AbleToScale",
-            "False",
-            "ActuationNotAvailable",
-            &format!(
-                "autonomous actuation is not available in this version; suggestions are reported only{works_with}{pause_note}"
-            ),
-        ),
-    };
+    let acting = actuation(i, status.suggestion.as_ref(), &status.oom_adjusted_memory);
+    if acting.processed.is_some() {
+        status.last_processed_suggestion_uid = acting.processed.clone();
+    }
+    let (able_status, able_reason, able_message) = &acting.able;
+    let able = cond("AbleToScale", able_status, able_reason, able_message);
     let enough = status
         .suggestion
         .as_ref()
@@ -354,11 +338,69 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             time: i.now,
         });
     }
+    events.extend(oom.bumps.iter().map(|b| EventSpec {
+        type_: EventType::Warning,
+        reason: OOM_REMEDIATED,
+        message: format!(
+            "container {} was OOM-killed: its memory floor is raised from {} to {}{}, held until {}",
+            b.container,
+            b.from.format(Format::Binary),
+            b.to.format(Format::Binary),
+            if b.capped { " (its upperbound)" } else { "" },
+            status
+                .oom_stabilization_window_expiry
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |t| t.0.to_string()),
+        ),
+        time: i.now,
+    }));
     TargetOutcome {
         status,
         events,
-        actions: vec![],
+        actions: acting.actions,
+        recheck: acting.recheck,
     }
+}
+
+/// The Event reason of a raised OOM floor (counted in `prescale_oom_remediations_total`).
+pub const OOM_REMEDIATED: &str = "OOMRemediated";
+
+/// The OOM floors to hold (`vertical::oom`), from the kills seen and the memory the
+/// workloads' pods ask now.
+fn remediate_oom(i: &TargetInputs) -> OomDecision {
+    // An unreadable window is reported by ValidSpec; the plan stops before this then.
+    let Ok(policy) = oom_policy(&i.spec) else {
+        return OomDecision::default();
+    };
+    let vertical = i.spec.vertical.as_ref();
+    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
+    let memory_requests = i
+        .workloads
+        .iter()
+        .flat_map(|w| &w.running)
+        .flat_map(|p| &p.containers)
+        .filter_map(|c| {
+            let q = c.spec.requests.as_ref()?.get("memory")?;
+            Some((c.name.clone(), q.0.parse::<Quantity>().ok()?))
+        });
+    for (name, q) in memory_requests {
+        let e = requests.entry(name).or_insert(q);
+        *e = (*e).max(q);
+    }
+    oom::decide(OomInputs {
+        policy,
+        autonomous: vertical
+            .and_then(|v| v.mode.as_ref())
+            .and_then(|m| m.scaling())
+            == Some(Scaling::Autonomous),
+        containers: vertical
+            .and_then(|v| v.containers.as_deref())
+            .unwrap_or_default(),
+        kills: &i.oom_kills,
+        previous: &i.previous,
+        requests: &requests,
+        now: i.now,
+    })
 }
 
 /// Why the target resolves no workload, and how to fix it.

@@ -35,6 +35,8 @@ fn inputs() -> TargetInputs {
         collection: CollectionState::default(),
         forecast: ForecastOutcome::NotDue,
         oom_kills: vec![],
+        refused: Default::default(),
+        last_evictions: Default::default(),
         now: t("2026-11-29T10:00:00.600Z"),
     }
 }
@@ -260,16 +262,16 @@ fn able_to_scale_follows_mode_and_pause() {
     let (status, reason, message) = get(&plan(&i), "AbleToScale");
     assert_eq!(
         (status.as_str(), reason.as_str()),
-        ("False", "ActuationNotAvailable")
+        ("True", "WaitingForData")
     );
-    assert!(!message.contains("HPA"), "{message}");
-    i.workloads[0].hpas = vec!["web-hpa".into()];
-    i.workloads[0].pdbs = vec!["web-pdb".into()];
-    let message = get(&plan(&i), "AbleToScale").2;
-    assert!(
-        message.contains("HPA [web-hpa]") && message.contains("PodDisruptionBudget [web-pdb]"),
-        "{message}"
+    assert!(message.contains("InPlaceOrRecreate"), "{message}");
+    i.spec = spec(json!({"horizontal": {"mode": "autonomous"}}));
+    assert_eq!(
+        get(&plan(&i), "AbleToScale").1,
+        "ActuationNotAvailable",
+        "replica floors are not applied yet"
     );
+    i.spec = spec(json!({"vertical": {"mode": "auto"}}));
     i.pause = PauseState {
         paused: false,
         problem: Some("ConfigMap thoras-operator-system-config: not valid YAML".into()),
@@ -335,4 +337,76 @@ fn oom_kills_since_the_suggestion_are_listed() {
     let o = plan(&i);
     assert_eq!(o.status.oom_killed_containers, ["app"]);
     assert_eq!(o.status.last_oom_time.unwrap().0, t("2026-11-29T09:40:00Z"));
+}
+
+fn running_pod(name: &str, cpu: &str, memory: &str) -> PodView {
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
+        "metadata": {"name": name, "creationTimestamp": "2026-11-28T10:00:00Z"},
+        "spec": {"containers": [{"name": "app",
+            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]},
+        "status": {"conditions": [{"type": "Ready", "status": "True"}]}
+    }))
+    .unwrap();
+    PodView::of(&pod)
+}
+
+#[test]
+fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
+    let mut i = inputs();
+    i.spec = spec(json!({"vertical": {"mode": "autonomous",
+        "update_policy": {"update_mode": "in_place_or_recreate", "recreate_resources": []},
+        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "16Mi"}}]}}));
+    i.workloads[0].replicas = 2;
+    i.workloads[0].running = vec![
+        running_pod("web-a", "100m", "128Mi"),
+        running_pod("web-b", "100m", "128Mi"),
+    ];
+    // Not enough data: nothing is applied.
+    i.previous.suggestion = Some(suggestion("s1", "2026-11-29T09:59:00Z", false));
+    let o = plan(&i);
+    assert!(o.actions.is_empty());
+    assert_eq!(get(&o, "AbleToScale").1, "WaitingForData");
+    assert_eq!(o.status.last_processed_suggestion_uid, None);
+    // Enough data: both pods are resized in place, and the suggestion is processed.
+    i.previous.suggestion = Some(suggestion("s2", "2026-11-29T09:59:00Z", true));
+    let o = plan(&i);
+    assert_eq!(
+        o.actions.iter().map(Action::kind).collect::<Vec<_>>(),
+        ["resize", "resize"]
+    );
+    let (status, reason, message) = get(&o, "AbleToScale");
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Applying"));
+    assert!(
+        message.contains("0 of 2 pods run suggestion s2"),
+        "{message}"
+    );
+    assert!(message.contains("2 resize"), "{message}");
+    assert_eq!(
+        o.status.last_processed_suggestion_uid.as_deref(),
+        Some("s2")
+    );
+    assert!(o.recheck.is_some());
+    // A refused resize of this suggestion falls back to eviction (one pod: the budget).
+    i.refused.insert(("s2".into(), "web-a".into()));
+    let kinds: Vec<_> = plan(&i).actions.iter().map(Action::kind).collect();
+    assert_eq!(kinds, ["evict", "resize"]);
+    // The pause: nothing is applied, whatever the rollout would do.
+    i.pause = PauseState {
+        paused: true,
+        problem: None,
+    };
+    let o = plan(&i);
+    assert!(o.actions.is_empty());
+    assert_eq!(get(&o, "AbleToScale").1, "ScalingPaused");
+    // Pods at the suggestion: Applied, no action.
+    i.pause = PauseState::RUNNING;
+    i.refused.clear();
+    i.workloads[0].running = vec![
+        running_pod("web-a", "250m", "300Mi"),
+        running_pod("web-b", "250m", "300Mi"),
+    ];
+    let o = plan(&i);
+    assert!(o.actions.is_empty(), "{:?}", o.actions);
+    assert_eq!(get(&o, "AbleToScale").1, "Applied");
+    assert_eq!(o.recheck, None);
 }

@@ -1,20 +1,25 @@
-//! From an AIScaleTarget's settings and its workloads' history to the suggestion written
-//! into its status. Pure: history in, suggestion out.
+//! From an AIScaleTarget's settings, its workloads' history and the previous suggestion
+//! to the suggestion written into its status. Pure: history and state in, suggestion out.
+//! Every value goes through `prescale_forecast::decide::decide`, the function
+//! `prescale backtest` replays, with the decision state kept in the suggestion
+//! (`decisions`) so that hysteresis and calibration survive restarts.
 
 use std::collections::BTreeMap;
 
 use prescale_api::mode::ModelMode;
 use prescale_api::settings::{EffectiveModel, effective_model};
 use prescale_api::target::scaling::{ScalingBehavior, ScalingStep};
-use prescale_api::target::status::{ContainerRecommendation, ForecastErrors, Suggestion};
+use prescale_api::target::status::{
+    ContainerRecommendation, DecisionStatus, ForecastErrors, Suggestion,
+};
 use prescale_api::target::vertical::ResourcePolicy;
 use prescale_api::{AIScaleTargetSpec, mode::StepType};
+use prescale_forecast::decide::{DecisionSpec, DecisionState, decide, history_span};
 use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::mode::Mode;
-use prescale_forecast::recommend::{
-    Behavior, Bounds, ReplicaPolicy, Step, recommend_replicas, recommend_value,
-};
-use prescale_forecast::seasons::detect_cycles;
+use prescale_forecast::recommend::{Bounds, ReplicaPolicy, Step, recommend_replicas};
+use prescale_forecast::resource::Resource;
+use prescale_forecast::seasons::detect_cycles_today;
 use prescale_forecast::series::Series;
 
 /// What is known about one container of one workload.
@@ -31,33 +36,34 @@ pub struct ContainerHistory {
     pub replicas: u32,
 }
 
-pub fn quantile_of(m: &EffectiveModel) -> f64 {
-    let mode = match m.mode {
+/// The forecaster's mode for the API's model settings.
+pub fn mode_of(m: &EffectiveModel) -> Mode {
+    match m.mode {
         ModelMode::Undershoot => Mode::Undershoot,
         ModelMode::CostOptimized => Mode::CostOptimized,
         ModelMode::Balanced => Mode::Balanced,
         ModelMode::AssuranceOptimized => Mode::AssuranceOptimized,
         ModelMode::Overshoot => Mode::Overshoot,
         ModelMode::Percentile => Mode::Percentile(m.percentile.unwrap_or(95.0)),
-    };
-    mode.quantile()
+    }
 }
 
-fn behavior(
+/// `scaling_behavior` as step limits (up, down); `unit_absolute` reads an absolute step
+/// in the metric's unit.
+fn steps(
     b: Option<&ScalingBehavior>,
     unit_absolute: impl Fn(&ScalingStep) -> Option<f64>,
-) -> Behavior {
+) -> (Option<Step>, Option<Step>) {
     let step = |s: &Option<ScalingStep>| {
         s.as_ref().and_then(|s| match s.type_ {
             StepType::Percent => s.percent.map(Step::Percent),
             StepType::Absolute => unit_absolute(s).map(Step::Absolute),
         })
     };
-    Behavior {
-        scale_up: b.and_then(|b| step(&b.scale_up)),
-        scale_down: b.and_then(|b| step(&b.scale_down)),
-        dead_band: 0.05,
-    }
+    (
+        b.and_then(|b| step(&b.scale_up)),
+        b.and_then(|b| step(&b.scale_down)),
+    )
 }
 
 fn bounds(policy: Option<&ResourcePolicy>) -> Bounds {
@@ -70,47 +76,97 @@ fn bounds(policy: Option<&ResourcePolicy>) -> Bounds {
     }
 }
 
-/// Forecast result for one metric of one container.
-struct Predicted {
-    value: Option<f64>,
-    model: String,
-    error: f64,
-    enough: bool,
+/// The decision spec of one metric: what `prescale backtest` builds from its flags.
+pub fn decision_spec(
+    m: &EffectiveModel,
+    resource: Resource,
+    bounds: Bounds,
+    (scale_up, scale_down): (Option<Step>, Option<Step>),
+) -> DecisionSpec {
+    DecisionSpec {
+        resource,
+        rate: mode_of(m).target_rate(resource),
+        buffer: m.buffer_fraction,
+        bounds,
+        scale_up,
+        scale_down,
+        min_lookback: m.min_lookback.as_secs() as i64,
+    }
 }
 
-fn predict(
+fn state_of(s: Option<&DecisionStatus>) -> DecisionState {
+    s.map(|s| DecisionState {
+        applied: s.applied,
+        decided_at: s.decided_at,
+        calibration: s.calibration,
+        pending_since: s.pending_since,
+        pending_value: s.pending_value,
+        band: s.band,
+    })
+    .unwrap_or_default()
+}
+
+fn status_of(s: &DecisionState) -> DecisionStatus {
+    DecisionStatus {
+        applied: s.applied,
+        decided_at: s.decided_at,
+        calibration: s.calibration,
+        pending_since: s.pending_since,
+        pending_value: s.pending_value,
+        band: s.band,
+    }
+}
+
+/// The decision for one metric of one container.
+#[derive(Debug, Clone)]
+pub struct Predicted {
+    /// The value to apply, or the provisional one while there is not enough history.
+    pub value: Option<f64>,
+    pub model: String,
+    pub error: f64,
+    pub enough: bool,
+    pub state: DecisionState,
+}
+
+/// Forecasts `samples` at `now` and decides the value from the previous decision `state`:
+/// the operator's one path from history to a value.
+pub fn predict(
     samples: &[(i64, f64)],
-    m: &EffectiveModel,
-    buffer_bounds: Bounds,
-    behavior: Behavior,
-    current: Option<f64>,
+    horizon_secs: i64,
+    spec: &DecisionSpec,
+    state: &DecisionState,
+    now: i64,
 ) -> Predicted {
-    let empty = Predicted {
-        value: None,
-        model: "none".into(),
-        error: f64::NAN,
-        enough: false,
-    };
     let Ok(series) = Series::from_samples(samples) else {
-        return empty;
+        return Predicted {
+            value: state.applied,
+            model: "none".into(),
+            error: f64::NAN,
+            enough: false,
+            state: *state,
+        };
     };
-    let horizon = ((m.horizon.as_secs() as i64) / series.step.max(1)).max(1) as usize;
-    let cycles = detect_cycles(&series.values, series.step);
-    let Ok(f) = forecast_peak(
-        &series.values,
-        series.step,
-        horizon,
-        quantile_of(m),
-        &cycles,
-    ) else {
-        return empty;
-    };
-    let span = samples.last().map(|l| l.0).unwrap_or(0) - samples.first().map(|f| f.0).unwrap_or(0);
+    let step = series.step.max(1);
+    let horizon = (horizon_secs / step).max(1) as usize;
+    let cycles = detect_cycles_today(&series.values, series.start, step, now);
+    let forecast = forecast_peak(&series.values, step, horizon, spec.rate, &cycles).ok();
+    // The usage seen since the previous decision, on the same grid the backtest replays.
+    let since = state.decided_at.map_or(series.len(), |d| {
+        ((d - series.start).max(0) + step - 1).div_euclid(step) as usize
+    });
+    let until = ((now - series.start).max(0) + step - 1).div_euclid(step) as usize;
+    let observed = &series.values[since.min(series.len())..until.clamp(since, series.len())];
+    let span = history_span(&series.values, step);
+    let d = decide(forecast.as_ref(), observed, now, span, spec, state);
     Predicted {
-        value: recommend_value(f.peak, m.buffer_fraction, buffer_bounds, behavior, current),
-        model: f.model.name().to_string(),
-        error: f.relative_error,
-        enough: f.calibrated && span >= m.min_lookback.as_secs() as i64,
+        value: d.value.or(d.wanted),
+        model: forecast
+            .as_ref()
+            .map_or("none", |f| f.model.name())
+            .to_string(),
+        error: forecast.as_ref().map_or(f64::NAN, |f| f.relative_error),
+        enough: d.enough,
+        state: d.state,
     }
 }
 
@@ -122,10 +178,12 @@ fn memory_text(bytes: f64) -> String {
     format!("{}Mi", (bytes / (1024.0 * 1024.0)).ceil().max(1.0) as i64)
 }
 
-/// The suggestion for a target, or why none can be made yet.
+/// The suggestion for a target at `now`, or why none can be made yet. `previous` is the
+/// suggestion in the target's status: its decision states continue.
 pub fn suggest(
     spec: &AIScaleTargetSpec,
     history: &[ContainerHistory],
+    previous: Option<&Suggestion>,
     now: i64,
 ) -> Result<Suggestion, String> {
     let vertical = spec.vertical.as_ref();
@@ -142,6 +200,7 @@ pub fn suggest(
     let mut errors = vec![];
     let mut enough = !history.is_empty();
     let mut totals: BTreeMap<String, f64> = BTreeMap::new();
+    let mut decisions = BTreeMap::new();
     for h in history {
         let policy = crate::vertical::desired::policy_for(policies, &h.container);
         let b = vertical.and_then(|v| v.scaling_behavior.as_ref());
@@ -155,19 +214,36 @@ pub fn suggest(
                 .and_then(|v| v.quantity().ok())
                 .map(|q| q.as_f64())
         };
-        let cpu = predict(
+        let mut decided = |metric: &str,
+                           samples: &[(i64, f64)],
+                           m: &EffectiveModel,
+                           resource: Resource,
+                           limits: Option<&ResourcePolicy>,
+                           unit: fn(
+            &prescale_api::target::scaling::AbsoluteStep,
+        ) -> Option<&prescale_api::quantity::QuantityValue>| {
+            let key = format!("{}/{}/{metric}", h.workload, h.container);
+            let state = state_of(previous.and_then(|p| p.decisions.get(&key)));
+            let spec = decision_spec(m, resource, bounds(limits), steps(b, |s| q(s, unit)));
+            let p = predict(samples, m.horizon.as_secs() as i64, &spec, &state, now);
+            decisions.insert(key, status_of(&p.state));
+            p
+        };
+        let cpu = decided(
+            "cpu",
             &h.cpu,
             &cpu_model,
-            bounds(policy.and_then(|p| p.cpu.as_ref())),
-            behavior(b, |s| q(s, |a| a.cpu.as_ref())),
-            h.cpu_request,
+            Resource::Cpu,
+            policy.and_then(|p| p.cpu.as_ref()),
+            |a| a.cpu.as_ref(),
         );
-        let mem = predict(
+        let mem = decided(
+            "memory",
             &h.memory,
             &mem_model,
-            bounds(policy.and_then(|p| p.memory.as_ref())),
-            behavior(b, |s| q(s, |a| a.memory.as_ref())),
-            h.memory_request,
+            Resource::Memory,
+            policy.and_then(|p| p.memory.as_ref()),
+            |a| a.memory.as_ref(),
         );
         enough &= cpu.enough && mem.enough;
         models.insert(
@@ -251,6 +327,7 @@ pub fn suggest(
             horizontal: suggested_replicas.and(mean_error),
             vertical: mean_error,
         }),
+        decisions,
     };
     suggestion.id = suggestion_id(&suggestion);
     Ok(suggestion)
@@ -309,7 +386,7 @@ mod tests {
 
     #[test]
     fn suggestion_has_requests_replicas_and_a_stable_id() {
-        let s = suggest(&spec(), &[history(4)], 4 * 86_400).unwrap();
+        let s = suggest(&spec(), &[history(4)], None, 4 * 86_400).unwrap();
         assert!(s.has_enough_data_to_scale);
         let c = &s.containers[0];
         assert!(
@@ -319,21 +396,80 @@ mod tests {
         assert!(s.suggested_replicas.unwrap() >= 1);
         assert_eq!(
             s.id,
-            suggest(&spec(), &[history(4)], 4 * 86_400).unwrap().id
+            suggest(&spec(), &[history(4)], None, 4 * 86_400)
+                .unwrap()
+                .id
         );
     }
 
     #[test]
     fn little_history_is_not_enough_to_scale_and_none_is_an_error() {
-        let s = suggest(&spec(), &[history(0).clone()], 0);
+        let s = suggest(&spec(), &[history(0).clone()], None, 0);
         assert!(s.is_err());
         let mut short = history(1);
         short.cpu.truncate(5);
         short.memory.truncate(5);
         assert!(
-            !suggest(&spec(), &[short], 1500)
+            !suggest(&spec(), &[short], None, 1500)
                 .unwrap()
                 .has_enough_data_to_scale
         );
+    }
+
+    /// The operator and `prescale backtest` share one decision path: replaying a series
+    /// through `suggest` (state carried from suggestion to suggestion, as the status
+    /// carries it) applies exactly the values the backtest measures.
+    #[test]
+    fn the_operator_applies_exactly_what_the_backtest_replays() {
+        use prescale_forecast::backtest::{BacktestConfig, backtest_series};
+        use prescale_forecast::series::Series;
+
+        let step = 300;
+        let values: Vec<f64> = (0..3 * 288)
+            .map(|i| {
+                let noise = ((i * 7919) % 97) as f64 / 97.0;
+                0.4 + 0.3 * (i as f64 * std::f64::consts::TAU / 288.0).sin() + 0.1 * noise
+            })
+            .collect();
+        let series = Series {
+            start: 0,
+            step,
+            values: values.clone(),
+        };
+        let config = BacktestConfig {
+            bounds: Bounds {
+                lower: Some(0.1),
+                upper: Some(2.0),
+            },
+            min_lookback: 3600,
+            warmup_days: 0.5,
+            resource: Some(Resource::Cpu),
+            ..BacktestConfig::default()
+        };
+        let replayed = backtest_series("web", &series, &config, &|_| {}).unwrap();
+        let expected = &replayed.trace.provisioned["prescale"];
+
+        let mut previous: Option<Suggestion> = None;
+        let mut applied = 0;
+        for t in (3..values.len()).step_by(3) {
+            let mut h = history(0);
+            h.cpu = values[..t]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as i64 * step, *v))
+                .collect();
+            h.memory = h.cpu.clone();
+            let s = suggest(&spec(), &[h], previous.as_ref(), t as i64 * step).unwrap();
+            let state = &s.decisions["Deployment/web/app/cpu"];
+            match state.applied {
+                Some(v) => {
+                    assert_eq!(v, expected[t], "decision at sample {t}");
+                    applied += 1;
+                }
+                None => assert!(expected[t].is_nan(), "decision at sample {t}"),
+            }
+            previous = Some(s);
+        }
+        assert!(applied > 100, "only {applied} decisions applied a value");
     }
 }

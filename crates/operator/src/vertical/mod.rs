@@ -1,9 +1,11 @@
 //! Vertical scaling of running pods: what each container should run with (`desired`,
 //! shared with the pod admission webhook), the policy resolved from `spec.vertical`
-//! (`policy`), the pods as the rollout sees them (`pods`) and one step of a workload's
-//! rollout (`rollout`). All pure; `crate::actuate` carries the actions out.
+//! (`policy`), the pods as the rollout sees them (`pods`), one step of a workload's
+//! rollout (`rollout`) and the memory floors OOM kills raise (`oom`). All pure;
+//! `crate::actuate` carries the actions out.
 
 pub mod desired;
+pub mod oom;
 pub mod pods;
 pub mod policy;
 pub mod rollout;

@@ -53,6 +53,9 @@ pub struct WorkloadRollout<'a> {
     pub pods: &'a [PodView],
     /// Pods whose resize the API refused for this suggestion.
     pub refused: &'a BTreeSet<String>,
+    /// When this process last evicted a pod of the workload (seconds): until the cache
+    /// shows the eviction, the pods alone do not tell that a disruption just happened.
+    pub last_eviction: Option<i64>,
     /// Seconds.
     pub now: i64,
 }
@@ -222,7 +225,7 @@ pub fn plan_workload(r: &WorkloadRollout) -> Result<RolloutPlan, DesiredError> {
     let missing = (r.replicas as usize).saturating_sub(live);
     let budget = r.policy.max_disrupted.pods(r.replicas.max(live as u32)) as usize;
     let mut evictions_left = budget.saturating_sub(not_ready + missing);
-    let last_disruption = pods.iter().map(|p| p.created).max();
+    let last_disruption = pods.iter().map(|p| p.created).chain(r.last_eviction).max();
     let quiet = last_disruption.is_none_or(|t| r.now - t >= r.policy.interval.as_secs() as i64);
     let suggested_at = r.suggestion.time.as_ref().map(|t| t.0.as_second());
     for pod in pods.iter().filter(|p| !p.deleting) {

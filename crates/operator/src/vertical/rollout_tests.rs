@@ -81,6 +81,7 @@ fn step(
         replicas: pods.len() as u32,
         pods,
         refused: &refused,
+        last_eviction: None,
         now,
     })
     .unwrap()

@@ -7,24 +7,30 @@
 //! operator makes is also checked against the install's RBAC (`rbac.rs`).
 
 mod actuation;
+mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod rbac;
 mod scenarios;
+mod webhook_pods;
 mod webhook_scenarios;
 
 use common::env::TestEnv;
 
-/// `scenario::sim` and `scenario::real_server` for each scenario.
+/// `scenario::sim` and `scenario::real_server` for each scenario (of module `scenarios`
+/// unless another is named, as in `actuation::actuation_requests`).
 macro_rules! on_both_clusters {
-    ($($scenario:ident: $roles:expr;)*) => {$(
+    ($($scenario:ident: $roles:expr;)*) => {
+        on_both_clusters! { $(scenarios::$scenario: $roles;)* }
+    };
+    ($($module:ident :: $scenario:ident: $roles:expr;)*) => {$(
         mod $scenario {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sim() {
                 let env = TestEnv::sim(stringify!($scenario), $roles).await;
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
                 let ungranted = env.ungranted_requests();
                 assert!(
                     ungranted.is_empty(),
@@ -37,7 +43,7 @@ macro_rules! on_both_clusters {
                 let Some(env) = TestEnv::real(stringify!($scenario), $roles).await else {
                     return;
                 };
-                scenarios::$scenario(&env).await;
+                $module::$scenario(&env).await;
             }
         }
     )*};
@@ -53,25 +59,32 @@ on_both_clusters! {
     admission_webhooks: &["prod"];
 }
 
-mod actuation_requests {
-    use super::*;
+on_both_clusters! {
+    actuation::actuation_requests: &["prod"];
+}
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sim() {
-        let env = TestEnv::sim("actuation_requests", &["prod"]).await;
-        actuation::actuation_requests(&env).await;
-        let ungranted = env.ungranted_requests();
-        assert!(
-            ungranted.is_empty(),
-            "requests the install's RBAC does not grant: {ungranted:#?}"
-        );
-    }
+/// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
+/// suggestion to apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autonomous_in_place_sim() {
+    let env = TestEnv::sim("autonomous_in_place", &["prod"]).await;
+    autonomous::autonomous_in_place(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
+}
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn real_server() {
-        let Some(env) = TestEnv::real("actuation_requests", &["prod"]).await else {
-            return;
-        };
-        actuation::actuation_requests(&env).await;
-    }
+/// Only on the simulated cluster: a suggestion needs usage, which the real server (no
+/// kubelet) has none of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_pods_sim() {
+    let env = TestEnv::sim("webhook_pods", &["prod"]).await;
+    webhook_pods::new_pods_start_with_the_recommendation(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }

@@ -403,7 +403,7 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     let asts = create_target(env, prod, "api", "api", autonomous).await;
     let operator = env.start_operator(Arc::new(MemoryStore::new()));
     target_until(env, prod, "api", "autonomous mode is reported", |t| {
-        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")
+        has_condition(t, "AbleToScale", "True", "WaitingForData")
     })
     .await;
     // The pause, written while the operator runs.
@@ -425,7 +425,7 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     .await
     .unwrap();
     target_until(env, prod, "api", "resuming is reported", |t| {
-        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")
+        has_condition(t, "AbleToScale", "True", "WaitingForData")
     })
     .await;
     // A malformed pause means "not paused", with the problem reported.
@@ -439,7 +439,7 @@ pub async fn pause_and_invalid_spec(env: &TestEnv) {
     let malformed = read_pause(&env.admin, &env.system_ns).await.unwrap();
     assert!(!malformed.paused && malformed.problem.is_some());
     target_until(env, prod, "api", "the malformed pause is reported", |t| {
-        has_condition(t, "AbleToScale", "False", "ActuationNotAvailable")?;
+        has_condition(t, "AbleToScale", "True", "WaitingForData")?;
         let message = condition(t, "AbleToScale").unwrap().message;
         message
             .contains(SYSTEM_CONFIG_MAP)

@@ -25,7 +25,7 @@ use serde_json::json;
 
 use crate::common::env::{TestEnv, eventually};
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -33,8 +33,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The sum of `prescale_webhook_requests_total{webhook="pods"}` on the metrics endpoint.
-async fn pod_reviews(metrics: SocketAddr) -> Result<u64, String> {
+/// The `prescale_webhook_requests_total` and `prescale_webhook_errors_total` lines of
+/// the metrics endpoint (what the webhooks answered, and how).
+pub async fn webhook_outcomes(metrics: SocketAddr) -> Result<Vec<String>, String> {
     let text = reqwest::get(format!("http://{metrics}/metrics"))
         .await
         .map_err(|e| e.to_string())?
@@ -43,6 +44,19 @@ async fn pod_reviews(metrics: SocketAddr) -> Result<u64, String> {
         .map_err(|e| e.to_string())?;
     Ok(text
         .lines()
+        .filter(|l| {
+            l.starts_with("prescale_webhook_requests_total{")
+                || l.starts_with("prescale_webhook_errors_total{")
+        })
+        .map(String::from)
+        .collect())
+}
+
+/// The sum of `prescale_webhook_requests_total{webhook="pods"}` on the metrics endpoint.
+pub async fn pod_reviews(metrics: SocketAddr) -> Result<u64, String> {
+    Ok(webhook_outcomes(metrics)
+        .await?
+        .iter()
         .filter(|l| {
             l.starts_with("prescale_webhook_requests_total{") && l.contains("webhook=\"pods\"")
         })
@@ -58,10 +72,10 @@ async fn pods_of(env: &TestEnv, ns: &str) -> usize {
         .unwrap_or(0)
 }
 
-async fn scale(env: &TestEnv, ns: &str, replicas: i32) {
+pub async fn scale(env: &TestEnv, ns: &str, name: &str, replicas: i32) {
     Api::<Deployment>::namespaced(env.admin.clone(), ns)
         .patch(
-            "web",
+            name,
             &PatchParams::default(),
             &Patch::Merge(json!({"spec": {"replicas": replicas}})),
         )
@@ -69,39 +83,27 @@ async fn scale(env: &TestEnv, ns: &str, replicas: i32) {
         .unwrap();
 }
 
-pub async fn admission_webhooks(env: &TestEnv) {
-    let ns = env.ns("prod");
-    // A Secret left broken (by hand, or a failed write): the operator replaces it.
-    let broken = Secret {
-        metadata: kube::api::ObjectMeta {
-            name: Some(CERT_SECRET.into()),
-            ..Default::default()
-        },
-        data: Some(
-            [(
-                "tls.crt".to_string(),
-                ByteString(b"not a certificate".to_vec()),
-            )]
-            .into(),
-        ),
-        ..Default::default()
-    };
-    Api::<Secret>::namespaced(env.admin.clone(), &env.system_ns)
-        .create(&PostParams::default(), &broken)
-        .await
-        .unwrap();
-    let (port, metrics_port) = (free_port(), free_port());
-    let metrics: SocketAddr = format!("127.0.0.1:{metrics_port}").parse().unwrap();
-    let operator = env.start_operator_with(Arc::new(MemoryStore::new()), |c| {
-        c.metrics_addr = Some(metrics);
-        c.webhook = Some(WebhookConfig {
-            listen: format!("127.0.0.1:{port}").parse().unwrap(),
-            certs: CertSource::SelfSigned,
-            url: Some(format!("https://127.0.0.1:{port}")),
-            service: prescale_operator::install::APP.into(),
-            refresh: Duration::from_secs(600),
-        });
-    });
+/// The webhooks of an operator outside the cluster: listening on 127.0.0.1:`port` and
+/// registered by that URL, with the operator's own certificates.
+pub fn by_url(port: u16) -> WebhookConfig {
+    WebhookConfig {
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        certs: CertSource::SelfSigned,
+        url: Some(format!("https://127.0.0.1:{port}")),
+        service: prescale_operator::install::APP.into(),
+        refresh: Duration::from_secs(600),
+    }
+}
+
+/// Waits until both configurations of the test's operator are registered with a
+/// caBundle; returns their APIs and name (for the clean-up).
+pub async fn registered(
+    env: &TestEnv,
+) -> (
+    Api<MutatingWebhookConfiguration>,
+    Api<ValidatingWebhookConfiguration>,
+    String,
+) {
     let name = configuration_name(&env.system_ns);
     let mutating = Api::<MutatingWebhookConfiguration>::all(env.admin.clone());
     let validating = Api::<ValidatingWebhookConfiguration>::all(env.admin.clone());
@@ -125,6 +127,36 @@ pub async fn admission_webhooks(env: &TestEnv) {
         },
     )
     .await;
+    (mutating, validating, name)
+}
+
+pub async fn admission_webhooks(env: &TestEnv) {
+    let ns = env.ns("prod");
+    // A Secret left broken (by hand, or a failed write): the operator replaces it.
+    let broken = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(CERT_SECRET.into()),
+            ..Default::default()
+        },
+        data: Some(
+            [(
+                "tls.crt".to_string(),
+                ByteString(b"not a certificate".to_vec()),
+            )]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(env.admin.clone(), &env.system_ns)
+        .create(&PostParams::default(), &broken)
+        .await
+        .unwrap();
+    let metrics: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let operator = env.start_operator_with(Arc::new(MemoryStore::new()), |c| {
+        c.metrics_addr = Some(metrics);
+        c.webhook = Some(by_url(free_port()));
+    });
+    let (mutating, validating, name) = registered(env).await;
 
     // Refused at create, by path: a rule CEL cannot express (cron syntax).
     let asts: Api<AIScaleTarget> = Api::namespaced(env.admin.clone(), ns);
@@ -158,7 +190,7 @@ pub async fn admission_webhooks(env: &TestEnv) {
     }))
     .unwrap();
     asts.create(&PostParams::default(), &good).await.unwrap();
-    scale(env, ns, 2).await;
+    scale(env, ns, "web", 2).await;
     eventually("pod admissions counted", 90, || async {
         let n = pod_reviews(metrics).await?;
         (n >= 2)
@@ -169,7 +201,7 @@ pub async fn admission_webhooks(env: &TestEnv) {
 
     // The operator gone, the configurations still there: pods are still created.
     drop(operator);
-    scale(env, ns, 3).await;
+    scale(env, ns, "web", 3).await;
     eventually("a pod created with the webhook down", 60, || async {
         let n = pods_of(env, ns).await;
         (n >= 3).then_some(()).ok_or(format!("{n} pods"))

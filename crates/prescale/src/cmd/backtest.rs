@@ -1,43 +1,73 @@
-//! `prescale backtest PATH...`: replay usage traces causally and compare prescale with the
-//! VPA recommender, a reactive HPA, a static peak and the oracle.
-use std::io::IsTerminal;
+//! `prescale backtest PATH...`: replay usage traces causally through the operator's own
+//! decision function and compare prescale (every mode) with the VPA recommender, a reactive
+//! HPA, a static peak and the oracle.
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::{Context, bail};
-use prescale_forecast::backtest::{BacktestConfig, SeriesResult, backtest_series, summarize};
+use prescale_api::defaults;
+use prescale_api::duration::format_duration;
+use prescale_forecast::backtest::{
+    BacktestConfig, SeriesResult, backtest_series, summarize, summarize_by_resource,
+};
 use prescale_forecast::mode::Mode;
+use prescale_forecast::recommend::{Bounds, Step};
+use prescale_forecast::resource::Resource;
 use prescale_forecast::series::Series;
 
+#[path = "backtest_plot.rs"]
+mod plot;
 use crate::cmd::output;
-
 #[path = "backtest_report.rs"]
 mod report;
+#[path = "backtest_units.rs"]
+mod units;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// CSV files (`timestamp,value`, unix seconds) or directories of them.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Print one JSON object instead of a table.
+    /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
-    /// Write a Markdown report with one SVG plot per series into this directory.
+    /// Write a Markdown report with plots (SVG) into this directory.
     #[arg(long)]
     report: Option<PathBuf>,
     /// How far each forecast looks ahead (forecast_blocks).
-    #[arg(long, default_value = "15m")]
+    #[arg(long, default_value_t = format_duration(defaults::FORECAST_BLOCKS))]
     horizon: String,
-    /// Time between forecasts.
-    #[arg(long, default_value = "15m")]
+    /// Time between forecasts (forecast_interval).
+    #[arg(long, default_value_t = format_duration(defaults::FORECAST_INTERVAL))]
     cadence: String,
-    /// undershoot, cost_optimized, balanced, assurance_optimized, overshoot or percentile:<0-100>.
-    #[arg(long, default_value = "balanced")]
+    /// The mode reported as `prescale`: undershoot, cost_optimized, balanced,
+    /// assurance_optimized, overshoot or percentile:<0-100>. Every mode is replayed.
+    #[arg(long, default_value_t = defaults::MODEL_MODE.to_string())]
     mode: String,
-    /// Buffer added to prescale's forecast, e.g. 10%.
-    #[arg(long, default_value = "0%")]
+    /// forecast_buffer_percentage, e.g. 10%.
+    #[arg(long, default_value_t = format!("{}%", defaults::FORECAST_BUFFER_PERCENT))]
     buffer: String,
+    /// lowerbound, in the series' unit (a number, or a quantity such as 100m or 512Mi).
+    #[arg(long)]
+    lowerbound: Option<String>,
+    /// upperbound, in the series' unit.
+    #[arg(long)]
+    upperbound: Option<String>,
+    /// scaling_behavior.scale_up: a percent (50%) or an absolute step in the series' unit.
+    /// Unset, as in the API, means no limit.
+    #[arg(long)]
+    scale_up: Option<String>,
+    /// scaling_behavior.scale_down: a percent (50%) or an absolute step.
+    #[arg(long)]
+    scale_down: Option<String>,
+    /// min_lookback_to_scale: history needed before a value is applied.
+    #[arg(long, default_value_t = format_duration(defaults::MIN_LOOKBACK_TO_SCALE))]
+    min_lookback: String,
+    /// What every series measures, `cpu` or `memory`; by default each file's name says
+    /// (`memory` in the name: memory; anything else is treated like CPU).
+    #[arg(long)]
+    resource: Option<String>,
     /// Days at the start of each series excluded from the metrics (for every policy).
     #[arg(long, default_value_t = 2.0)]
     warmup_days: f64,
@@ -91,49 +121,122 @@ pub fn read_series(path: &Path) -> anyhow::Result<Series> {
     Series::from_samples(&samples).with_context(|| format!("{}", path.display()))
 }
 
-fn duration_secs(flag: &str, text: &str) -> anyhow::Result<i64> {
+fn duration_secs(flag: &str, text: &str, allow_zero: bool) -> anyhow::Result<i64> {
     let d = prescale_api::duration::parse_duration(text).with_context(|| format!("--{flag}"))?;
-    if d.as_secs() == 0 {
+    if d.as_secs() == 0 && !allow_zero {
         bail!("--{flag} must be longer than zero");
     }
     Ok(d.as_secs() as i64)
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// A number or a Kubernetes quantity (`100m`, `512Mi`), in the series' unit.
+fn amount(flag: &str, text: &str) -> anyhow::Result<f64> {
+    let q = prescale_api::quantity::parse(text)
+        .with_context(|| format!("--{flag} {text:?}: expected a number or a quantity"))?;
+    Ok(q.as_f64())
+}
+
+/// `50%` is a percent step; anything else an absolute step in the series' unit.
+fn step(flag: &str, text: &str) -> anyhow::Result<Step> {
+    if text.trim_end().ends_with('%') {
+        let p = prescale_api::percent::parse_percent(text).with_context(|| format!("--{flag}"))?;
+        Ok(Step::Percent(p))
+    } else {
+        Ok(Step::Absolute(amount(flag, text)?))
+    }
+}
+
+fn config(args: &Args) -> anyhow::Result<BacktestConfig> {
     let mode: Mode = args.mode.parse().context("--mode")?;
     let buffer = prescale_api::percent::parse_percent(&args.buffer).context("--buffer")? / 100.0;
-    let config = BacktestConfig {
-        horizon: duration_secs("horizon", &args.horizon)?,
-        cadence: duration_secs("cadence", &args.cadence)?,
+    let bounds = Bounds {
+        lower: args
+            .lowerbound
+            .as_deref()
+            .map(|t| amount("lowerbound", t))
+            .transpose()?,
+        upper: args
+            .upperbound
+            .as_deref()
+            .map(|t| amount("upperbound", t))
+            .transpose()?,
+    };
+    if let (Some(l), Some(u)) = (bounds.lower, bounds.upper)
+        && l > u
+    {
+        bail!("--lowerbound ({l}) is above --upperbound ({u})");
+    }
+    let resource = args
+        .resource
+        .as_deref()
+        .map(|r| r.parse::<Resource>())
+        .transpose()
+        .context("--resource")?;
+    Ok(BacktestConfig {
+        horizon: duration_secs("horizon", &args.horizon, false)?,
+        cadence: duration_secs("cadence", &args.cadence, false)?,
         mode,
         buffer,
+        bounds,
+        scale_up: args
+            .scale_up
+            .as_deref()
+            .map(|t| step("scale-up", t))
+            .transpose()?,
+        scale_down: args
+            .scale_down
+            .as_deref()
+            .map(|t| step("scale-down", t))
+            .transpose()?,
+        min_lookback: duration_secs("min-lookback", &args.min_lookback, true)?,
         warmup_days: args.warmup_days.max(0.0),
-    };
+        resource,
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = config(&args)?;
     let files = collect_files(&args.paths)?;
-    let progress = if std::io::stderr().is_terminal() {
-        indicatif::ProgressBar::new(files.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let queue = Mutex::new(files.iter().enumerate());
+    let mut units = units::Units::default();
+    let mut inputs = vec![];
+    for file in &files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match read_series(file) {
+            Ok(series) => inputs.push((name, units.of(file), series)),
+            Err(e) => output::errln!("skipped: {e:#}")?,
+        }
+    }
+    let total: u64 = inputs
+        .iter()
+        .map(|(_, _, s)| config.decisions(s.len(), s.step))
+        .sum();
+    let progress = indicatif::ProgressBar::new(total).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} backtest [{bar:30}] {percent:>3}% {pos}/{len} decisions, {elapsed} (eta {eta}) {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let queue = Mutex::new(inputs.iter().enumerate());
     let results: Mutex<Vec<(usize, anyhow::Result<SeriesResult>)>> = Mutex::new(vec![]);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(files.len());
+        .min(inputs.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((i, file)) = next else { break };
-                    let name = file
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let result =
-                        read_series(file).and_then(|s| Ok(backtest_series(&name, &s, &config)?));
-                    progress.inc(1);
+                    let Some((i, (name, _, series))) = next else {
+                        break;
+                    };
+                    progress.set_message(name.clone());
+                    let result = backtest_series(name, series, &config, &|n| progress.inc(n))
+                        .map_err(anyhow::Error::from);
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -146,32 +249,34 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     results.sort_by_key(|(i, _)| *i);
     let mut ok = vec![];
-    for (_, r) in results {
+    for (i, r) in results {
         match r {
-            Ok(r) => ok.push(r),
+            Ok(r) => ok.push((r, inputs[i].1)),
             Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
     if ok.is_empty() {
         bail!("no series could be backtested");
     }
-    let summary = summarize(&ok);
+    let (ok, unit_of): (Vec<SeriesResult>, Vec<units::Unit>) = ok.into_iter().unzip();
+    let summary = summarize(&ok.iter().collect::<Vec<_>>());
+    let by_resource = summarize_by_resource(&ok);
     if args.json {
-        let series: Vec<serde_json::Value> = ok
-            .iter()
-            .map(
-                |r| serde_json::json!({"name": r.name, "policies": r.policies, "models": r.models}),
-            )
-            .collect();
+        let series: Vec<serde_json::Value> = ok.iter().map(|r| serde_json::json!(r)).collect();
         output::outln!(
             "{}",
-            serde_json::json!({"summary": summary, "series": series})
+            serde_json::json!({
+                "config": report::config_json(&config),
+                "summary": summary.policies,
+                "summary_by_resource": by_resource,
+                "series": series,
+            })
         )?;
     } else {
-        output::out!("{}", report::summary_table(&summary))?;
+        output::out!("{}", report::text(&config, &summary, &by_resource, &ok))?;
     }
     if let Some(dir) = &args.report {
-        report::write(dir, &config, &summary, &ok)?;
+        report::write(dir, &config, &summary, &by_resource, &ok, &unit_of)?;
         output::errln!("report written to {}", dir.join("README.md").display())?;
     }
     Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::mode::Mode;
+use prescale_forecast::resource::Resource;
 use prescale_forecast::seasons::detect_cycles;
 
 use crate::cmd::output;
@@ -152,13 +153,13 @@ fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Resu
 fn forecast(runs: usize, days: usize, json: bool) -> anyhow::Result<ExitCode> {
     let values = synthetic(days.max(1));
     let horizon = 15;
-    let q = Mode::Balanced.quantile();
+    let rate = Mode::Balanced.target_rate(Resource::Cpu);
     let mut times = Vec::with_capacity(runs.max(1));
     let mut last = None;
     for _ in 0..runs.max(1) {
         let start = Instant::now();
         let cycles = detect_cycles(&values, 60);
-        last = Some(forecast_peak(&values, 60, horizon, q, &cycles)?);
+        last = Some(forecast_peak(&values, 60, horizon, rate, &cycles)?);
         times.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(f64::total_cmp);
