@@ -45,7 +45,7 @@ fn read<K: kube::Resource + serde::de::DeserializeOwned>(
     state: &WebhookState,
     webhook: &str,
     body: &[u8],
-) -> Result<AdmissionRequest<K>, Response> {
+) -> Result<AdmissionRequest<K>, Box<Response>> {
     serde_json::from_slice::<AdmissionReview<K>>(body)
         .map_err(|e| e.to_string())
         .and_then(|r| {
@@ -61,11 +61,13 @@ fn read<K: kube::Resource + serde::de::DeserializeOwned>(
                     webhook: webhook.into(),
                 })
                 .inc();
-            (
-                StatusCode::BAD_REQUEST,
-                format!("not an AdmissionReview v1 request: {e}"),
+            Box::new(
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("not an AdmissionReview v1 request: {e}"),
+                )
+                    .into_response(),
             )
-                .into_response()
         })
 }
 
@@ -95,7 +97,7 @@ async fn mutate_pods(State(state): State<Arc<WebhookState>>, body: Bytes) -> Res
     let started = Instant::now();
     let req = match read::<Pod>(&state, "pods", &body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let response = AdmissionResponse::from(&req);
     let Some(pod) = &req.object else {
@@ -139,7 +141,7 @@ async fn validate(State(state): State<Arc<WebhookState>>, body: Bytes) -> Respon
     let started = Instant::now();
     let req = match read::<DynamicObject>(&state, "validate", &body) {
         Ok(r) => r,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let response = AdmissionResponse::from(&req);
     let as_value =

@@ -161,13 +161,8 @@ pub async fn new_pods_start_with_the_recommendation(env: &TestEnv) {
     );
     for p in pods(env, ns, "rec", 3).await {
         assert_eq!(requests(&p), template_requests(), "recommendation mode");
-        assert!(
-            p.metadata
-                .annotations
-                .unwrap_or_default()
-                .get(ADMITTED_SUGGESTION)
-                .is_none()
-        );
+        let annotations = p.metadata.annotations.unwrap_or_default();
+        assert!(!annotations.contains_key(ADMITTED_SUGGESTION));
     }
 
     // The system-wide pause: the autonomous target's new pods keep the template's requests.
