@@ -385,7 +385,7 @@ fn remediate_oom(i: &TargetInputs) -> OomDecision {
         });
     for (name, q) in memory_requests {
         let e = requests.entry(name).or_insert(q);
-        *e = (*e).max(q);
+        *e = (*e).min(q);
     }
     oom::decide(OomInputs {
         policy,

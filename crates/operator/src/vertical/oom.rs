@@ -4,8 +4,9 @@
 //! memory `upperbound`, and held until `oomStabilizationWindowExpiry` (the window starts
 //! again at every bump). `vertical::desired` raises the memory request to that floor, so
 //! the actuator applies it to running pods and the pod webhook to new ones; the limit
-//! follows the request by the usual rules. A repeated OOM raises it again from the raised
-//! value. When the window passes without a kill, the floor is dropped and the forecast
+//! follows the request by the usual rules. A repeated OOM once every pod runs at the floor
+//! raises it again from there; kills of pods the floor has not reached yet do not (they
+//! are answered by it already, and would otherwise raise it once per kill). When the window passes without a kill, the floor is dropped and the forecast
 //! alone decides again.
 //!
 //! Settings: `spec.vertical.oom_remediation.enabled` (default true) and
@@ -26,6 +27,7 @@ use prescale_api::target::vertical::ContainerPolicy;
 use prescale_api::validate::FieldError;
 
 use super::desired::policy_for;
+use super::rollout::DEAD_BAND;
 
 /// The smallest raise after a kill.
 pub const STEP_MIN_BYTES: i128 = 100 * 1024 * 1024;
@@ -77,6 +79,12 @@ pub fn step(memory: Quantity) -> Quantity {
     Quantity::from_nanos(raised.saturating_mul(BYTE))
 }
 
+/// Whether pods asking `asked` run at floor `held`, within the rollout's dead band (a
+/// pod that close to its desired value is not resized).
+fn applied(asked: Quantity, held: Quantity) -> bool {
+    asked.as_f64() >= held.as_f64() * (1.0 - DEAD_BAND)
+}
+
 /// One raise of one container's floor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bump {
@@ -108,7 +116,7 @@ pub struct OomInputs<'a> {
     pub kills: &'a [(String, i64)],
     /// The status as last written: the floors held and the last kill already answered.
     pub previous: &'a AIScaleTargetStatus,
-    /// The largest memory request of each container among the workloads' pods now.
+    /// The smallest memory request of each container among the workloads' pods now.
     pub requests: &'a BTreeMap<String, Quantity>,
     pub now: Timestamp,
 }
@@ -145,6 +153,13 @@ pub fn decide(i: OomInputs<'_>) -> OomDecision {
         };
         let asked = i.requests.get(container).copied();
         let held = floors.get(container).copied();
+        // A floor still rolling out answers the kills of the pods below it already: only a
+        // kill while every pod runs at (about) the floor raises it again.
+        if let (Some(held), Some(asked)) = (held, asked)
+            && !applied(asked, held)
+        {
+            continue;
+        }
         // A container without a memory request is left alone (`vertical::desired`).
         let Some(from) = asked.into_iter().chain(held).max() else {
             continue;

@@ -68,9 +68,14 @@ fn a_kill_raises_the_floor_and_holds_it_for_the_window() {
     assert_eq!(again.expiry, d.expiry);
     assert!(again.bumps.is_empty());
 
-    // A second kill raises it from the held floor.
+    // A second kill before the pods run at the floor: answered by it already.
     let kills2 = vec![("app".to_string(), 1_000), ("app".to_string(), 2_500)];
-    let second = decide(inputs(&c, &kills2, &held, &requests, 2_510));
+    let pending = decide(inputs(&c, &kills2, &held, &requests, 2_510));
+    assert_eq!(pending.adjusted, d.adjusted);
+    assert!(pending.bumps.is_empty());
+    // Once they do, a kill raises it from the held floor.
+    let at_floor: BTreeMap<String, Quantity> = [("app".to_string(), mi(228))].into();
+    let second = decide(inputs(&c, &kills2, &held, &at_floor, 2_510));
     assert_eq!(second.adjusted["app"], "328Mi");
     assert_eq!(second.expiry, Some(Time(at(2_510 + 3600))));
 
@@ -156,7 +161,13 @@ proptest! {
         let mut last: Option<Quantity> = None;
         for k in sorted {
             seen.push(("app".to_string(), k));
-            let mut i = inputs(&c, &seen, &status, &requests, k);
+            // The pods run at the floor held (the actuator applied it).
+            let running: BTreeMap<String, Quantity> = status
+                .oom_adjusted_memory
+                .get("app")
+                .map(|q| [("app".to_string(), q.parse().unwrap())].into())
+                .unwrap_or_else(|| requests.clone());
+            let mut i = inputs(&c, &seen, &status, &running, k);
             // Every kill inside one window.
             i.policy.window = Duration::from_secs(86_400);
             let d = decide(i);

@@ -10,6 +10,7 @@ mod actuation;
 mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
+mod oom;
 mod rbac;
 mod scenarios;
 mod webhook_pods;
@@ -87,4 +88,17 @@ async fn webhook_pods_sim() {
         ungranted.is_empty(),
         "requests the install's RBAC does not grant: {ungranted:#?}"
     );
+}
+
+/// OOM remediation on and off, on the simulated cluster (the only one with a kubelet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_remediation_on_sim() {
+    let env = TestEnv::sim("oom_on", &["prod"]).await;
+    oom::oom_remediation(&env, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_remediation_off_sim() {
+    let env = TestEnv::sim("oom_off", &["prod"]).await;
+    oom::oom_remediation(&env, false).await;
 }
