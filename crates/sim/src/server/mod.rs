@@ -159,6 +159,18 @@ impl Sim {
         *self.request_log.lock().unwrap_or_else(|e| e.into_inner()) = Some(vec![]);
     }
 
+    /// Logs one more RBAC check of a request already logged (while recording).
+    fn log_also(&self, record: request_log::RequestRecord) {
+        if let Some(log) = self
+            .request_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            log.push(record);
+        }
+    }
+
     /// The requests logged since `record_requests`.
     pub fn recorded_requests(&self) -> Vec<request_log::RequestRecord> {
         self.request_log
@@ -570,6 +582,20 @@ async fn dispatch(
                 // Apply creates a missing object — but not through a subresource: a real
                 // API server answers 404 there.
                 Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
+                    // The real API server authorises such an apply as a create as well.
+                    sim.log_also(request_log::RequestRecord {
+                        user_agent: headers
+                            .get(header::USER_AGENT)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string(),
+                        verb: "create".into(),
+                        group: t.rt.group.clone(),
+                        resource: t.rt.plural.clone(),
+                        name: Some(name.to_string()),
+                        subresource: None,
+                        namespace: (!ns.is_empty()).then(|| ns.clone()),
+                    });
                     return create(sim, t, &ns, name, patch, query.dry_run).await;
                 }
                 Err(e) => return Err(e),
