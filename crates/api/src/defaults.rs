@@ -8,6 +8,12 @@ use crate::mode::ModelMode;
 pub const MANAGED_BY_TEMPLATE_LABEL: &str = "thoras.ai/managed-by-template";
 /// Finalizer the operator puts on templates so their targets are cleaned up.
 pub const TEMPLATE_FINALIZER: &str = "thoras.ai/template-cleanup";
+/// Finalizer the operator puts on targets whose vertical mode is autonomous, so deleting
+/// one first reverts its workloads to their own spec (seed 002).
+pub const TARGET_FINALIZER: &str = "thoras.ai/revert";
+/// How long a deleted target waits for its revert before its finalizer is removed anyway
+/// (cluster time since its deletionTimestamp): deletion is never blocked for longer.
+pub const REVERT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 pub const MODEL_MODE: ModelMode = ModelMode::Balanced;
 /// Forecast horizon when `forecast_blocks` is not set (seed 001's example value).

@@ -33,7 +33,21 @@ fn crds_carry_names_columns_and_rules() {
         .flatten()
         .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(columns, ["Model", "Horizontal", "Vertical", "Age"]);
+    assert_eq!(
+        columns,
+        [
+            "Ready",
+            "Scaling",
+            "CPU",
+            "Memory",
+            "Replicas",
+            "Applied",
+            "Model",
+            "Horizontal",
+            "Vertical",
+            "Age"
+        ]
+    );
     let template = &crds[1];
     assert_eq!(template.spec.scope, "Cluster");
     assert_eq!(

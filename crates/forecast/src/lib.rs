@@ -12,6 +12,7 @@ pub mod models;
 pub mod mstl;
 pub mod quantile;
 pub mod recommend;
+pub mod replicas;
 pub mod resource;
 pub mod seasons;
 pub mod series;

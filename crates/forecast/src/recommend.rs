@@ -46,39 +46,18 @@ pub struct ReplicaPolicy {
     pub allowed: Vec<u32>,
 }
 
-/// Replicas for a forecast total, given the per-pod request of the same metric.
+/// Replicas for a forecast total, given the per-pod request of the same metric: one
+/// utilisation goal through `replicas::decide_replicas`, without steps.
 pub fn recommend_replicas(total: f64, per_pod_request: f64, policy: &ReplicaPolicy) -> Option<u32> {
-    if !(total.is_finite() && per_pod_request.is_finite() && per_pod_request > 0.0) {
-        return None;
-    }
-    let target = if policy.target_utilization > 0.0 {
-        policy.target_utilization
-    } else {
-        0.8
+    let goal = crate::replicas::Goal::Utilization {
+        fraction: policy.target_utilization,
+        per_pod_request,
     };
-    let mut n = (total.max(0.0) / (target * per_pod_request))
-        .ceil()
-        .min(u32::MAX as f64) as u32;
-    n = n.max(1);
-    if let Some(m) = policy.multiple_of.filter(|m| *m > 1) {
-        n = n.div_ceil(m).saturating_mul(m);
-    }
-    if !policy.allowed.is_empty() {
-        let mut allowed = policy.allowed.clone();
-        allowed.sort_unstable();
-        n = allowed
-            .iter()
-            .copied()
-            .find(|a| *a >= n)
-            .unwrap_or(*allowed.last().unwrap_or(&n));
-    }
-    if let Some(min) = policy.min {
-        n = n.max(min);
-    }
-    if let Some(max) = policy.max {
-        n = n.min(max);
-    }
-    Some(n)
+    let need = crate::replicas::Need {
+        metric: String::new(),
+        replicas: crate::replicas::needed(total, goal)?,
+    };
+    crate::replicas::decide_replicas(&[need], policy, None, (None, None)).map(|d| d.replicas)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod client;
 pub mod clock;
 pub mod collector;
 pub mod conditions;
+pub mod finalizer;
 pub mod http;
 pub mod install;
 pub mod leader;

@@ -52,9 +52,11 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "thoras.ai",
         "aiscaletargets",
-        &["get", "list", "watch", "create", "update", "delete"],
+        &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ],
         Cluster,
-        "cache watches targets; template::write creates, updates (re-reading on a conflict) and deletes the ones templates manage",
+        "cache watches targets; template::write creates, updates (re-reading on a conflict) and deletes the ones templates manage; target::controller adds and removes the revert finalizer (crate::finalizer)",
     ),
     grant(
         "thoras.ai",
@@ -82,21 +84,21 @@ pub const GRANTS: &[Grant] = &[
         "deployments",
         &["list", "watch", "patch"],
         Cluster,
-        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts (StatefulSets and Rollouts get patch with the scenario that restarts them)",
+        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts (the revert, a selector target's restarts)",
     ),
     grant(
         "apps",
         "statefulsets",
-        &["list", "watch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "cache: workloads templates and selectors match, their pod templates and replicas",
+        "cache: workloads templates and selectors match, their pod templates and replicas; actuate::restart: rolling restarts",
     ),
     grant(
         "argoproj.io",
         "rollouts",
-        &["list", "watch"],
+        &["list", "watch", "patch"],
         Cluster,
-        "cache: Argo Rollouts, watched while their CRD is installed",
+        "cache: Argo Rollouts, watched while their CRD is installed; actuate::restart: rolling restarts",
     ),
     grant(
         "apiextensions.k8s.io",

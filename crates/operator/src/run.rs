@@ -389,8 +389,8 @@ pub async fn run(
     Ok(())
 }
 
-/// Deletes the history of every workload no target resolves (seed 002: unenrolling
-/// discards history), when a target goes, when kinds change, and at every resync. Judged
+/// Deletes the history of every workload no target resolves and no template owns (seed
+/// 002: unenrolling discards history), when a target goes, when kinds change, and at every resync. Judged
 /// on every target, before claims split them, so each process reaches the same verdict.
 async fn discard_unenrolled(
     cache: Arc<Cache>,
@@ -405,11 +405,26 @@ async fn discard_unenrolled(
         }
         // Fold a burst of deletions into one pass.
         while let Ok(()) = wake.try_recv() {}
+        // Enrolled: resolved by a target, or owned by a live template (whose target may
+        // not be created yet — at start-up, or after the template appears).
+        let templates: Vec<_> = cache
+            .templates
+            .state()
+            .iter()
+            .map(|t| crate::template::controller::view(t))
+            .filter(|t| !t.deleting)
+            .collect();
         let enrolled: std::collections::HashSet<(String, String, String)> = cache
             .targets
             .state()
             .iter()
             .flat_map(|t| cache.resolve(t))
+            .chain(
+                cache
+                    .workloads()
+                    .into_iter()
+                    .filter(|w| crate::template::plan::owner_of(&templates, w).is_some()),
+            )
             .map(|w| (w.namespace, w.kind, w.name))
             .collect();
         let store = store.clone();

@@ -1,4 +1,5 @@
-//! `prescale demo` — the README's main job — brings every demo workload a recommendation.
+//! `prescale demo` — the README's main job — brings every demo workload a recommendation,
+//! from a backfilled week of history, and scales one workload autonomously.
 
 use std::process::Command;
 
@@ -29,4 +30,27 @@ fn demo_gives_every_workload_a_recommendation() {
     );
     assert!(stdout.contains("storefront-ast"), "{stdout}");
     assert!(dir.path().join("kubeconfig").exists());
+    // The last table: with a week of history backfilled, every target has enough data at
+    // once, and the autonomous one has changed its pods (resized or recreated) to the
+    // suggestion.
+    let last_table = stdout.rsplit("NAMESPACE").next().unwrap_or_default();
+    for line in last_table.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        if line.contains("targets have a recommendation") {
+            continue;
+        }
+        assert!(line.contains("true /"), "not enough data: {line}\n{stdout}");
+    }
+    let checkout = last_table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("checkout"))
+        .unwrap_or_else(|| panic!("no checkout row: {stdout}"));
+    let cells: Vec<&str> = checkout.split_whitespace().collect();
+    assert_eq!(cells[2], "autonomous", "{checkout}");
+    let (resized, evicted) = cells[8].split_once('/').unwrap();
+    let changed: u32 = resized.parse::<u32>().unwrap() + evicted.parse::<u32>().unwrap();
+    assert!(
+        changed > 0,
+        "the autonomous workload's pods were not changed: {checkout}"
+    );
+    assert_ne!(cells[7], "-", "APPLIED is reported: {checkout}");
 }

@@ -122,6 +122,12 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
         assert!(ok, "{out}");
         let (ok, listed) = run(&["get", "ast", "-A"], None);
         assert!(ok, "{listed}");
+        let (ok, wide) = run(&["get", "ast", "-A", "-o", "wide"], None);
+        assert!(ok, "{wide}");
+        assert!(
+            wide.contains("HORIZONTAL") && wide.contains("VERTICAL"),
+            "-o wide adds the modes: {wide}"
+        );
         let (ok, templates) = run(&["get", "clusterast"], None);
         assert!(ok, "{templates}");
         let (ok, deleted) = run(&["delete", "ast", "checkout", "-n", "shop"], None);
@@ -137,7 +143,11 @@ async fn crds_install_and_seed_manifests_apply_with_kubectl() {
         "{out}"
     );
     assert!(
-        out.contains("MODEL") && out.contains("HORIZONTAL") && out.contains("VERTICAL"),
+        [
+            "READY", "SCALING", "CPU", "MEMORY", "REPLICAS", "APPLIED", "MODEL"
+        ]
+        .iter()
+        .all(|c| out.contains(c)),
         "printer columns: {out}"
     );
     assert!(out.contains("production-workloads"), "{out}");

@@ -35,6 +35,11 @@ pub struct AIScaleTargetStatus {
         skip_serializing_if = "Option::is_none"
     )]
     pub last_processed_suggestion_uid: Option<String>,
+    /// Pods of the target's workloads that run the current suggestion, over all its pods
+    /// (`3/4`), while vertical scaling is autonomous: what `kubectl get ast` shows as
+    /// APPLIED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_pods: Option<String>,
     /// How much usage history the target has.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<HistoryStatus>,
@@ -66,6 +71,12 @@ pub struct WorkloadStatus {
     pub kind: String,
     /// The workload's name.
     pub name: String,
+    /// Its pods (not going away), while vertical scaling is autonomous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods: Option<u32>,
+    /// How many of them run the current suggestion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pods_at_suggestion: Option<u32>,
 }
 
 /// The latest suggestion of the forecaster.

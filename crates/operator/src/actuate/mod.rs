@@ -103,8 +103,16 @@ impl Action {
             } => {
                 format!("evicted pod {pod} ({why}): {}", changes(containers))
             }
-            Action::Restart { workload, why, .. } => {
-                format!("restarted {}/{} ({why})", workload.kind, workload.name)
+            Action::Restart {
+                workload,
+                token,
+                why,
+                ..
+            } => {
+                format!(
+                    "restarted {}/{} with token {token} ({why})",
+                    workload.kind, workload.name
+                )
             }
             Action::SetHpaFloor {
                 hpa, min_replicas, ..

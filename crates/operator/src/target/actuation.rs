@@ -17,18 +17,28 @@
 //!   and says why the ones held are held.
 //! - `Applied` (True): every pod of every workload runs the suggestion (within the dead
 //!   band).
+//! - `Deleting` (False): the target is deleted; the message says where its revert is.
+//!
+//! Beside the step, `super::revert` decides the revert of a target that is not (or no
+//! longer) autonomous or is deleted, and what to do with its finalizer; its note is added
+//! to the message. A selector target in `recreate` mode restarts its workloads one at a
+//! time (`vertical::restarts`, token `suggestion-<id>`) instead of evicting their pods:
+//! seed 001's "restarts each matching pod controller one by one when a suggestion comes
+//! in".
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use prescale_api::mode::Scaling;
+use prescale_api::mode::{Scaling, UpdateMode};
 use prescale_api::quantity::Quantity;
 use prescale_api::target::status::Suggestion;
 
 use super::plan::TargetInputs;
+use super::revert::{FinalizerChange, REVERT_RECHECK, RevertInputs, revert};
 use crate::actuate::Action;
 use crate::collector::owners::WorkloadRef;
 use crate::vertical::policy::vertical_policy;
+use crate::vertical::restarts::{RestartCandidate, plan_restarts, settled, suggestion_token};
 use crate::vertical::rollout::{WorkloadRollout, plan_workload};
 
 /// Held pods named in the condition's message (the rest are counted).
@@ -45,6 +55,32 @@ pub struct Actuation {
     /// How soon (cluster time) the target should be looked at again: a rollout that is not
     /// finished continues after the disruption interval at the latest.
     pub recheck: Option<Duration>,
+    /// What to do with the target's finalizer, and whether a deleted target's revert
+    /// timed out (`super::revert`).
+    pub finalizer: FinalizerChange,
+    pub revert_timed_out: bool,
+    /// Per workload (`Kind/name`): its pods, and how many run the suggestion. Empty when
+    /// no rollout step was planned.
+    pub pods: BTreeMap<String, PodCounts>,
+}
+
+/// Pods of one workload (not going away), and how many of them run the suggestion.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodCounts {
+    pub pods: usize,
+    pub at_suggestion: usize,
+}
+
+impl PodCounts {
+    /// Over all workloads of a target.
+    pub fn total(per_workload: &BTreeMap<String, PodCounts>) -> PodCounts {
+        per_workload
+            .values()
+            .fold(PodCounts::default(), |t, c| PodCounts {
+                pods: t.pods + c.pods,
+                at_suggestion: t.at_suggestion + c.at_suggestion,
+            })
+    }
 }
 
 impl Actuation {
@@ -54,6 +90,9 @@ impl Actuation {
             able,
             processed: None,
             recheck: None,
+            pods: BTreeMap::new(),
+            finalizer: FinalizerChange::Keep,
+            revert_timed_out: false,
         }
     }
 }
@@ -63,17 +102,77 @@ pub fn workload_id(kind: &str, name: &str) -> String {
     format!("{kind}/{name}")
 }
 
-/// This round's actuation of target `i`, whose current suggestion is `suggestion`.
+/// Whether the target's `vertical.mode` is autonomous.
+fn vertical_autonomous(i: &TargetInputs) -> bool {
+    i.spec
+        .vertical
+        .as_ref()
+        .and_then(|v| v.mode.as_ref())
+        .and_then(|m| m.scaling())
+        == Some(Scaling::Autonomous)
+}
+
+/// This round's actuation of target `i`, whose current suggestion is `suggestion`: the
+/// revert (`super::revert`) and, for a target that is not deleted, the rollout step.
+/// `oom_adjusted_memory` holds the memory floors OOM remediation decided this round.
 pub fn actuation(
     i: &TargetInputs,
     suggestion: Option<&Suggestion>,
     oom_adjusted_memory: &BTreeMap<String, String>,
 ) -> Actuation {
+    let revert = revert(&RevertInputs {
+        namespace: &i.namespace,
+        vertical_autonomous: vertical_autonomous(i),
+        has_finalizer: i.has_finalizer,
+        deleting_since: i.deleting_since,
+        paused: i.pause.paused,
+        workloads: &i.workloads,
+        issued: &i.restarts_issued,
+        now: i.now.as_second(),
+    });
+    let recheck = (revert.finalizer == FinalizerChange::Keep && revert.note.is_some())
+        .then_some(REVERT_RECHECK);
+    if i.deleting_since.is_some() {
+        let message = revert.note.clone().unwrap_or_else(|| {
+            "the target is deleted; none of its workloads needs reverting".into()
+        });
+        return Actuation {
+            actions: revert.actions,
+            able: ("False", "Deleting", message),
+            processed: None,
+            recheck,
+            pods: BTreeMap::new(),
+            finalizer: revert.finalizer,
+            revert_timed_out: revert.timed_out,
+        };
+    }
+    let mut step = rollout_step(i, suggestion, oom_adjusted_memory);
+    step.actions.extend(revert.actions);
+    if let Some(note) = revert.note {
+        step.able.2.push_str(&format!("; {note}"));
+    }
+    step.recheck = match (step.recheck, recheck) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    step.finalizer = revert.finalizer;
+    step
+}
+
+/// The rollout step of a target that is not deleted.
+fn rollout_step(
+    i: &TargetInputs,
+    suggestion: Option<&Suggestion>,
+    oom_adjusted_memory: &BTreeMap<String, String>,
+) -> Actuation {
     let vertical = i.spec.vertical.as_ref();
-    let scaling = |m: Option<&prescale_api::mode::DirectionMode>| m.and_then(|m| m.scaling());
-    let vertical_auto =
-        scaling(vertical.and_then(|v| v.mode.as_ref())) == Some(Scaling::Autonomous);
-    let horizontal_auto = scaling(i.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref()))
+    let vertical_auto = vertical_autonomous(i);
+    let horizontal_auto = i
+        .spec
+        .horizontal
+        .as_ref()
+        .and_then(|h| h.mode.as_ref())
+        .and_then(|m| m.scaling())
         == Some(Scaling::Autonomous);
     let pause_note = i
         .pause
@@ -144,7 +243,11 @@ pub fn actuation(
         .map(|(_, pod)| pod.clone())
         .collect();
     let now = i.now.as_second();
-    let (mut actions, mut pods, mut at, mut held) = (vec![], 0, 0, vec![]);
+    let (mut actions, mut counts, mut held) = (vec![], BTreeMap::new(), vec![]);
+    // A selector target in recreate mode restarts its workloads one by one.
+    let restart_workloads =
+        i.spec.scale_target_ref.is_none() && policy.update_mode == UpdateMode::Recreate;
+    let mut candidates = vec![];
     for w in &i.workloads {
         let workload = WorkloadRef {
             kind: w.kind.clone(),
@@ -166,10 +269,30 @@ pub fn actuation(
             now,
         });
         match step {
+            Ok(step) if restart_workloads => {
+                counts.insert(
+                    workload_id(&w.kind, &w.name),
+                    PodCounts {
+                        pods: step.pods,
+                        at_suggestion: step.at_suggestion,
+                    },
+                );
+                candidates.push(RestartCandidate {
+                    token: (step.at_suggestion < step.pods).then(|| suggestion_token(&s.id)),
+                    workload,
+                    template_token: w.restart_token.clone(),
+                    rolled_out: settled(w.rolled_out, w.replicas, &w.running),
+                });
+            }
             Ok(step) => {
                 actions.extend(step.actions);
-                pods += step.pods;
-                at += step.at_suggestion;
+                counts.insert(
+                    workload_id(&w.kind, &w.name),
+                    PodCounts {
+                        pods: step.pods,
+                        at_suggestion: step.at_suggestion,
+                    },
+                );
                 held.extend(step.held);
             }
             Err(e) => {
@@ -177,14 +300,35 @@ pub fn actuation(
             }
         }
     }
-    let counts = action_counts(&actions);
+    if restart_workloads {
+        let plan = plan_restarts(&candidates, &i.restarts_issued, true);
+        held.extend(plan.waiting);
+        actions.extend(
+            plan.restarts
+                .into_iter()
+                .map(|(workload, token)| Action::Restart {
+                    namespace: i.namespace.clone(),
+                    workload,
+                    token,
+                    why: format!(
+                        "suggestion {} (recreate, selector target: one workload at a time)",
+                        s.id
+                    ),
+                }),
+        );
+    }
+    let PodCounts {
+        pods,
+        at_suggestion: at,
+    } = PodCounts::total(&counts);
+    let steps = action_counts(&actions);
     let (reason, recheck) = if at == pods && actions.is_empty() {
         ("Applied", None)
     } else {
         ("Applying", Some(policy.interval))
     };
     let mut message = format!(
-        "{at} of {pods} pods run suggestion {} ({:?}){counts}",
+        "{at} of {pods} pods run suggestion {} ({:?}){steps}",
         s.id, policy.update_mode
     );
     if !held.is_empty() {
@@ -201,6 +345,9 @@ pub fn actuation(
         able: ("True", reason, message),
         processed: Some(s.id.clone()),
         recheck,
+        pods: counts,
+        finalizer: FinalizerChange::Keep,
+        revert_timed_out: false,
     }
 }
 

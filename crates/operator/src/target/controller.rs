@@ -8,29 +8,31 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
+use prescale_api::defaults::TARGET_FINALIZER;
 use prescale_api::target::status::AIScaleTargetStatus;
 use prescale_api::validate::validate_target_spec;
 use prescale_store::{HistoryStore, StoreError};
 use serde_json::json;
 
 use super::actuation::workload_id;
+use super::events::{action_event, record_event};
 use super::forecast::{self, Direction};
 use super::inputs::{backfilled_days, histories, history_summary, workload_inputs};
 use super::plan::{
-    CollectionFailure, CollectionState, EventSpec, EventType, ForecastOutcome, TargetInputs,
-    TargetOutcome, plan,
+    CollectionFailure, CollectionState, EventSpec, ForecastOutcome, TargetInputs, TargetOutcome,
+    plan,
 };
+use super::provisioning::provisioning;
+use super::revert::FinalizerChange;
 use super::suggest::suggest;
 use crate::actuate::{Action as ClusterAction, ActuateError, Actuator, Applied};
 use crate::cache::Cache;
 use crate::client::FIELD_MANAGER;
-use crate::clock::{Clock, whole_seconds};
+use crate::clock::Clock;
 use crate::collector::backoff::{CollectorHealth, delay};
 use crate::collector::oom::OomTracker;
 use crate::collector::owners::WorkloadRef;
@@ -47,6 +49,12 @@ pub enum TargetError {
     Forecast { target: String, message: String },
     #[error("writing the status of {target}: {source}")]
     StatusWrite { target: String, source: kube::Error },
+    #[error("{action} AIScaleTarget {target}: {source}")]
+    Finalizer {
+        target: String,
+        action: &'static str,
+        source: kube::Error,
+    },
     #[error("{target}: {source}")]
     Actuation {
         target: String,
@@ -61,6 +69,7 @@ impl TargetError {
             TargetError::Forecast { .. } => "ForecastFailed",
             TargetError::StatusWrite { .. } => "StatusWriteFailed",
             TargetError::Actuation { .. } => "ActuationFailed",
+            TargetError::Finalizer { .. } => "FinalizerWriteFailed",
         }
     }
 }
@@ -92,6 +101,9 @@ struct Memory {
     refused: BTreeSet<(String, String)>,
     /// When this process last evicted a pod of each workload (`Kind/name`), cluster seconds.
     last_evictions: BTreeMap<String, i64>,
+    /// The last restart token this process issued per workload (`Kind/name`), until the
+    /// cache shows it on the workload's template (after that the template says it).
+    restarts_issued: BTreeMap<String, String>,
 }
 
 type Key = (String, String);
@@ -269,9 +281,15 @@ async fn reconcile_target(
         .clone()
         .unwrap_or_else(|| (ast.status.clone().unwrap_or_default(), vec![]));
     let valid = validate_target_spec(&ast.spec, Some(&ns)).is_empty();
+    let deleting_since = ast
+        .metadata
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.as_second());
     let mut failure = None;
     let forecast = match data_time {
-        Some(t) if valid && !workloads.is_empty() => {
+        // A deleted target forecasts no more.
+        Some(t) if valid && !workloads.is_empty() && deleting_since.is_none() => {
             let due = forecast::due(&ast.spec, Some(t), &memory.last_forecast, &id);
             if due.is_empty() {
                 ForecastOutcome::NotDue
@@ -322,6 +340,9 @@ async fn reconcile_target(
         oom_kills,
         refused: memory.refused.clone(),
         last_evictions: memory.last_evictions.clone(),
+        restarts_issued: memory.restarts_issued.clone(),
+        has_finalizer: ast.finalizers().iter().any(|f| f == TARGET_FINALIZER),
+        deleting_since,
         now: ctx.clock.now(),
     };
     let mut outcome = plan(&inputs);
@@ -463,12 +484,54 @@ async fn apply(
             tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");
         }
     }
+    let api: Api<AIScaleTarget> =
+        Api::namespaced(ctx.client.clone(), &ast.namespace().unwrap_or_default());
+    let finalizer_err = |action: &'static str| {
+        let target = target.clone();
+        move |source| TargetError::Finalizer {
+            target,
+            action,
+            source,
+        }
+    };
+    // Before any action: a target that may change pods is not deleted without its revert.
+    if outcome.finalizer == FinalizerChange::Add {
+        crate::finalizer::add(
+            &api,
+            "thoras.ai/v1",
+            "AIScaleTarget",
+            &ast.name_any(),
+            TARGET_FINALIZER,
+        )
+        .await
+        .map_err(finalizer_err("adding the finalizer to"))?;
+    }
+    // Forget issued restarts the cache now shows on the template.
+    let cached_tokens: BTreeMap<String, Option<String>> = ctx
+        .cache
+        .resolve(ast)
+        .into_iter()
+        .map(|w| (w.id(), w.restart_token))
+        .collect();
+    memory
+        .restarts_issued
+        .retain(|id, token| cached_tokens.get(id) != Some(&Some(token.clone())));
     let suggestion = outcome.status.suggestion.as_ref().map(|s| s.id.clone());
+    let mut all_done = true;
     // Refusals of earlier suggestions no longer matter.
     memory
         .refused
         .retain(|(id, _)| Some(id) == suggestion.as_ref());
     for action in &outcome.actions {
+        // The plan saw the pause as it was when this reconcile began; a pause written
+        // since then halts the remaining actions now rather than after this target's
+        // turn in a queue of thousands (they are planned again when the pause lifts).
+        if ctx.cache.pause().paused {
+            all_done = false;
+            ctx.shared.metrics.scale_action(action.kind(), "halted");
+            tracing::info!(target = %target, action = action.kind(), "halted by the system-wide pause: {}", action.describe());
+            continue;
+        }
         let applied = ctx.actuator.apply(action).await;
         let result = applied.as_ref().map_or("failed", Applied::label);
         ctx.shared.metrics.scale_action(action.kind(), result);
@@ -476,6 +539,18 @@ async fn apply(
             target: target.clone(),
             source,
         })?;
+        all_done &= matches!(applied, Applied::Done | Applied::Gone);
+        if let (
+            ClusterAction::Restart {
+                workload, token, ..
+            },
+            Applied::Done,
+        ) = (action, &applied)
+        {
+            memory
+                .restarts_issued
+                .insert(workload_id(&workload.kind, &workload.name), token.clone());
+        }
         if let (ClusterAction::Resize { pod, .. }, Applied::Refused(_), Some(id)) =
             (action, &applied, &suggestion)
         {
@@ -495,40 +570,14 @@ async fn apply(
         }
         tracing::info!(target = %target, action = action.kind(), result, "{}", action.describe());
     }
+    // After the actions: the revert is issued (or timed out), or nothing needed it.
+    if outcome.finalizer == FinalizerChange::Remove && all_done {
+        crate::finalizer::remove(&api, ast, TARGET_FINALIZER)
+            .await
+            .map_err(finalizer_err("removing the finalizer from"))?;
+        tracing::info!(target = %target, timed_out = outcome.revert_timed_out, "finalizer {TARGET_FINALIZER} removed");
+    }
     Ok(())
-}
-
-/// The Event that records what became of an action (`Resized`, `Evicted`, `Restarted`
-/// with the old and new values; `EvictionBlocked`, `ActionRefused` with the server's
-/// answer); none for an object that is gone.
-fn action_event(
-    action: &ClusterAction,
-    applied: &Applied,
-    time: jiff::Timestamp,
-) -> Option<EventSpec> {
-    let (type_, reason, message) = match applied {
-        Applied::Done => (EventType::Normal, action.event_reason(), action.describe()),
-        Applied::Blocked(why) => (
-            EventType::Normal,
-            "EvictionBlocked",
-            format!(
-                "not now: {} — {why}; retried after the disruption interval",
-                action.describe()
-            ),
-        ),
-        Applied::Refused(why) => (
-            EventType::Warning,
-            "ActionRefused",
-            format!("the API server refused: {} — {why}", action.describe()),
-        ),
-        Applied::Gone => return None,
-    };
-    Some(EventSpec {
-        type_,
-        reason,
-        message,
-        time,
-    })
 }
 
 /// Server-side apply of the whole status, forced: the operator owns every status field.
@@ -549,85 +598,4 @@ async fn write_status(
     )
     .await
     .map(drop)
-}
-
-async fn record_event(
-    ctx: &TargetContext,
-    ast: &AIScaleTarget,
-    e: &EventSpec,
-) -> Result<(), kube::Error> {
-    let ns = ast.namespace().unwrap_or_default();
-    let at = Time(whole_seconds(e.time));
-    let event = Event {
-        metadata: ObjectMeta {
-            generate_name: Some(format!("{}.", ast.name_any())),
-            namespace: Some(ns.clone()),
-            ..Default::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some("thoras.ai/v1".into()),
-            kind: Some("AIScaleTarget".into()),
-            name: Some(ast.name_any()),
-            namespace: Some(ns.clone()),
-            uid: ast.uid(),
-            resource_version: ast.resource_version(),
-            ..Default::default()
-        },
-        reason: Some(e.reason.into()),
-        message: Some(e.message.clone()),
-        type_: Some(e.type_.as_str().into()),
-        first_timestamp: Some(at.clone()),
-        last_timestamp: Some(at),
-        count: Some(1),
-        source: Some(EventSource {
-            component: Some(crate::install::APP.into()),
-            host: None,
-        }),
-        reporting_component: Some(crate::install::APP.into()),
-        ..Default::default()
-    };
-    let params = PostParams {
-        dry_run: false,
-        field_manager: Some(FIELD_MANAGER.into()),
-    };
-    Api::<Event>::namespaced(ctx.client.clone(), &ns)
-        .create(&params, &event)
-        .await
-        .map(drop)
-}
-
-/// This target's recommended and requested totals per resource (`cpu` in cores,
-/// `memory` in bytes, replicas included), for `prescale_provisioning_ratio`.
-fn provisioning(
-    status: &AIScaleTargetStatus,
-    workloads: &[WorkloadView],
-) -> Vec<(&'static str, f64, f64)> {
-    let Some(s) = &status.suggestion else {
-        return vec![];
-    };
-    let mut out = vec![];
-    for c in &s.containers {
-        let w = workloads.iter().find(|w| {
-            c.workload.as_deref().is_none_or(|id| w.id() == id)
-                && w.containers.iter().any(|wc| wc.name == c.name)
-        });
-        let Some(w) = w else { continue };
-        let Some(requests) = w.containers.iter().find(|wc| wc.name == c.name) else {
-            continue;
-        };
-        let replicas = f64::from(w.replicas.max(1));
-        for (resource, rec, req) in [
-            ("cpu", &c.cpu, requests.cpu),
-            ("memory", &c.memory, requests.memory),
-        ] {
-            let rec = rec
-                .as_deref()
-                .and_then(|q| prescale_api::quantity::parse(q).ok())
-                .map(|q| q.as_f64());
-            if let (Some(rec), Some(req)) = (rec, req) {
-                out.push((resource, rec * replicas, req * replicas));
-            }
-        }
-    }
-    out
 }

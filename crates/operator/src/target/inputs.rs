@@ -41,6 +41,9 @@ pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<Workloa
                 .collect(),
             kind: w.kind.clone(),
             name: w.name.clone(),
+            template: w.containers.clone(),
+            restart_token: w.restart_token.clone(),
+            rolled_out: w.rolled_out,
             pods: w.pods as usize,
             ready_pods: w.ready_pods as usize,
             hpas: cache

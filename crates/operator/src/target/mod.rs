@@ -1,14 +1,19 @@
 //! The AIScaleTarget controller: `plan` decides (pure; `actuation` is its part that
-//! decides what to apply and what `AbleToScale` says), `forecast` says which direction
-//! forecasts when and combines their results, `suggest` forecasts, `inputs` reads, and
-//! `controller` runs them for one target and applies the outcome. `claims` splits the
-//! targets between processes sharing a PostgreSQL store.
+//! decides what to apply and what `AbleToScale` says; `revert` its part that reverts a
+//! target leaving autonomous mode and keeps the finalizer), `forecast` says which direction
+//! forecasts when and combines their results, `suggest` forecasts, `inputs` reads,
+//! `provisioning` is a target's share of the provisioning ratio, and
+//! `controller` runs them for one target and applies the outcome (`events` records its
+//! Events). `claims` splits the targets between processes sharing a PostgreSQL store.
 
 pub mod actuation;
 pub mod claims;
 pub mod controller;
+pub mod events;
 pub mod forecast;
 pub mod inputs;
 pub mod plan;
+pub mod provisioning;
+pub mod revert;
 pub mod schedule;
 pub mod suggest;

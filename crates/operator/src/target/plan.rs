@@ -25,12 +25,14 @@ use prescale_api::target::status::{
 };
 use prescale_api::validate::validate_target_spec;
 
-use super::actuation::actuation;
+use super::actuation::{PodCounts, actuation, workload_id};
+use super::revert::FinalizerChange;
 use crate::actuate::Action;
 use crate::conditions::condition;
 use crate::pause::PauseState;
 use crate::vertical::oom::{self, OomDecision, OomInputs, oom_policy};
 use crate::vertical::pods::PodView;
+use crate::workload::ContainerRequests;
 use prescale_api::quantity::{Format, Quantity};
 
 /// A workload the target resolved, as the plan sees it.
@@ -48,6 +50,11 @@ pub struct WorkloadInput {
     /// Desired replicas, and the pods as the cache shows them (what the rollout moves).
     pub replicas: u32,
     pub running: Vec<PodView>,
+    /// The pod template's container requests (what a revert returns the pods to), its
+    /// restart token, and whether its controller has finished rolling it out.
+    pub template: Vec<ContainerRequests>,
+    pub restart_token: Option<String>,
+    pub rolled_out: bool,
 }
 
 /// Why the collector has no fresh samples for the target's namespace.
@@ -111,6 +118,12 @@ pub struct TargetInputs {
     pub refused: BTreeSet<(String, String)>,
     /// When this process last evicted a pod of each workload (`Kind/name`), seconds.
     pub last_evictions: BTreeMap<String, i64>,
+    /// The last restart token this process issued per workload (`Kind/name`).
+    pub restarts_issued: BTreeMap<String, String>,
+    /// Whether the target carries `TARGET_FINALIZER`, and its deletionTimestamp (seconds)
+    /// when it is being deleted.
+    pub has_finalizer: bool,
+    pub deleting_since: Option<i64>,
     pub now: Timestamp,
 }
 
@@ -147,6 +160,10 @@ pub struct TargetOutcome {
     pub actions: Vec<Action>,
     /// Look at the target again within this much cluster time (a rollout in progress).
     pub recheck: Option<Duration>,
+    /// What to do with the target's finalizer (`super::revert`).
+    pub finalizer: FinalizerChange,
+    /// The deleted target's revert timed out (its finalizer goes without it).
+    pub revert_timed_out: bool,
 }
 
 /// Whether any direction of the target is autonomous.
@@ -202,6 +219,13 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             events,
             actions: vec![],
             recheck: None,
+            // An invalid spec cannot be acted on; a deleted one lets go at once.
+            finalizer: if i.deleting_since.is_some() {
+                FinalizerChange::Remove
+            } else {
+                FinalizerChange::Keep
+            },
+            revert_timed_out: false,
         };
     }
     status.workloads = i
@@ -210,6 +234,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         .map(|w| WorkloadStatus {
             kind: w.kind.clone(),
             name: w.name.clone(),
+            ..WorkloadStatus::default()
         })
         .collect();
     let mut forecast_failure = None;
@@ -299,6 +324,15 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
     if acting.processed.is_some() {
         status.last_processed_suggestion_uid = acting.processed.clone();
     }
+    for w in &mut status.workloads {
+        let counts = acting.pods.get(&workload_id(&w.kind, &w.name));
+        w.pods = counts.map(|c| c.pods as u32);
+        w.pods_at_suggestion = counts.map(|c| c.at_suggestion as u32);
+    }
+    status.applied_pods = (!acting.pods.is_empty()).then(|| {
+        let total = PodCounts::total(&acting.pods);
+        format!("{}/{}", total.at_suggestion, total.pods)
+    });
     let (able_status, able_reason, able_message) = &acting.able;
     let able = cond("AbleToScale", able_status, able_reason, able_message);
     let enough = status
@@ -338,6 +372,14 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             time: i.now,
         });
     }
+    if acting.revert_timed_out {
+        events.push(EventSpec {
+            type_: EventType::Warning,
+            reason: "RevertTimedOut",
+            message: acting.able.2.clone(),
+            time: i.now,
+        });
+    }
     events.extend(oom.bumps.iter().map(|b| EventSpec {
         type_: EventType::Warning,
         reason: OOM_REMEDIATED,
@@ -359,6 +401,8 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         events,
         actions: acting.actions,
         recheck: acting.recheck,
+        finalizer: acting.finalizer,
+        revert_timed_out: acting.revert_timed_out,
     }
 }
 

@@ -37,6 +37,9 @@ fn inputs() -> TargetInputs {
         oom_kills: vec![],
         refused: Default::default(),
         last_evictions: Default::default(),
+        restarts_issued: Default::default(),
+        has_finalizer: false,
+        deleting_since: None,
         now: t("2026-11-29T10:00:00.600Z"),
     }
 }
@@ -366,6 +369,7 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
     let o = plan(&i);
     assert!(o.actions.is_empty());
     assert_eq!(get(&o, "AbleToScale").1, "WaitingForData");
+    assert_eq!(o.status.applied_pods, None);
     assert_eq!(o.status.last_processed_suggestion_uid, None);
     // Enough data: both pods are resized in place, and the suggestion is processed.
     i.previous.suggestion = Some(suggestion("s2", "2026-11-29T09:59:00Z", true));
@@ -381,6 +385,14 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
         "{message}"
     );
     assert!(message.contains("2 resize"), "{message}");
+    assert_eq!(o.status.applied_pods.as_deref(), Some("0/2"));
+    assert_eq!(
+        (
+            o.status.workloads[0].pods,
+            o.status.workloads[0].pods_at_suggestion
+        ),
+        (Some(2), Some(0))
+    );
     assert_eq!(
         o.status.last_processed_suggestion_uid.as_deref(),
         Some("s2")
@@ -409,4 +421,93 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
     assert!(o.actions.is_empty(), "{:?}", o.actions);
     assert_eq!(get(&o, "AbleToScale").1, "Applied");
     assert_eq!(o.recheck, None);
+    assert_eq!(o.status.applied_pods.as_deref(), Some("2/2"));
+    assert_eq!(o.status.workloads[0].pods_at_suggestion, Some(2));
+}
+
+#[test]
+fn the_plan_keeps_the_finalizer_and_reverts_a_deleted_target() {
+    let mut i = inputs();
+    i.spec = spec(json!({"vertical": {"mode": "autonomous",
+        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "16Mi"}}]}}));
+    i.workloads[0].replicas = 1;
+    i.workloads[0].rolled_out = true;
+    i.workloads[0].template = vec![crate::workload::ContainerRequests {
+        name: "app".into(),
+        cpu: Some(0.1),
+        memory: None,
+    }];
+    i.workloads[0].running = vec![running_pod("web-a", "250m", "300Mi")];
+    let o = plan(&i);
+    assert_eq!(
+        o.finalizer,
+        FinalizerChange::Add,
+        "{:?}",
+        o.status.conditions
+    );
+    i.has_finalizer = true;
+    assert_eq!(plan(&i).finalizer, FinalizerChange::Keep);
+    // Deleted: the changed workload is restarted, the finalizer goes, nothing forecast
+    // or applied besides.
+    i.deleting_since = Some(i.now.as_second() - 10);
+    let o = plan(&i);
+    assert_eq!(
+        o.actions.iter().map(Action::kind).collect::<Vec<_>>(),
+        ["restart"]
+    );
+    assert_eq!(o.finalizer, FinalizerChange::Remove);
+    let (status, reason, message) = get(&o, "AbleToScale");
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Deleting"));
+    assert!(message.contains("reverting"), "{message}");
+    // Past the timeout: let go, with a Warning.
+    i.deleting_since = Some(i.now.as_second() - 3600);
+    let o = plan(&i);
+    assert!(o.actions.is_empty() && o.revert_timed_out);
+    assert!(o.events.iter().any(|e| e.reason == "RevertTimedOut"));
+}
+
+#[test]
+fn a_selector_target_in_recreate_mode_restarts_its_workloads_one_at_a_time() {
+    let mut i = inputs();
+    i.spec = spec(
+        json!({"scaleTargetRef": null, "selector": {"matchLabels": {"tier": "web"}},
+        "vertical": {"mode": "autonomous", "update_policy": {"update_mode": "recreate"},
+        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "16Mi"}}]}}),
+    );
+    let w = |name: &str| WorkloadInput {
+        kind: "Deployment".into(),
+        name: name.into(),
+        pods: 1,
+        ready_pods: 1,
+        replicas: 1,
+        rolled_out: true,
+        running: vec![running_pod(&format!("{name}-1"), "100m", "128Mi")],
+        ..Default::default()
+    };
+    i.workloads = vec![w("b"), w("a")];
+    let mut s = suggestion("s2", "2026-11-29T09:59:00Z", true);
+    s.containers[0].workload = None;
+    i.previous.suggestion = Some(s);
+    let o = plan(&i);
+    let restarted: Vec<_> = o
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Restart {
+                workload, token, ..
+            } => (workload.name.clone(), token.clone()),
+            other => panic!("a restart, not {other:?}"),
+        })
+        .collect();
+    assert_eq!(restarted, [("a".to_string(), "suggestion-s2".to_string())]);
+    assert!(get(&o, "AbleToScale").2.contains("after the previous one"));
+    // `a` restarted (its template says so) and rolling out: `b` waits.
+    i.workloads[1].restart_token = Some("suggestion-s2".into());
+    i.workloads[1].rolled_out = false;
+    assert!(plan(&i).actions.is_empty());
+    // `a` has rolled out: `b`'s turn.
+    i.workloads[1].rolled_out = true;
+    let kinds: Vec<_> = plan(&i).actions.iter().map(Action::describe).collect();
+    assert_eq!(kinds.len(), 1);
+    assert!(kinds[0].contains("Deployment/b"), "{kinds:?}");
 }

@@ -17,7 +17,8 @@ use prescale_api::{AIScaleTargetSpec, mode::StepType};
 use prescale_forecast::decide::{DecisionSpec, DecisionState, decide, history_span};
 use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::mode::Mode;
-use prescale_forecast::recommend::{Bounds, ReplicaPolicy, Step, recommend_replicas};
+use prescale_forecast::recommend::{Bounds, ReplicaPolicy, Step};
+use prescale_forecast::replicas::{Goal, Need, decide_replicas, needed};
 use prescale_forecast::resource::Resource;
 use prescale_forecast::seasons::detect_cycles_today;
 use prescale_forecast::series::Series;
@@ -283,7 +284,6 @@ pub fn suggest(
         return Err("no usage collected yet for the target's workloads".into());
     }
     let suggested_replicas = spec.horizontal.as_ref().and_then(|h| {
-        let per_pod: f64 = history.iter().filter_map(|c| c.cpu_request).sum();
         let policy = ReplicaPolicy {
             target_utilization: prescale_api::defaults::TARGET_UTILIZATION,
             min: h.min_replicas.map(|m| m.max(0) as u32),
@@ -297,7 +297,34 @@ pub fn suggest(
                 .map(|r| r.max(0) as u32)
                 .collect(),
         };
-        recommend_replicas(*totals.get("cpu")?, per_pod, &policy).map(|r| r as i32)
+        // Without the HPA's own metrics, seed 001's rule: CPU and memory each at 80 % of
+        // the per-pod request; the larger need wins.
+        let per_pod = |request: fn(&ContainerHistory) -> Option<f64>| -> f64 {
+            history.iter().filter_map(request).sum()
+        };
+        let needs: Vec<Need> = [
+            ("cpu", per_pod(|c| c.cpu_request)),
+            ("memory", per_pod(|c| c.memory_request)),
+        ]
+        .into_iter()
+        .filter_map(|(metric, per_pod_request)| {
+            let goal = Goal::Utilization {
+                fraction: policy.target_utilization,
+                per_pod_request,
+            };
+            Some(Need {
+                metric: metric.into(),
+                replicas: needed(*totals.get(metric)?, goal)?,
+            })
+        })
+        .collect();
+        let steps = steps(h.scaling_behavior.as_ref(), |s| {
+            s.absolute.as_ref()?.pods.map(f64::from)
+        });
+        let previous = previous
+            .and_then(|p| p.suggested_replicas)
+            .map(|r| r.max(0) as u32);
+        decide_replicas(&needs, &policy, previous, steps).map(|d| d.replicas as i32)
     });
     let mean_error = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
     let forecasted_totals = totals
@@ -400,6 +427,38 @@ mod tests {
                 .unwrap()
                 .id
         );
+    }
+
+    /// Without an HPA, replicas follow seed 001's 80 % rule for CPU and memory alike (the
+    /// larger need wins), and `horizontal.scaling_behavior` limits each move in pods.
+    #[test]
+    fn replicas_follow_the_larger_of_cpu_and_memory_and_their_steps() {
+        let replicas =
+            |spec: &AIScaleTargetSpec, h: ContainerHistory, prior: Option<&Suggestion>| {
+                suggest(spec, &[h], prior, 4 * 86_400)
+                    .unwrap()
+                    .suggested_replicas
+                    .unwrap()
+            };
+        let cpu_bound = replicas(&spec(), history(4), None);
+        // Memory requests of a tenth: memory needs ten times the pods, and drives.
+        let mut small_memory = history(4);
+        small_memory.memory_request = Some(51.2 * 1024.0 * 1024.0);
+        let memory_bound = replicas(&spec(), small_memory.clone(), None);
+        assert!(memory_bound > cpu_bound, "{memory_bound} vs {cpu_bound}");
+        assert!(memory_bound <= 10, "maxReplicas holds: {memory_bound}");
+        // From a previous suggestion of 2, a step of one pod up allows 3.
+        let mut stepped = spec();
+        stepped.horizontal.as_mut().unwrap().scaling_behavior = Some(
+            serde_json::from_value(serde_json::json!(
+                {"scale_up": {"type": "absolute", "absolute": {"pods": 1}}}))
+            .unwrap(),
+        );
+        let prior = Suggestion {
+            suggested_replicas: Some(2),
+            ..Suggestion::default()
+        };
+        assert_eq!(replicas(&stepped, small_memory, Some(&prior)), 3);
     }
 
     #[test]

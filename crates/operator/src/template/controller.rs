@@ -25,7 +25,7 @@ use crate::conditions::condition;
 use crate::http::Shared;
 use crate::target::controller::Gate;
 
-fn view(t: &ClusterAIScaleTemplate) -> TemplateView {
+pub fn view(t: &ClusterAIScaleTemplate) -> TemplateView {
     let policy = t.spec.policy.clone().unwrap_or_default();
     let namespaces = match (policy.included_namespaces, policy.excluded_namespaces) {
         (Some(i), _) => NamespacePolicy::Included(i.into_iter().collect()),

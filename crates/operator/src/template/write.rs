@@ -1,7 +1,8 @@
 //! How the template controller writes: AIScaleTargets created (a 409 means a stale read,
 //! left to the next reconcile), replaced with the resourceVersion they were read at (a 409
 //! is re-read and retried, so a concurrent edit of other fields is kept) or deleted; the
-//! finalizer and the status by server-side apply under the operator's field manager.
+//! finalizer (`crate::finalizer`) and the status by server-side apply under the
+//! operator's field manager.
 //!
 //! `Expectations` remembers each write until the cache shows it, so a reconcile that runs
 //! on a cache a few events behind does not create, update or delete the same target twice.
@@ -11,12 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::api::{Api, DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ObjectMeta, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::defaults::TEMPLATE_FINALIZER;
 use prescale_api::template::ClusterAIScaleTemplate;
-use serde_json::json;
 
 use super::plan::{Action, MANAGED_BY_TEMPLATE_LABEL, TargetView};
 use crate::client::FIELD_MANAGER;
@@ -65,58 +65,38 @@ fn post_params() -> PostParams {
     }
 }
 
-/// Applies the operator's finalizer to a template.
+/// Applies the operator's finalizer to a template (`crate::finalizer`).
 pub async fn add_finalizer(
     api: &Api<ClusterAIScaleTemplate>,
     name: &str,
 ) -> Result<(), TemplateError> {
-    let patch = Patch::Apply(json!({
-        "apiVersion": "thoras.ai/v1", "kind": "ClusterAIScaleTemplate",
-        "metadata": {"name": name, "finalizers": [TEMPLATE_FINALIZER]},
-    }));
-    api.patch(name, &apply_params(), &patch)
-        .await
-        .map(drop)
-        .map_err(|source| TemplateError::Template {
-            action: "adding the finalizer to",
-            name: name.into(),
-            source,
-        })
+    crate::finalizer::add(
+        api,
+        "thoras.ai/v1",
+        "ClusterAIScaleTemplate",
+        name,
+        TEMPLATE_FINALIZER,
+    )
+    .await
+    .map_err(|source| TemplateError::Template {
+        action: "adding the finalizer to",
+        name: name.into(),
+        source,
+    })
 }
 
-/// Removes the template finalizer by position, with a `test` so a concurrent change to
-/// the list makes the patch fail (422) instead of removing someone else's finalizer; the
-/// retry re-reads.
+/// Removes the template finalizer (`crate::finalizer`: by position, with a `test`).
 pub async fn remove_finalizer(
     api: &Api<ClusterAIScaleTemplate>,
     template: &ClusterAIScaleTemplate,
 ) -> Result<(), TemplateError> {
-    let Some(i) = template
-        .finalizers()
-        .iter()
-        .position(|f| f == TEMPLATE_FINALIZER)
-    else {
-        return Ok(());
-    };
-    let err = |source| TemplateError::Template {
-        action: "removing the finalizer from",
-        name: template.name_any(),
-        source,
-    };
-    let path = format!("/metadata/finalizers/{i}");
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": path, "value": TEMPLATE_FINALIZER},
-        {"op": "remove", "path": path},
-    ]))
-    .map_err(|e| err(kube::Error::SerdeError(e)))?;
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.into()),
-        ..PatchParams::default()
-    };
-    api.patch(&template.name_any(), &params, &Patch::Json::<()>(patch))
+    crate::finalizer::remove(api, template, TEMPLATE_FINALIZER)
         .await
-        .map(drop)
-        .map_err(err)
+        .map_err(|source| TemplateError::Template {
+            action: "removing the finalizer from",
+            name: template.name_any(),
+            source,
+        })
 }
 
 /// How many times an update is retried after a conflict (409) before giving up on it (the
@@ -330,6 +310,8 @@ pub async fn apply(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     fn target(name: &str, rv: &str, buffer: &str) -> Arc<AIScaleTarget> {

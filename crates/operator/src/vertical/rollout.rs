@@ -20,6 +20,7 @@
 //!   replacement). A pod created after the suggestion that still does not carry it is
 //!   not evicted again: its replacement would come back the same (the pod webhook gives
 //!   new pods the suggestion); that is reported instead of looping.
+//! - Pods are taken oldest first, so none is starved by younger ones.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -218,8 +219,10 @@ fn way(
 /// One step for one workload.
 pub fn plan_workload(r: &WorkloadRollout) -> Result<RolloutPlan, DesiredError> {
     let mut plan = RolloutPlan::default();
+    // Oldest first: a pod is never starved by younger ones when suggestions keep coming
+    // (each new one makes the previous replacements due again).
     let mut pods: Vec<&PodView> = r.pods.iter().collect();
-    pods.sort_by(|a, b| a.name.cmp(&b.name));
+    pods.sort_by(|a, b| (a.created, &a.name).cmp(&(b.created, &b.name)));
     let live = pods.iter().filter(|p| !p.deleting).count();
     let not_ready = pods.iter().filter(|p| p.deleting || !p.ready).count();
     let missing = (r.replicas as usize).saturating_sub(live);

@@ -211,3 +211,26 @@ fn pods_created_after_the_suggestion_are_not_evicted_again() {
     assert!(plan.actions.is_empty());
     assert!(plan.held[0].contains("webhook"), "{:?}", plan.held);
 }
+
+#[test]
+fn the_oldest_pod_is_evicted_first() {
+    let p = policy(serde_json::json!({}));
+    let mut pods: Vec<PodView> = ["a", "b", "c", "d", "e"]
+        .iter()
+        .map(|n| pod(n, "100m", "128Mi"))
+        .collect();
+    // `e` is the oldest (suggestion at 100: every pod predates it).
+    for (i, p) in pods.iter_mut().enumerate() {
+        p.created = 50 - i as i64;
+    }
+    let plan = step(&p, &suggestion("100m", "256Mi"), &pods, &[], 1000);
+    let evicted: Vec<_> = plan
+        .actions
+        .iter()
+        .map(|a| match a {
+            Action::Evict { pod, .. } => pod.as_str(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(evicted, ["e"]);
+}

@@ -15,6 +15,7 @@ use prescale_api::AIScaleTarget;
 use serde_json::{Value, json};
 
 pub use self::kinds::Kind;
+use crate::actuate::restart::RESTART_ANNOTATION;
 use crate::selector::selector_matches;
 
 /// Requests of one container of a workload's pod template.
@@ -45,6 +46,12 @@ pub struct WorkloadView {
     /// Pods and ready pods, from the workload's status.
     pub pods: u32,
     pub ready_pods: u32,
+    /// The pod template's restart token (`actuate::restart::RESTART_ANNOTATION`), when a
+    /// restart has marked it.
+    pub restart_token: Option<String>,
+    /// Whether the workload's controller has finished rolling out its current template,
+    /// from its status (see `rollout_complete`).
+    pub rolled_out: bool,
 }
 
 /// A quantity field (`"250m"`, `"1Gi"` or a bare number) as a number, through the one
@@ -91,6 +98,10 @@ impl WorkloadView {
                 .collect(),
             pods: count("replicas"),
             ready_pods: count("readyReplicas"),
+            restart_token: template["metadata"]["annotations"][RESTART_ANNOTATION]
+                .as_str()
+                .map(str::to_string),
+            rolled_out: rollout_complete(obj),
         }
     }
 
@@ -100,7 +111,32 @@ impl WorkloadView {
     }
 }
 
-/// Reduces a workload object to what `WorkloadView::of` reads, so the cache holds
+/// Whether a Deployment, StatefulSet or Rollout has finished rolling out its current pod
+/// template, as `kubectl rollout status` decides it: its controller has seen the current
+/// generation, every desired replica is updated and ready, no old replica is left, and (a
+/// StatefulSet) the update revision is the current one. A workload whose status says
+/// nothing yet is not finished.
+pub fn rollout_complete(obj: &DynamicObject) -> bool {
+    let status = &obj.data["status"];
+    let field = |name: &str| status[name].as_i64().unwrap_or(0);
+    let desired = obj.data["spec"]["replicas"].as_i64().unwrap_or(1);
+    let generation = obj.metadata.generation.unwrap_or(0);
+    let observed = status["observedGeneration"].as_i64().unwrap_or(-1);
+    let revisions_settled = match (
+        status["currentRevision"].as_str(),
+        status["updateRevision"].as_str(),
+    ) {
+        (Some(current), Some(update)) => current == update,
+        _ => true,
+    };
+    observed >= generation
+        && field("updatedReplicas") >= desired
+        && field("readyReplicas") >= desired
+        && field("replicas") <= desired
+        && revisions_settled
+}
+
+/// Reduces a workload object to what `WorkloadView::of` and `rollout_complete` read, so the cache holds
 /// thousands of workloads in little memory.
 pub fn strip(obj: &mut DynamicObject) {
     let meta = &mut obj.metadata;
@@ -114,13 +150,32 @@ pub fn strip(obj: &mut DynamicObject) {
         .map(|c| json!({"name": c["name"], "resources": {"requests": c["resources"]["requests"]}}))
         .collect();
     let status = &obj.data["status"];
+    let restart = &spec["template"]["metadata"]["annotations"][RESTART_ANNOTATION];
+    let annotations = if restart.is_null() {
+        Value::Null
+    } else {
+        json!({RESTART_ANNOTATION: restart})
+    };
+    let kept_status = [
+        "replicas",
+        "readyReplicas",
+        "updatedReplicas",
+        "observedGeneration",
+        "currentRevision",
+        "updateRevision",
+    ]
+    .into_iter()
+    .filter(|k| !status[*k].is_null())
+    .map(|k| (k.to_string(), status[k].clone()))
+    .collect::<serde_json::Map<_, _>>();
     obj.data = json!({
         "spec": {
             "replicas": spec["replicas"],
-            "template": {"metadata": {"labels": spec["template"]["metadata"]["labels"]},
+            "template": {"metadata": {"labels": spec["template"]["metadata"]["labels"],
+                                      "annotations": annotations},
                          "spec": {"containers": containers}},
         },
-        "status": {"replicas": status["replicas"], "readyReplicas": status["readyReplicas"]},
+        "status": kept_status,
     });
 }
 
@@ -199,6 +254,38 @@ mod tests {
         assert_eq!(view.pod_labels["app"], "web");
         assert!(stripped.metadata.managed_fields.is_none());
         assert!(stripped.data["spec"]["template"]["spec"]["containers"][0]["env"].is_null());
+    }
+
+    #[test]
+    fn the_restart_token_and_rollout_status_survive_the_strip() {
+        let kind = Kind::named("StatefulSet").unwrap();
+        let mut obj = object(&kind, "shop", "db", "db");
+        obj.metadata.generation = Some(4);
+        obj.data["spec"]["template"]["metadata"]["annotations"] =
+            json!({RESTART_ANNOTATION: "revert-1", "other": "x"});
+        obj.data["status"] = json!({"replicas": 3, "readyReplicas": 3, "updatedReplicas": 3,
+            "observedGeneration": 4, "currentRevision": "db-1", "updateRevision": "db-1"});
+        let mut stripped = obj.clone();
+        strip(&mut stripped);
+        let view = WorkloadView::of(&kind, &stripped);
+        assert_eq!(view, WorkloadView::of(&kind, &obj));
+        assert_eq!(view.restart_token.as_deref(), Some("revert-1"));
+        assert!(view.rolled_out);
+        // Each way a rollout is not finished.
+        for (field, value) in [
+            ("observedGeneration", json!(3)),
+            ("updatedReplicas", json!(2)),
+            ("readyReplicas", json!(2)),
+            ("replicas", json!(4)),
+            ("updateRevision", json!("db-2")),
+        ] {
+            let mut o = obj.clone();
+            o.data["status"][field] = value;
+            assert!(!rollout_complete(&o), "{field}");
+        }
+        let mut o = obj.clone();
+        o.data["status"] = json!({});
+        assert!(!rollout_complete(&o), "a status that says nothing yet");
     }
 
     #[test]

@@ -1,17 +1,20 @@
 //! The actuator's requests as the install's ServiceAccount: an in-place resize
-//! (`pods/resize`, strategic merge patch), a rolling restart (pod-template annotation)
-//! and an eviction (Eviction API), each accepted by the server. On the real API server
+//! (`pods/resize`, strategic merge patch), a rolling restart (pod-template annotation) of
+//! a Deployment, a StatefulSet and — on the simulated cluster, where the test installs
+//! its CRD — an Argo Rollout, and an eviction (Eviction API), each accepted by the server. On the real API server
 //! pods stay Pending (no kubelet): this checks request shapes and RBAC, not the kubelet.
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, PostParams};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use prescale_operator::actuate::restart::RESTART_ANNOTATION;
 use prescale_operator::actuate::{Action, Actuator, Applied, ContainerChange, KubeActuator};
 use prescale_operator::collector::owners::WorkloadRef;
+use serde_json::json;
 
-use crate::common::env::{TestEnv, eventually};
+use crate::common::env::{Backend, TestEnv, eventually};
 
 fn requests(cpu: &str, memory: &str) -> ResourceRequirements {
     ResourceRequirements {
@@ -118,4 +121,74 @@ pub async fn actuation_requests(env: &TestEnv) {
         .annotations
         .unwrap();
     assert_eq!(annotations[RESTART_ANNOTATION], "revert-1");
+
+    // A StatefulSet and (simulated cluster) a Rollout restart the same way.
+    let template = json!({"metadata": {"labels": {"app": "db"}},
+        "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10"}]}});
+    let sts: StatefulSet = serde_json::from_value(json!({
+        "metadata": {"name": "db"},
+        "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                 "template": template}
+    }))
+    .unwrap();
+    Api::<StatefulSet>::namespaced(env.admin.clone(), ns)
+        .create(&PostParams::default(), &sts)
+        .await
+        .unwrap();
+    let mut kinds = vec![("StatefulSet", "db")];
+    if env.backend == Backend::Sim {
+        crate::scenarios::install_rollout_crd(env).await;
+        let mut template = template.clone();
+        template["metadata"]["labels"]["app"] = json!("canary");
+        let rollout: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "canary"},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "canary"}}, "template": template}
+        }))
+        .unwrap();
+        rollout_api(env, ns)
+            .create(&PostParams::default(), &rollout)
+            .await
+            .unwrap();
+        kinds.push(("Rollout", "canary"));
+    }
+    for (kind, name) in kinds {
+        let restart = Action::Restart {
+            namespace: ns.into(),
+            workload: WorkloadRef {
+                kind: kind.into(),
+                name: name.into(),
+            },
+            token: "suggestion-s1".into(),
+            why: "test".into(),
+        };
+        assert_eq!(
+            actuator.apply(&restart).await.unwrap(),
+            Applied::Done,
+            "{kind}"
+        );
+        let api = match kind {
+            "StatefulSet" => Api::namespaced_with(
+                env.admin.clone(),
+                ns,
+                &ApiResource::erase::<StatefulSet>(&()),
+            ),
+            _ => rollout_api(env, ns),
+        };
+        let obj = api.get(name).await.unwrap();
+        assert_eq!(
+            obj.data["spec"]["template"]["metadata"]["annotations"][RESTART_ANNOTATION],
+            json!("suggestion-s1"),
+            "{kind}"
+        );
+    }
+}
+
+fn rollout_api(env: &TestEnv, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    Api::namespaced_with(
+        env.admin.clone(),
+        ns,
+        &ApiResource::from_gvk_with_plural(&gvk, "rollouts"),
+    )
 }

@@ -97,7 +97,7 @@ impl Invariants {
     }
 }
 
-pub fn ready(p: &Pod) -> bool {
+pub(crate) fn ready(p: &Pod) -> bool {
     p.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
@@ -105,7 +105,7 @@ pub fn ready(p: &Pod) -> bool {
 }
 
 /// Each pod's app container: (requests cpu, requests memory, running cpu).
-fn resources(p: &Pod) -> (String, String, String) {
+pub(crate) fn resources(p: &Pod) -> (String, String, String) {
     let spec = p.spec.as_ref().unwrap().containers[0]
         .resources
         .clone()
@@ -123,7 +123,7 @@ fn resources(p: &Pod) -> (String, String, String) {
     (get("cpu"), get("memory"), running)
 }
 
-fn able(t: &AIScaleTarget) -> (String, String) {
+pub(crate) fn able(t: &AIScaleTarget) -> (String, String) {
     t.status
         .as_ref()
         .and_then(|s| s.conditions.iter().find(|c| c.type_ == "AbleToScale"))
@@ -131,9 +131,9 @@ fn able(t: &AIScaleTarget) -> (String, String) {
         .unwrap_or_default()
 }
 
-/// Two days of usage (cpu ~50m, memory ~100Mi) of Deployment `workload`'s container
-/// `app`, as if backfilled: enough history for a suggestion that may scale.
-pub fn backfill(store: &MemoryStore, ns: &str, workload: &str, now: i64) {
+/// Two days of usage (cpu ~50m, memory ~100Mi) of Deployment `workload`'s container `app`,
+/// as if backfilled: enough history for a suggestion that may scale.
+pub(crate) fn backfill(store: &MemoryStore, ns: &str, workload: &str, now: i64) {
     let key = |metric| SeriesKey {
         namespace: ns.into(),
         kind: "Deployment".into(),

@@ -12,6 +12,8 @@ mod autonomous;
 mod common;
 mod oom;
 mod rbac;
+mod resume;
+mod revert;
 mod scenarios;
 mod webhook_pods;
 mod webhook_scenarios;
@@ -62,19 +64,35 @@ on_both_clusters! {
 
 on_both_clusters! {
     actuation::actuation_requests: &["prod"];
+    revert::revert_finalizer: &["prod"];
 }
 
-/// Only on the simulated cluster: the real server has no kubelet, hence no usage and no
-/// suggestion to apply.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn autonomous_in_place_sim() {
-    let env = TestEnv::sim("autonomous_in_place", &["prod"]).await;
-    autonomous::autonomous_in_place(&env).await;
-    let ungranted = env.ungranted_requests();
-    assert!(
-        ungranted.is_empty(),
-        "requests the install's RBAC does not grant: {ungranted:#?}"
-    );
+/// `scenario_sim` for each scenario run only on the simulated cluster: the real server has
+/// no kubelet, hence no usage, no suggestion to apply and no pod that runs.
+macro_rules! on_the_sim {
+    ($($module:ident :: $scenario:ident: $roles:expr;)*) => {$(
+        mod $scenario {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sim() {
+                let env = TestEnv::sim(stringify!($scenario), $roles).await;
+                $module::$scenario(&env).await;
+                let ungranted = env.ungranted_requests();
+                assert!(
+                    ungranted.is_empty(),
+                    "requests the install's RBAC does not grant: {ungranted:#?}"
+                );
+            }
+        }
+    )*};
+}
+
+on_the_sim! {
+    autonomous::autonomous_in_place: &["prod"];
+    revert::revert_restarts: &["prod"];
+    resume::killed_mid_rollout_resumes: &["prod"];
+    resume::selector_restarts_one_by_one: &["prod"];
 }
 
 /// Only on the simulated cluster: a suggestion needs usage, which the real server (no

@@ -42,6 +42,9 @@ async fn every_grant_is_used_by_the_scenarios() {
     let env = TestEnv::sim("rbac-actuation", &["prod"]).await;
     crate::actuation::actuation_requests(&env).await;
     used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-revert", &["prod"]).await;
+    crate::revert::revert_finalizer(&env).await;
+    used.extend(env.used_permissions());
 
     let unused: Vec<String> = GRANTS
         .iter()

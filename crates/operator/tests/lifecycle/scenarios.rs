@@ -608,7 +608,7 @@ pub async fn workload_kinds(env: &TestEnv) {
     operator.stop().await;
 }
 
-async fn install_rollout_crd(env: &TestEnv) {
+pub async fn install_rollout_crd(env: &TestEnv) {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let crd = json!({"metadata": {"name": "rollouts.argoproj.io"},
         "spec": {"group": "argoproj.io", "scope": "Namespaced",

@@ -217,6 +217,9 @@ struct Figures {
     steady: Requests,
     steady_secs: f64,
     pause_halt_ms: f64,
+    /// Until the operator's /metrics shows the pause: from then on it starts no action
+    /// (the target controller checks the pause right before each one).
+    pause_seen_ms: f64,
     memory: (f64, f64),
 }
 
@@ -248,7 +251,7 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
             .stderr(log)
             .spawn()
             .context("starting `prescale operator`")?;
-        let result = measure(&cluster, &args, operator.id()).await;
+        let result = measure(&cluster, &args, operator.id(), metrics_port).await;
         let _ = operator.kill();
         let _ = operator.wait();
         let f = result.with_context(|| {
@@ -275,13 +278,13 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
                        "steady_requests_per_min": per_min(f.steady.non_watch),
                        "metrics_requests_per_min": per_min(f.steady.metrics),
                        "steady_requests": f.steady.by_kind,
-                       "pause_halt_ms": f.pause_halt_ms})
+                       "pause_halt_ms": f.pause_halt_ms, "pause_seen_ms": f.pause_seen_ms})
             )?;
         } else {
             output::outln!(
                 "{} workloads: every AIScaleTarget after {:.1} s; operator peak RSS {peak_mb:.0} MB (now {rss_mb:.0} MB); \
                  steady state: {:.1} requests/min ({:?}), {:.1} metrics.k8s.io requests/min, {} writes over {:.0} s of resyncs every {} s; \
-                 pause reported by every autonomous target {:.0} ms after the ConfigMap was written",
+                 pause seen by the operator (no action starts after) {:.0} ms and reported by every autonomous target {:.0} ms after the ConfigMap was written",
                 args.workloads,
                 f.all_targets_s,
                 per_min(f.steady.non_watch),
@@ -290,6 +293,7 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
                 f.steady.writes,
                 f.steady_secs,
                 args.resync_secs,
+                f.pause_seen_ms,
                 f.pause_halt_ms,
             )?;
         }
@@ -297,10 +301,29 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Milliseconds from `written` until the operator's metrics report the pause, polled
+/// every 2 ms over plain HTTP/1.0 (one short request each: no client to keep alive).
+async fn pause_seen(port: u16, written: Instant) -> anyhow::Result<f64> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            .await?;
+        let mut body = String::new();
+        stream.read_to_string(&mut body).await?;
+        if body.lines().any(|l| l == "prescale_scaling_paused 1") {
+            return Ok(written.elapsed().as_secs_f64() * 1000.0);
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 async fn measure(
     cluster: &TestCluster,
     args: &ControllersArgs,
     pid: u32,
+    metrics_port: u16,
 ) -> anyhow::Result<Figures> {
     // The operator is up once it holds its Lease.
     let began = Instant::now();
@@ -363,6 +386,7 @@ async fn measure(
     let mut events = cluster.sim.store().subscribe();
     let mut tally = Tally::from_store(cluster);
     let written = Instant::now();
+    let seen = tokio::spawn(pause_seen(metrics_port, written));
     cluster.sim.store().create(
         &("".into(), "configmaps".into()),
         "prescale-system",
@@ -379,12 +403,16 @@ async fn measure(
         )
         .await?;
     let pause_halt_ms = written.elapsed().as_secs_f64() * 1000.0;
+    let pause_seen_ms = tokio::time::timeout(Duration::from_secs(5), seen)
+        .await
+        .context("the operator's /metrics never showed prescale_scaling_paused 1")???;
     let memory = memory_mb(pid).context("reading the operator's memory from /proc")?;
     Ok(Figures {
         all_targets_s,
         steady,
         steady_secs,
         pause_halt_ms,
+        pause_seen_ms,
         memory,
     })
 }

@@ -74,6 +74,48 @@ const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
     ("payments", "Deployment", "ledger", 1, "200m", "1Gi"),
 ];
 
+/// The workload scaled autonomously (its own AIScaleTarget; the template skips it): its
+/// pods are resized in place to the suggestion, or recreated where memory must fall.
+const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
+
+const AUTONOMOUS_TARGET: &str = r#"
+apiVersion: thoras.ai/v1
+kind: AIScaleTarget
+metadata:
+  name: checkout
+  namespace: shop
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: checkout
+  model:
+    forecast_blocks: 15m
+    forecast_interval: 15m
+    forecast_buffer_percentage: 10%
+    mode: balanced
+    min_lookback_to_scale: 6h
+  vertical:
+    mode: autonomous
+    update_policy:
+      update_mode: in_place_or_recreate
+      # Memory too is resized in place (a raise always can be; a fall of the limit
+      # recreates the pod).
+      recreate_resources: []
+    containers:
+      - name: "*"
+        cpu:
+          lowerbound: 50m
+          upperbound: "4"
+        memory:
+          lowerbound: 64Mi
+          upperbound: 8Gi
+"#;
+
+/// Days of history written into the store before the clock starts, so the seasonal
+/// models are in use from the first forecast.
+const BACKFILLED_DAYS: i64 = 7;
+
 const TEMPLATE: &str = r#"
 apiVersion: thoras.ai/v1
 kind: ClusterAIScaleTemplate
@@ -129,8 +171,13 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
         )?;
     }
     for (ns, kind, name, replicas, cpu, memory) in WORKLOADS {
+        let enrolled = if (ns, name) == AUTONOMOUS {
+            "false"
+        } else {
+            "true"
+        };
         let obj = json!({
-            "metadata": {"name": name, "labels": {"thoras.ai/enabled": "true", "app": name}},
+            "metadata": {"name": name, "labels": {"thoras.ai/enabled": enrolled, "app": name}},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "serviceName": name,
                      "template": {"metadata": {"labels": {"app": name}},
                                   "spec": {"containers": [{"name": "app", "image": format!("example/{name}:1"),
@@ -146,34 +193,191 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
     let template: serde_json::Value =
         serde_saphyr::from_str(TEMPLATE).context("the demo template")?;
     store.create(&key("thoras.ai", "clusteraiscaletemplates"), "", template)?;
+    let target: serde_json::Value =
+        serde_saphyr::from_str(AUTONOMOUS_TARGET).context("the demo's autonomous target")?;
+    store.create(&key("thoras.ai", "aiscaletargets"), AUTONOMOUS.0, target)?;
     Ok(())
 }
 
-fn table(targets: &[AIScaleTarget]) -> String {
-    let mut out = format!(
-        "{:<10} {:<16} {:<8} {:<10} {:<10} {:<9} {:<20}\n",
-        "NAMESPACE", "AISCALETARGET", "READY", "CPU", "MEMORY", "REPLICAS", "ENOUGH DATA / MODEL"
-    );
-    for t in targets {
+/// A week of the synthetic load's usage (what the collector would have recorded every
+/// minute), written into `history` ending at `now`. Workloads that replay a trace start
+/// with none: a trace has no past.
+fn backfill(
+    history: &dyn prescale_store::HistoryStore,
+    now: i64,
+    traced: &[(String, String)],
+) -> anyhow::Result<()> {
+    use prescale_store::{Metric, SeriesKey};
+    for (ns, kind, name, replicas, cpu, memory) in WORKLOADS {
+        let owner = format!("{ns}/{name}");
+        if traced.iter().any(|(w, _)| *w == owner) {
+            continue;
+        }
+        let base = prescale_sim::cluster::load::base_of(&[json!({
+            "name": "app", "resources": {"requests": {"cpu": cpu, "memory": memory}}})]);
+        let series = |container: &str, metric| SeriesKey {
+            namespace: ns.into(),
+            kind: kind.into(),
+            workload: name.into(),
+            container: container.into(),
+            metric,
+        };
+        let mut batch = vec![];
+        for t in (now - BACKFILLED_DAYS * 86_400..now).step_by(60) {
+            let usage = prescale_sim::cluster::load::workload_usage(&owner, &base, replicas, t);
+            for (container, (cpu, mem)) in usage {
+                batch.push((series(&container, Metric::Cpu), (t, cpu)));
+                batch.push((series(&container, Metric::Memory), (t, mem)));
+            }
+            // Replicas are the workload's, under no container (as the collector writes).
+            batch.push((series("", Metric::Replicas), (t, f64::from(replicas))));
+        }
+        history
+            .append(&batch)
+            .with_context(|| format!("backfilling the history of {owner}"))?;
+    }
+    Ok(())
+}
+
+/// What the table shows of one target beyond its status: what its pods run now, and
+/// how many pods prescale resized or evicted (its Events).
+#[derive(Default)]
+struct Observed {
+    running: Option<(String, String)>,
+    resized: usize,
+    evicted: usize,
+}
+
+/// Reads, for each target, its first workload's first pod's requests and its action
+/// Events (`Resized`, `Evicted`).
+async fn observe(client: &kube::Client, targets: &[AIScaleTarget]) -> Vec<Observed> {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    let pods: Vec<Pod> = Api::<Pod>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let events: Vec<Event> = Api::<Event>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    targets
+        .iter()
+        .map(|t| {
+            let ns = t.metadata.namespace.as_deref().unwrap_or_default();
+            let name = t.metadata.name.as_deref().unwrap_or_default();
+            let workload = t
+                .status
+                .as_ref()
+                .and_then(|s| s.workloads.first())
+                .map(|w| w.name.clone());
+            let running = pods
+                .iter()
+                .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .find(|p| {
+                    workload.is_some()
+                        && p.metadata.labels.as_ref().and_then(|l| l.get("app"))
+                            == workload.as_ref()
+                })
+                .and_then(|p| {
+                    p.spec
+                        .as_ref()?
+                        .containers
+                        .first()?
+                        .resources
+                        .clone()?
+                        .requests
+                })
+                .map(|r| {
+                    let get = |k: &str| r.get(k).map(|q| q.0.clone()).unwrap_or_else(|| "-".into());
+                    (get("cpu"), get("memory"))
+                });
+            let count = |reason: &str| {
+                events
+                    .iter()
+                    .filter(|e| {
+                        e.involved_object.namespace.as_deref() == Some(ns)
+                            && e.involved_object.name.as_deref() == Some(name)
+                            && e.involved_object.kind.as_deref() == Some("AIScaleTarget")
+                            && e.reason.as_deref() == Some(reason)
+                    })
+                    .map(|e| e.count.unwrap_or(1).max(1) as usize)
+                    .sum()
+            };
+            Observed {
+                running,
+                resized: count("Resized"),
+                evicted: count("Evicted"),
+            }
+        })
+        .collect()
+}
+
+fn table(targets: &[AIScaleTarget], observed: &[Observed]) -> String {
+    let row = |cells: [&str; 10]| {
+        format!(
+            "{:<9} {:<16} {:<13} {:<8} {:<9} {:<9} {:<17} {:<7} {:<15} {}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7],
+            cells[8],
+            cells[9]
+        )
+    };
+    let mut out = row([
+        "NAMESPACE",
+        "AISCALETARGET",
+        "VERTICAL",
+        "CPU",
+        "MEMORY",
+        "REPLICAS",
+        "PODS RUN CPU/MEM",
+        "APPLIED",
+        "RESIZED/EVICTED",
+        "ENOUGH DATA / MODEL",
+    ]);
+    for (t, o) in targets.iter().zip(observed) {
         let s = t.status.as_ref().and_then(|s| s.suggestion.as_ref());
         let c = s.and_then(|s| s.containers.first());
         let model = s
             .and_then(|s| s.models.values().next().cloned())
             .unwrap_or_default();
-        out.push_str(&format!(
-            "{:<10} {:<16} {:<8} {:<10} {:<10} {:<9} {:<20}\n",
+        let dash = || "-".to_string();
+        let vertical = t
+            .spec
+            .vertical
+            .as_ref()
+            .and_then(|v| v.mode.as_ref())
+            .map(|m| m.0.clone())
+            .unwrap_or_else(dash);
+        out.push_str(&row([
             t.metadata.namespace.as_deref().unwrap_or_default(),
             t.metadata.name.as_deref().unwrap_or_default(),
-            if s.is_some() { "yes" } else { "waiting" },
-            c.and_then(|c| c.cpu.clone()).unwrap_or_else(|| "-".into()),
-            c.and_then(|c| c.memory.clone())
-                .unwrap_or_else(|| "-".into()),
-            s.and_then(|s| s.suggested_replicas)
+            &vertical,
+            &c.and_then(|c| c.cpu.clone()).unwrap_or_else(dash),
+            &c.and_then(|c| c.memory.clone()).unwrap_or_else(dash),
+            &s.and_then(|s| s.suggested_replicas)
                 .map(|r| r.to_string())
-                .unwrap_or_else(|| "-".into()),
-            s.map(|s| format!("{} / {model}", s.has_enough_data_to_scale))
-                .unwrap_or_default(),
-        ));
+                .unwrap_or_else(dash),
+            &o.running
+                .as_ref()
+                .map(|(cpu, mem)| format!("{cpu}/{mem}"))
+                .unwrap_or_else(dash),
+            &t.status
+                .as_ref()
+                .and_then(|s| s.applied_pods.clone())
+                .unwrap_or_else(dash),
+            &format!("{}/{}", o.resized, o.evicted),
+            &s.map(|s| format!("{} / {model}", s.has_enough_data_to_scale))
+                .unwrap_or_else(|| "waiting".into()),
+        ]));
     }
     out
 }
@@ -223,13 +427,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             store.create(&("".into(), "namespaces".into()), "", json!({"metadata": {"name": "prescale-system"}}))?;
         }
         let store = prescale_store::MemoryStore::new();
+        backfill(&store, sim.clock.now().as_second(), &traced)?;
         let client2 = client.clone();
         tokio::spawn(async move {
             let _ = run_operator(client2, Arc::new(store), operator, std::future::pending()).await;
         });
         let kc = args.kubeconfig_out.display();
         output::outln!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed)?;
-        output::outln!("5 workloads in namespaces shop and payments, labelled thoras.ai/enabled=true; template demo-workloads enrols them.")?;
+        output::outln!("5 workloads in namespaces shop and payments with {BACKFILLED_DAYS} days of usage history; template demo-workloads enrols the 4 labelled thoras.ai/enabled=true (recommendations only),")?;
+        output::outln!("and AIScaleTarget {}/{} scales its workload autonomously (in place, or by recreating pods where memory must fall).", AUTONOMOUS.0, AUTONOMOUS.1)?;
         for (workload, file) in &traced {
             output::outln!("  {workload} replays {file}")?;
         }
@@ -238,6 +444,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         output::outln!("  kubectl get clusterast")?;
         output::outln!("  kubectl get ast -A")?;
         output::outln!("  kubectl get ast storefront-ast -n shop -o yaml")?;
+        output::outln!("  kubectl get pods -n shop -l app=checkout -o yaml   # requests resized in place, restartCount unchanged")?;
+        output::outln!("  kubectl get deployment checkout -n shop -o yaml     # its own template is unchanged")?;
         output::outln!("  cargo run -p prescale -- status   # and pause / resume")?;
         output::outln!()?;
         let started = Instant::now();
@@ -250,7 +458,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             let targets = api.list(&ListParams::default()).await.map(|l| l.items).unwrap_or_default();
             let sim_time = sim.clock.now();
             output::outln!("simulated time {} — {} AIScaleTargets", sim_time.strftime("%Y-%m-%d %H:%M"), targets.len())?;
-            output::out!("{}", table(&targets))?;
+            let observed = observe(&client, &targets).await;
+            output::out!("{}", table(&targets, &observed))?;
             if args.duration > 0 && started.elapsed() >= Duration::from_secs(args.duration) {
                 let ready = targets.iter().filter(|t| t.status.as_ref().and_then(|s| s.suggestion.as_ref()).is_some()).count();
                 output::outln!("{ready}/{} targets have a recommendation", WORKLOADS.len())?;

@@ -1,9 +1,11 @@
 //! The load model: every workload gets a synthetic demand pattern (daily and weekly
 //! seasonality, a slow trend, noise and bursts), or replays a trace attached with
 //! `Sim::drive_with_trace` (`trace.rs`); demand is split across its ready pods and turned
-//! into per-container CPU usage and memory working set relative to the container's
-//! requests (or a fixed memory working set, `WORKING_SET_ANNOTATION`). CPU above the
-//! limit is throttled; memory above the limit OOM-kills the container (restartCount, lastState.terminated.reason=OOMKilled, an Event).
+//! into per-container CPU usage and memory working set relative to the requests of the
+//! pod's template (`BASE_REQUESTS`), so a resized pod keeps its demand — or a fixed memory
+//! working set (`WORKING_SET_ANNOTATION`). CPU above the limit is throttled; memory above
+//! the limit OOM-kills the container (restartCount, lastState.terminated.reason=OOMKilled,
+//! an Event), whose working set stops at the limit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::TAU;
@@ -18,6 +20,39 @@ use crate::store::{Part, Store, name_of};
 /// (a quantity, e.g. `300Mi`) whatever its requests: a workload that needs that much, as a
 /// leak or a bigger data set would — the one whose memory outgrows its limit.
 pub const WORKING_SET_ANNOTATION: &str = "sim.prescale.io/memory-working-set";
+
+/// The pod annotation holding the requests its workload's demand is relative to (JSON:
+/// container name → `[cpu cores, memory bytes]`), written when the sim's controllers
+/// create the pod from its template. Pods without it use their own requests.
+pub const BASE_REQUESTS: &str = "sim.prescale.io/base-requests";
+
+/// The size of each of `containers` (a pod template's) its demand is relative to: its
+/// requests, or its limits where it has no request; the defaults for neither.
+pub fn base_of(containers: &[Value]) -> BTreeMap<String, (f64, f64)> {
+    containers
+        .iter()
+        .map(|c| {
+            let (cpu_req, cpu_lim) = container_resource(c, "cpu");
+            let (mem_req, mem_lim) = container_resource(c, "memory");
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                (
+                    cpu_req.or(cpu_lim).unwrap_or(DEFAULT_CPU),
+                    mem_req.or(mem_lim).unwrap_or(DEFAULT_MEMORY),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The `BASE_REQUESTS` annotation's value for `containers`.
+pub fn base_requests(containers: &[Value]) -> String {
+    serde_json::to_string(&base_of(containers)).unwrap_or_default()
+}
+
+/// What a container with neither request nor limit is sized as.
+const DEFAULT_CPU: f64 = 0.1;
+const DEFAULT_MEMORY: f64 = 128.0 * 1024.0 * 1024.0;
 
 /// Demand of a workload at `t` (unix seconds) relative to its requests (1.0 = at requests).
 pub fn demand(workload: &str, t: i64) -> f64 {
@@ -34,6 +69,33 @@ pub fn demand(workload: &str, t: i64) -> f64 {
         0.0
     };
     (0.55 + 0.35 * day.sin() + 0.06 * week.sin() + noise + burst).max(0.05)
+}
+
+/// What a container sized `base` (cpu cores, memory bytes) would use at load `d` (its
+/// pod's share of the workload's demand), before any limit: cpu in proportion, memory a
+/// fixed part plus one in proportion.
+pub fn container_usage(base: (f64, f64), d: f64) -> (f64, f64) {
+    (base.0 * d, base.1 * (0.35 + 0.45 * d))
+}
+
+/// The usage a workload of `replicas` ready pods with containers sized `base` (as
+/// `base_requests` records them) reports at `t` under the synthetic demand: per
+/// container, the sums over pods of cpu and memory. For history made up before a
+/// simulation starts (`prescale demo` backfills a week this way).
+pub fn workload_usage(
+    owner: &str,
+    base: &BTreeMap<String, (f64, f64)>,
+    replicas: u32,
+    t: i64,
+) -> BTreeMap<String, (f64, f64)> {
+    let pods = f64::from(replicas.max(1));
+    let d = demand(owner, t) / pods;
+    base.iter()
+        .map(|(c, b)| {
+            let (cpu, mem) = container_usage(*b, d);
+            (c.clone(), (cpu * pods, mem * pods))
+        })
+        .collect()
 }
 
 fn hash01(x: u64) -> f64 {
@@ -83,6 +145,14 @@ pub fn update_usage(
             pod.pointer("/metadata/annotations")
                 .and_then(|a| a.get(WORKING_SET_ANNOTATION)),
         );
+        let base: BTreeMap<String, (f64, f64)> = pod
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                BASE_REQUESTS.replace('/', "~1")
+            ))
+            .and_then(Value::as_str)
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default();
         let mut containers = vec![];
         let mut oom = vec![];
         for c in pod
@@ -94,16 +164,18 @@ pub fn update_usage(
             let cname = c["name"].as_str().unwrap_or_default().to_string();
             let (cpu_req, cpu_lim) = container_resource(c, "cpu");
             let (mem_req, mem_lim) = container_resource(c, "memory");
-            let cpu_base = cpu_req.or(cpu_lim).unwrap_or(0.1);
-            let mem_base = mem_req.or(mem_lim).unwrap_or(128.0 * 1024.0 * 1024.0);
-            let wanted_cpu = cpu_base * d;
+            let (cpu_base, mem_base) = base.get(&cname).copied().unwrap_or((
+                cpu_req.or(cpu_lim).unwrap_or(DEFAULT_CPU),
+                mem_req.or(mem_lim).unwrap_or(DEFAULT_MEMORY),
+            ));
+            let (wanted_cpu, mem) = container_usage((cpu_base, mem_base), d);
             let cpu = wanted_cpu.min(cpu_lim.unwrap_or(f64::INFINITY));
             if cpu < wanted_cpu {
                 usage
                     .throttled
                     .push((ns.clone(), name.clone(), cname.clone()));
             }
-            let mem = working_set.unwrap_or(mem_base * (0.35 + 0.45 * d));
+            let mem = working_set.unwrap_or(mem);
             // A container never holds more than its limit: it is killed on reaching it.
             let mem = match mem_lim {
                 Some(l) if mem > l => {
@@ -177,5 +249,74 @@ fn oom_kill(store: &mut Store, pod: &Value, containers: &[String]) {
             "firstTimestamp": now, "lastTimestamp": now, "count": 1, "source": {"component": "kubelet"},
         });
         let _ = store.create(&("".into(), "events".into()), &ns, event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::Clock;
+
+    fn ready_pod(name: &str, owner: &str, cpu: &str, base: Option<String>) -> Value {
+        let mut pod = json!({
+            "metadata": {"name": name,
+                         "ownerReferences": [{"kind": "StatefulSet", "name": owner, "uid": owner, "apiVersion": "apps/v1"}]},
+            "spec": {"containers": [{"name": "app", "resources": {"requests": {"cpu": cpu, "memory": "256Mi"}}}]},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        });
+        if let Some(base) = base {
+            pod["metadata"]["annotations"] = json!({BASE_REQUESTS: base});
+        }
+        pod
+    }
+
+    #[test]
+    fn demand_follows_the_template_not_what_the_pod_was_resized_to() {
+        let start = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let mut store = Store::new(Arc::new(Clock::new(start, 0.0)));
+        let pods = ("".to_string(), "pods".to_string());
+        let template =
+            [json!({"name": "app", "resources": {"requests": {"cpu": "1", "memory": "256Mi"}}})];
+        let base = base_requests(&template);
+        // Created at 1 cpu, resized to 100m: still the demand of 1 cpu.
+        store
+            .create(
+                &pods,
+                "default",
+                ready_pod("resized-0", "resized", "100m", Some(base)),
+            )
+            .unwrap();
+        // Created directly with 100m and no record of a template: its own requests.
+        store
+            .create(&pods, "default", ready_pod("bare-0", "bare", "100m", None))
+            .unwrap();
+        let usage = update_usage(&mut store, &HashMap::new());
+        let cpu = |pod: &str| {
+            let key = ("default".to_string(), pod.to_string());
+            (usage.pods[&key][0].1, usage.demand[&key])
+        };
+        let (resized, d) = cpu("resized-0");
+        assert!(
+            (resized - d).abs() < 1e-9,
+            "{resized} vs demand {d} of 1 cpu"
+        );
+        let (bare, d) = cpu("bare-0");
+        assert!(
+            (bare - 0.1 * d).abs() < 1e-9,
+            "{bare} vs demand {d} of 100m"
+        );
+    }
+
+    #[test]
+    fn base_requests_fall_back_to_limits_then_defaults() {
+        let base: BTreeMap<String, (f64, f64)> = serde_json::from_str(&base_requests(&[
+            json!({"name": "a", "resources": {"limits": {"cpu": "2", "memory": "1Gi"}}}),
+            json!({"name": "b"}),
+        ]))
+        .unwrap();
+        assert_eq!(base["a"], (2.0, 1024.0 * 1024.0 * 1024.0));
+        assert_eq!(base["b"], (DEFAULT_CPU, DEFAULT_MEMORY));
     }
 }

@@ -244,6 +244,19 @@ pub(super) fn pod_from_template(owner: &Value, name: &str) -> Value {
     if let Some(annotations) = tpl.pointer("/metadata/annotations") {
         metadata["annotations"] = annotations.clone();
     }
+    // The workload's own size, which its demand is relative to: kept on the pod so that
+    // what an autoscaler (or an admission webhook) later sets on the pod changes the
+    // headroom, not the demand.
+    let base = crate::cluster::load::base_requests(
+        tpl.pointer("/spec/containers")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+    );
+    if !metadata["annotations"].is_object() {
+        metadata["annotations"] = json!({});
+    }
+    metadata["annotations"][crate::cluster::load::BASE_REQUESTS] = json!(base);
     json!({
         "metadata": metadata,
         "spec": tpl.get("spec").cloned().unwrap_or(json!({"containers": []})),

@@ -125,9 +125,9 @@ pub fn age(obj: &Value, now: Timestamp) -> Value {
     )
 }
 
-/// The value at a printer column's JSONPath: dotted paths, plus the one filter printer
-/// columns commonly use, `.status.conditions[?(@.type=="Ready")].status`. Anything
-/// fancier shows as empty.
+/// The value at a printer column's JSONPath: dotted paths, array indices
+/// (`.containers[0].cpu`), plus the one filter printer columns commonly use,
+/// `.status.conditions[?(@.type=="Ready")].status`. Anything fancier shows as empty.
 fn cell(obj: &Value, path: &str) -> Value {
     if let Some((list, rest)) = path.split_once("[?(@.") {
         let Some((filter, field)) = rest.split_once(")]") else {
@@ -147,10 +147,16 @@ fn cell(obj: &Value, path: &str) -> Value {
             });
         return item.map(|i| cell(i, field)).unwrap_or(json!(""));
     }
-    if path.contains('[') {
+    // Array indices (`.containers[0].cpu`) are JSON pointer segments; any other bracket
+    // form is one this table does not evaluate.
+    let path = path.replace('[', ".").replace(']', "");
+    let pointer = path.replace('.', "/");
+    if pointer
+        .split('/')
+        .any(|segment| segment.contains(['?', '*', '\'', '"']))
+    {
         return json!("");
     }
-    let pointer = path.replace('.', "/");
     match obj.pointer(&pointer) {
         Some(Value::String(s)) => json!(s),
         Some(Value::Null) | None => json!(""),
@@ -213,6 +219,11 @@ mod tests {
             json!("")
         );
         assert_eq!(cell(&obj, ".missing"), json!(""));
+        let with_list = json!({"status": {"containers": [{"cpu": "250m"}, {"cpu": "1"}]}});
+        assert_eq!(cell(&with_list, ".status.containers[0].cpu"), json!("250m"));
+        assert_eq!(cell(&with_list, ".status.containers[1].cpu"), json!("1"));
+        assert_eq!(cell(&with_list, ".status.containers[2].cpu"), json!(""));
+        assert_eq!(cell(&with_list, ".status.containers[*].cpu"), json!(""));
     }
 
     #[test]

@@ -1,0 +1,145 @@
+//! Horizontal: how many replicas a forecast peak needs, by the HPA's own formula for each
+//! kind of metric target, and the rules seed 001 applies on top of it — the largest need
+//! over metrics, `multipleOf` or `allowedReplicas`, `minReplicas`/`maxReplicas`, and
+//! `scaling_behavior` steps from the previous suggestion. Pure functions over plain data;
+//! the operator maps an HPA's metrics and an AIScaleTarget's settings onto these types.
+
+use crate::recommend::{ReplicaPolicy, Step};
+
+/// The default target utilisation when no HPA says otherwise (seed 001: 80 % of the
+/// request, for CPU and memory alike).
+pub const DEFAULT_UTILIZATION: f64 = 0.8;
+
+/// A metric's target, as an autoscaling/v2 `MetricTarget` states it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// `Utilization` (Resource, ContainerResource): this fraction of the per-pod request.
+    Utilization { fraction: f64, per_pod_request: f64 },
+    /// `AverageValue` (any metric type): this much per pod, in the metric's unit.
+    AverageValue(f64),
+    /// `Value` (Object, External): the metric itself against the target, at the replicas
+    /// it was measured with (the HPA scales those by the ratio).
+    Value { target: f64, replicas: u32 },
+}
+
+/// Replicas that hold the metric at its goal when it reaches `peak`: the forecast peak of
+/// the workload's total (sum over pods) for `Utilization` and `AverageValue`, of the
+/// metric's own value for `Value`. `None` when the goal cannot be computed (a zero or
+/// non-finite target or request, a non-finite peak).
+pub fn needed(peak: f64, goal: Goal) -> Option<u32> {
+    if !peak.is_finite() {
+        return None;
+    }
+    let peak = peak.max(0.0);
+    let n = match goal {
+        Goal::Utilization {
+            fraction,
+            per_pod_request,
+        } => {
+            let fraction = if fraction > 0.0 {
+                fraction
+            } else {
+                DEFAULT_UTILIZATION
+            };
+            positive(per_pod_request)?;
+            peak / (fraction * per_pod_request)
+        }
+        Goal::AverageValue(per_pod) => peak / positive(per_pod)?,
+        Goal::Value { target, replicas } => f64::from(replicas.max(1)) * peak / positive(target)?,
+    };
+    Some(n.ceil().min(f64::from(u32::MAX)) as u32)
+}
+
+fn positive(v: f64) -> Option<f64> {
+    (v.is_finite() && v > 0.0).then_some(v)
+}
+
+/// What one metric asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Need {
+    /// The metric, as status and Events name it (`cpu`, `Pods/requests_per_second`, …).
+    pub metric: String,
+    pub replicas: u32,
+}
+
+/// The suggested replicas and the metric that drove them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaDecision {
+    pub replicas: u32,
+    pub driver: String,
+}
+
+/// From the needs of every metric to the suggestion: the largest need (at least one
+/// replica), rounded up to `multiple_of` or to the smallest allowed count ≥ it (else the
+/// largest), then moved from `previous` by at most the `scale_up` / `scale_down` step (in
+/// pods; a percent step is of `previous`, rounded up, so a step is never zero pods unless
+/// it says 0), then clamped into [`min`, `max`]: bounds win over steps and rounding.
+/// `None` without any need.
+pub fn decide_replicas(
+    needs: &[Need],
+    policy: &ReplicaPolicy,
+    previous: Option<u32>,
+    (scale_up, scale_down): (Option<Step>, Option<Step>),
+) -> Option<ReplicaDecision> {
+    let driver = needs
+        .iter()
+        .max_by(|a, b| a.replicas.cmp(&b.replicas).then(b.metric.cmp(&a.metric)))?;
+    let mut n = round(driver.replicas.max(1), policy);
+    if let Some(prev) = previous {
+        let allowance = |step: Option<Step>| {
+            step.map(|s| {
+                s.limit(f64::from(prev.max(1)))
+                    .ceil()
+                    .min(f64::from(u32::MAX)) as u32
+            })
+        };
+        if n > prev
+            && let Some(up) = allowance(scale_up)
+        {
+            n = n.min(prev.saturating_add(up));
+        }
+        if n < prev
+            && let Some(down) = allowance(scale_down)
+        {
+            n = n.max(prev.saturating_sub(down));
+        }
+    }
+    Some(ReplicaDecision {
+        replicas: clamp(n, policy),
+        driver: driver.metric.clone(),
+    })
+}
+
+/// `multipleOf` (round up) or `allowedReplicas` (the smallest allowed count ≥ `n`, else
+/// the largest).
+fn round(n: u32, policy: &ReplicaPolicy) -> u32 {
+    let mut n = n;
+    if let Some(m) = policy.multiple_of.filter(|m| *m > 1) {
+        n = n.div_ceil(m).saturating_mul(m);
+    }
+    if !policy.allowed.is_empty() {
+        let mut allowed = policy.allowed.clone();
+        allowed.sort_unstable();
+        n = allowed
+            .iter()
+            .copied()
+            .find(|a| *a >= n)
+            .unwrap_or(*allowed.last().unwrap_or(&n));
+    }
+    n
+}
+
+fn clamp(n: u32, policy: &ReplicaPolicy) -> u32 {
+    let n = policy.min.map_or(n, |min| n.max(min));
+    policy.max.map_or(n, |max| n.min(max))
+}
+
+/// In autonomous mode prescale feeds the HPA a floor; the HPA still scales above it on
+/// live metrics. What runs is never below what the HPA asks now.
+pub fn fed(suggested: u32, hpa_live: u32) -> u32 {
+    suggested.max(hpa_live)
+}
+
+#[cfg(test)]
+#[path = "replicas_tests.rs"]
+mod tests;

@@ -1,0 +1,187 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn need(metric: &str, replicas: u32) -> Need {
+    Need {
+        metric: metric.into(),
+        replicas,
+    }
+}
+
+#[test]
+fn each_target_type_follows_the_hpa_formula() {
+    // 4 cores at peak, 1 core requested per pod, 80 %: ceil(4 / 0.8) = 5.
+    let util = Goal::Utilization {
+        fraction: 0.8,
+        per_pod_request: 1.0,
+    };
+    assert_eq!(needed(4.0, util), Some(5));
+    // A zero fraction means the default 80 %.
+    let default = Goal::Utilization {
+        fraction: 0.0,
+        per_pod_request: 1.0,
+    };
+    assert_eq!(needed(4.0, default), Some(5));
+    // 900 requests/s in total at 100 per pod: 9.
+    assert_eq!(needed(900.0, Goal::AverageValue(100.0)), Some(9));
+    // An External value of 30 against a target of 10, measured at 4 replicas: 12.
+    let value = Goal::Value {
+        target: 10.0,
+        replicas: 4,
+    };
+    assert_eq!(needed(30.0, value), Some(12));
+    // Nothing computable: no request, a zero target, a NaN peak.
+    let no_request = Goal::Utilization {
+        fraction: 0.8,
+        per_pod_request: 0.0,
+    };
+    assert_eq!(needed(4.0, no_request), None);
+    assert_eq!(needed(4.0, Goal::AverageValue(0.0)), None);
+    assert_eq!(needed(f64::NAN, Goal::AverageValue(1.0)), None);
+    // A negative peak (noise below zero) needs nothing.
+    assert_eq!(needed(-3.0, Goal::AverageValue(1.0)), Some(0));
+}
+
+#[test]
+fn the_largest_need_drives_then_rounding_then_bounds() {
+    let p = ReplicaPolicy::default();
+    let d = decide_replicas(&[need("cpu", 3), need("memory", 7)], &p, None, (None, None)).unwrap();
+    assert_eq!((d.replicas, d.driver.as_str()), (7, "memory"));
+    let p = ReplicaPolicy {
+        multiple_of: Some(4),
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_replicas(&[need("cpu", 5)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        8
+    );
+    let p = ReplicaPolicy {
+        allowed: vec![10, 2, 6],
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_replicas(&[need("cpu", 4)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        6
+    );
+    assert_eq!(
+        decide_replicas(&[need("cpu", 40)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        10
+    );
+    let p = ReplicaPolicy {
+        min: Some(3),
+        max: Some(5),
+        ..Default::default()
+    };
+    assert_eq!(
+        decide_replicas(&[need("cpu", 0)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        3
+    );
+    assert_eq!(
+        decide_replicas(&[need("cpu", 50)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        5
+    );
+    assert_eq!(decide_replicas(&[], &p, None, (None, None)), None);
+    // At least one replica without a minimum.
+    let p = ReplicaPolicy::default();
+    assert_eq!(
+        decide_replicas(&[need("cpu", 0)], &p, None, (None, None))
+            .unwrap()
+            .replicas,
+        1
+    );
+}
+
+#[test]
+fn steps_limit_each_move_in_pods_or_percent() {
+    let p = ReplicaPolicy::default();
+    let up = Some(Step::Absolute(2.0));
+    let down = Some(Step::Percent(10.0));
+    // From 4 up to a need of 10: at most +2.
+    let d = decide_replicas(&[need("cpu", 10)], &p, Some(4), (up, down)).unwrap();
+    assert_eq!(d.replicas, 6);
+    // From 20 down to 2: at most 10 % of 20 = 2 pods.
+    let d = decide_replicas(&[need("cpu", 2)], &p, Some(20), (up, down)).unwrap();
+    assert_eq!(d.replicas, 18);
+    // 10 % of 3 rounds up to one pod, not zero.
+    let d = decide_replicas(&[need("cpu", 1)], &p, Some(3), (up, down)).unwrap();
+    assert_eq!(d.replicas, 2);
+    // Bounds win over a step: a new minimum above the previous value is honoured at once.
+    let p = ReplicaPolicy {
+        min: Some(12),
+        ..Default::default()
+    };
+    let d = decide_replicas(&[need("cpu", 1)], &p, Some(4), (up, down)).unwrap();
+    assert_eq!(d.replicas, 12);
+}
+
+#[test]
+fn the_hpa_still_scales_above_the_floor() {
+    assert_eq!(fed(5, 9), 9);
+    assert_eq!(fed(5, 2), 5);
+}
+
+fn step() -> impl Strategy<Value = Option<Step>> {
+    prop_oneof![
+        Just(None),
+        (0.0f64..300.0).prop_map(|p| Some(Step::Percent(p))),
+        (0u32..20).prop_map(|a| Some(Step::Absolute(f64::from(a)))),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn always_within_min_and_max(
+        needs in prop::collection::vec(0u32..500, 1..5),
+        min in 0u32..20, extra in 0u32..60, multiple in 1u32..6,
+        previous in prop::option::of(0u32..200), up in step(), down in step(),
+    ) {
+        let p = ReplicaPolicy { min: Some(min), max: Some(min + extra), multiple_of: Some(multiple), ..Default::default() };
+        let needs: Vec<Need> = needs.iter().enumerate().map(|(i, n)| need(&format!("m{i}"), *n)).collect();
+        let d = decide_replicas(&needs, &p, previous, (up, down)).unwrap();
+        prop_assert!(d.replicas >= min && d.replicas <= min + extra, "{} not in [{min}, {}]", d.replicas, min + extra);
+    }
+
+    #[test]
+    fn a_move_never_exceeds_its_step_within_bounds(
+        need_n in 0u32..500, previous in 1u32..200, up in 0u32..20, down in 0u32..20,
+    ) {
+        let p = ReplicaPolicy::default();
+        let steps = (Some(Step::Absolute(f64::from(up))), Some(Step::Absolute(f64::from(down))));
+        let d = decide_replicas(&[need("cpu", need_n)], &p, Some(previous), steps).unwrap();
+        prop_assert!(d.replicas <= previous + up);
+        prop_assert!(d.replicas + down >= previous);
+        // And it moves towards the need, never past it.
+        let want = need_n.max(1);
+        if want >= previous {
+            prop_assert!(d.replicas >= previous && d.replicas <= want);
+        } else {
+            prop_assert!(d.replicas <= previous && d.replicas >= want);
+        }
+    }
+
+    #[test]
+    fn more_load_never_means_fewer_replicas(
+        a in 0u32..500, extra in 0u32..500, min in 0u32..10, multiple in 1u32..6,
+    ) {
+        let p = ReplicaPolicy { min: Some(min), multiple_of: Some(multiple), ..Default::default() };
+        let lo = decide_replicas(&[need("cpu", a)], &p, None, (None, None)).unwrap().replicas;
+        let hi = decide_replicas(&[need("cpu", a + extra)], &p, None, (None, None)).unwrap().replicas;
+        prop_assert!(hi >= lo);
+    }
+
+    #[test]
+    fn fed_replicas_are_never_below_the_hpa(s in 0u32..1000, live in 0u32..1000) {
+        prop_assert!(fed(s, live) >= live && fed(s, live) >= s);
+    }
+}
