@@ -9,7 +9,7 @@
 //! are answered by it already, and would otherwise raise it once per kill). When the window passes without a kill, the floor is dropped and the forecast
 //! alone decides again.
 //!
-//! Settings: `spec.vertical.oom_remediation.enabled` (default true) and
+//! Settings: `spec.vertical.oom_remediation.enabled` (default false: opt in) and
 //! `stabilization_window` (default the larger of the forecast interval and
 //! `defaults::OOM_STABILIZATION_WINDOW`, 1 h).
 
@@ -34,7 +34,7 @@ pub const STEP_MIN_BYTES: i128 = 100 * 1024 * 1024;
 /// The relative raise after a kill (the larger of this and `STEP_MIN_BYTES` applies).
 pub const STEP_PERCENT: i128 = 20;
 /// Whether remediation runs when the target does not say.
-pub const DEFAULT_ENABLED: bool = true;
+pub const DEFAULT_ENABLED: bool = false;
 
 const BYTE: i128 = 1_000_000_000;
 
