@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::rbac;
+use crate::{rbac, webhook};
 
 /// Name shared by the operator's ServiceAccount, ClusterRole, Deployment and labels.
 pub const APP: &str = "prescale-operator";
@@ -124,7 +124,8 @@ pub fn install_objects(
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": APP, "namespace": ns, "labels": labels()},
         "spec": {"selector": {"app.kubernetes.io/name": APP},
-                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"}]},
+                 "ports": [{"name": "http", "port": 8080, "targetPort": "http"},
+                           {"name": webhook::LISTEN_PORT_NAME, "port": 443, "targetPort": webhook::LISTEN_PORT_NAME}]},
     }));
     objects.push(json!({
         "apiVersion": "v1", "kind": "Service",
@@ -133,6 +134,19 @@ pub fn install_objects(
                  "ports": [{"name": "dashboard", "port": DASHBOARD_PORT, "targetPort": "dashboard"}]},
     }));
     objects.push(deployment(opts, APP, opts.operator_replicas, &["operator"]));
+    // Registered through the Service; the operator writes their caBundle once it has
+    // issued its certificate (until then, failurePolicy Ignore admits everything).
+    let endpoint = webhook::configs::Endpoint::Service {
+        namespace: ns.to_string(),
+        name: APP.to_string(),
+    };
+    let r = webhook::configs::Registration {
+        endpoint: &endpoint,
+        namespace: ns,
+        watched: None,
+    };
+    objects.push(webhook::configs::mutating(r, None, &labels()));
+    objects.push(webhook::configs::validating(r, None, &labels()));
     if opts.worker_replicas > 0 {
         objects.push(deployment(
             opts,
@@ -144,7 +158,8 @@ pub fn install_objects(
     Ok(objects)
 }
 
-fn labels() -> Value {
+/// The labels of every object of the install.
+pub fn labels() -> Value {
     json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "prescale"})
 }
 
@@ -229,6 +244,12 @@ fn deployment(opts: &InstallOptions, name: &str, replicas: u32, command: &[&str]
             json!({"name": "history", "emptyDir": {}})
         });
     }
+    // Only the operator's replicas serve the webhooks (the Service selects them alone).
+    if command == ["operator"] {
+        ports.push(
+            json!({"name": webhook::LISTEN_PORT_NAME, "containerPort": webhook::LISTEN_PORT}),
+        );
+    }
     let mut pod_spec = json!({
         "serviceAccountName": APP,
         "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "fsGroup": 65532},
@@ -295,7 +316,9 @@ mod tests {
                 "PersistentVolumeClaim",
                 "Service",
                 "Service",
-                "Deployment"
+                "Deployment",
+                "MutatingWebhookConfiguration",
+                "ValidatingWebhookConfiguration"
             ]
         );
         assert_eq!(

@@ -27,4 +27,5 @@ pub mod target;
 pub mod template;
 pub mod triggers;
 pub mod vertical;
+pub mod webhook;
 pub mod workload;

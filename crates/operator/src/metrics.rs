@@ -35,6 +35,19 @@ pub struct ResourceLabels {
     pub resource: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookLabels {
+    /// `pods` (mutating) or `validate`.
+    pub webhook: String,
+    /// `mutated`, `allowed`, `denied`, or why a pod was left unchanged (`webhook::pod::Skip`).
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WebhookName {
+    pub webhook: String,
+}
+
 /// All metrics of one operator process.
 pub struct Metrics {
     pub registry: Registry,
@@ -48,6 +61,15 @@ pub struct Metrics {
     pub provisioning_ratio: Family<ResourceLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     pub oom_kills: Counter,
     pub scaling_paused: Gauge,
+    /// AdmissionReviews answered, by webhook and outcome.
+    pub webhook_requests: Family<WebhookLabels, Counter>,
+    /// Containers whose resources the pod webhook set.
+    pub webhook_mutations: Counter,
+    pub webhook_duration: Family<WebhookName, Histogram>,
+    /// AdmissionReviews that could not be read (answered with an error status).
+    pub webhook_errors: Family<WebhookName, Counter>,
+    /// Memory floors raised after OOM kills.
+    pub oom_floor_raises: Counter,
 }
 
 impl Default for Metrics {
@@ -64,6 +86,38 @@ impl Default for Metrics {
         let provisioning_ratio = Family::default();
         let oom_kills = Counter::default();
         let scaling_paused = Gauge::default();
+        let webhook_requests = Family::<WebhookLabels, Counter>::default();
+        let webhook_mutations = Counter::default();
+        let webhook_duration = Family::<WebhookName, Histogram>::new_with_constructor(
+            (|| Histogram::new(exponential_buckets(0.0001, 2.0, 16))) as fn() -> Histogram,
+        );
+        let webhook_errors = Family::<WebhookName, Counter>::default();
+        let oom_floor_raises = Counter::default();
+        registry.register(
+            "webhook_requests",
+            "AdmissionReviews answered, by webhook and outcome",
+            webhook_requests.clone(),
+        );
+        registry.register(
+            "webhook_mutations",
+            "Containers whose requests and limits the pod webhook set",
+            webhook_mutations.clone(),
+        );
+        registry.register(
+            "webhook_duration_seconds",
+            "Time to answer one AdmissionReview",
+            webhook_duration.clone(),
+        );
+        registry.register(
+            "webhook_errors",
+            "AdmissionReviews that could not be read",
+            webhook_errors.clone(),
+        );
+        registry.register(
+            "oom_floor_raises",
+            "Memory floors raised after OOM kills (OOM remediation)",
+            oom_floor_raises.clone(),
+        );
         registry.register("reconciles", "Reconciliations run", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -116,6 +170,11 @@ impl Default for Metrics {
             provisioning_ratio,
             oom_kills,
             scaling_paused,
+            webhook_requests,
+            webhook_mutations,
+            webhook_duration,
+            webhook_errors,
+            oom_floor_raises,
         }
     }
 }

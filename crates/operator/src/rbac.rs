@@ -5,7 +5,7 @@
 //! request is granted, and every grant is used.
 //!
 //! A grant comes with the feature that needs it: actuation (pods/resize, pods/eviction,
-//! `*/scale`, HPA updates) and the admission webhook add their rows with their code.
+//! `*/scale`, HPA updates) adds its rows with its code, as the admission webhooks did.
 
 use serde_json::{Value, json};
 
@@ -176,6 +176,31 @@ pub const GRANTS: &[Grant] = &[
         &["list"],
         Cluster,
         "collector: CPU and memory usage per container",
+    ),
+    grant(
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        // Server-side apply of an absent object is a create: the real API server asks
+        // for both verbs.
+        &["create", "patch"],
+        Cluster,
+        "webhook::registration applies the pod webhook's configuration with its caBundle",
+    ),
+    grant(
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+        // Server-side apply of an absent object is a create: the real API server asks
+        // for both verbs.
+        &["create", "patch"],
+        Cluster,
+        "webhook::registration applies the validating webhook's configuration with its caBundle",
+    ),
+    grant(
+        "",
+        "secrets",
+        &["get", "create", "update"],
+        OperatorNamespace,
+        "webhook::registration keeps the webhook certificate in one Secret every replica serves",
     ),
     grant(
         "coordination.k8s.io",

@@ -60,6 +60,8 @@ pub struct OperatorConfig {
     /// Serve the dashboard (`crate::dashboard`) on this bound listener, once the cache
     /// is synced.
     pub dashboard: Option<tokio::net::TcpListener>,
+    /// The admission webhooks' HTTPS listener and registration (`None`: no webhooks).
+    pub webhook: Option<crate::webhook::WebhookConfig>,
 }
 
 /// Reads the pause ConfigMap (for `prescale pause|resume|status`; the operator watches it).
@@ -147,6 +149,33 @@ pub async fn run(
             }));
             tracing::info!(addr = ?addr, "serving the dashboard");
             Some(dashboard_tasks)
+        }
+        None => None,
+    };
+    // Every replica serves the webhooks (standbys' caches are warm too); only once the
+    // caches are synced, so no pod is judged on a partial view.
+    let _webhooks = match config.webhook.clone() {
+        Some(w) => {
+            let state = Arc::new(crate::webhook::review::WebhookState {
+                cache: cache.clone(),
+                shared: shared.clone(),
+                clock: config.clock.clone(),
+            });
+            Some(
+                crate::webhook::registration::start(
+                    client.clone(),
+                    &config.namespace,
+                    config
+                        .scope
+                        .namespaces
+                        .as_ref()
+                        .map(|n| n.iter().cloned().collect()),
+                    w,
+                    state,
+                )
+                .await
+                .map_err(std::io::Error::other)?,
+            )
         }
         None => None,
     };

@@ -120,12 +120,20 @@ async fn install_applies_for_real() {
             &format!("clusterrolebinding/{cluster_rbac}"),
             "crd/aiscaletargets.thoras.ai",
             "crd/clusteraiscaletemplates.thoras.ai",
+            // The webhook configurations (Service form), named like the cluster RBAC.
+            &format!("mutatingwebhookconfiguration/{cluster_rbac}"),
+            &format!("validatingwebhookconfiguration/{cluster_rbac}"),
             "-o",
             "name",
         ],
         "",
     );
-    for kind in ["clusterrolebinding", "clusterrole"] {
+    for kind in [
+        "clusterrolebinding",
+        "clusterrole",
+        "mutatingwebhookconfiguration",
+        "validatingwebhookconfiguration",
+    ] {
         let _ = kubectl(
             kubeconfig,
             &["delete", kind, &cluster_rbac, "--ignore-not-found"],

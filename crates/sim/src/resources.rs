@@ -3,7 +3,8 @@
 use prescale_api::quantity::parse;
 use serde_json::Value;
 
-fn quantity(v: Option<&Value>) -> Option<f64> {
+/// A quantity (string or number) as a float, e.g. bytes for memory.
+pub fn quantity(v: Option<&Value>) -> Option<f64> {
     match v? {
         Value::String(s) => parse(s).ok().map(|q| q.as_f64()),
         Value::Number(n) => n.as_f64(),

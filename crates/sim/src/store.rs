@@ -242,6 +242,7 @@ impl Store {
         }
         if rt.kind == "Namespace" {
             obj["status"] = json!({"phase": "Active"});
+            label_namespace(&mut obj, &name);
         }
         self.objects
             .entry(key.clone())
@@ -333,6 +334,9 @@ impl Store {
         }
         new["apiVersion"] = json!(rt.api_version());
         new["kind"] = json!(rt.kind);
+        if rt.kind == "Namespace" {
+            label_namespace(&mut new, name);
+        }
         if spec_of(&new) != spec_of(&old) {
             let generation = old
                 .pointer("/metadata/generation")
@@ -555,4 +559,15 @@ pub fn random_suffix() -> String {
     (0..5)
         .map(|_| CHARS[rand::random_range(0..CHARS.len())] as char)
         .collect()
+}
+
+/// The label the real API server keeps on every namespace (its name), which webhook
+/// `namespaceSelector`s select on.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+fn label_namespace(ns: &mut Value, name: &str) {
+    if !ns["metadata"]["labels"].is_object() {
+        ns["metadata"]["labels"] = json!({});
+    }
+    ns["metadata"]["labels"][NAMESPACE_NAME_LABEL] = json!(name);
 }

@@ -114,7 +114,12 @@ fn vertical_autonomous(i: &TargetInputs) -> bool {
 
 /// This round's actuation of target `i`, whose current suggestion is `suggestion`: the
 /// revert (`super::revert`) and, for a target that is not deleted, the rollout step.
-pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation {
+/// `oom_adjusted_memory` holds the memory floors OOM remediation decided this round.
+pub fn actuation(
+    i: &TargetInputs,
+    suggestion: Option<&Suggestion>,
+    oom_adjusted_memory: &BTreeMap<String, String>,
+) -> Actuation {
     let revert = revert(&RevertInputs {
         namespace: &i.namespace,
         vertical_autonomous: vertical_autonomous(i),
@@ -141,7 +146,7 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
             revert_timed_out: revert.timed_out,
         };
     }
-    let mut step = rollout_step(i, suggestion);
+    let mut step = rollout_step(i, suggestion, oom_adjusted_memory);
     step.actions.extend(revert.actions);
     if let Some(note) = revert.note {
         step.able.2.push_str(&format!("; {note}"));
@@ -155,7 +160,11 @@ pub fn actuation(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation
 }
 
 /// The rollout step of a target that is not deleted.
-fn rollout_step(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation {
+fn rollout_step(
+    i: &TargetInputs,
+    suggestion: Option<&Suggestion>,
+    oom_adjusted_memory: &BTreeMap<String, String>,
+) -> Actuation {
     let vertical = i.spec.vertical.as_ref();
     let vertical_auto = vertical_autonomous(i);
     let horizontal_auto = i
@@ -223,9 +232,7 @@ fn rollout_step(i: &TargetInputs, suggestion: Option<&Suggestion>) -> Actuation 
             ),
         ));
     };
-    let oom_floors: BTreeMap<String, Quantity> = i
-        .previous
-        .oom_adjusted_memory
+    let oom_floors: BTreeMap<String, Quantity> = oom_adjusted_memory
         .iter()
         .filter_map(|(c, q)| Some((c.clone(), q.parse::<Quantity>().ok()?)))
         .collect();

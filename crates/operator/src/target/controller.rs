@@ -476,6 +476,9 @@ async fn apply(
         if event.reason == "SuggestionChanged" {
             ctx.shared.metrics.recommendations.inc();
         }
+        if event.reason == super::plan::OOM_REMEDIATED {
+            ctx.shared.metrics.oom_floor_raises.inc();
+        }
         if let Err(e) = record_event(ctx, ast, event).await {
             ctx.shared.metrics.failed("target", "EventWriteFailed");
             tracing::warn!(target = %target, error = %e, reason = event.reason, "recording an Event failed");

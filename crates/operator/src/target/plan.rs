@@ -30,8 +30,10 @@ use super::revert::FinalizerChange;
 use crate::actuate::Action;
 use crate::conditions::condition;
 use crate::pause::PauseState;
+use crate::vertical::oom::{self, OomDecision, OomInputs, oom_policy};
 use crate::vertical::pods::PodView;
 use crate::workload::ContainerRequests;
+use prescale_api::quantity::{Format, Quantity};
 
 /// A workload the target resolved, as the plan sees it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -266,6 +268,9 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
     killed.sort();
     killed.dedup();
     status.oom_killed_containers = killed;
+    let oom = remediate_oom(i);
+    status.oom_adjusted_memory = oom.adjusted;
+    status.oom_stabilization_window_expiry = oom.expiry;
     if let Some(last) = i.oom_kills.iter().map(|(_, at)| *at).max() {
         status.last_oom_time = Timestamp::from_second(last).ok().map(Time);
     }
@@ -315,7 +320,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             "usage is collected from metrics.k8s.io",
         ),
     };
-    let acting = actuation(i, status.suggestion.as_ref());
+    let acting = actuation(i, status.suggestion.as_ref(), &status.oom_adjusted_memory);
     if acting.processed.is_some() {
         status.last_processed_suggestion_uid = acting.processed.clone();
     }
@@ -375,6 +380,22 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             time: i.now,
         });
     }
+    events.extend(oom.bumps.iter().map(|b| EventSpec {
+        type_: EventType::Warning,
+        reason: OOM_REMEDIATED,
+        message: format!(
+            "container {} was OOM-killed: its memory floor is raised from {} to {}{}, held until {}",
+            b.container,
+            b.from.format(Format::Binary),
+            b.to.format(Format::Binary),
+            if b.capped { " (its upperbound)" } else { "" },
+            status
+                .oom_stabilization_window_expiry
+                .as_ref()
+                .map_or_else(|| "-".to_string(), |t| t.0.to_string()),
+        ),
+        time: i.now,
+    }));
     TargetOutcome {
         status,
         events,
@@ -383,6 +404,47 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         finalizer: acting.finalizer,
         revert_timed_out: acting.revert_timed_out,
     }
+}
+
+/// The Event reason of a raised OOM floor (counted in `prescale_oom_remediations_total`).
+pub const OOM_REMEDIATED: &str = "OOMRemediated";
+
+/// The OOM floors to hold (`vertical::oom`), from the kills seen and the memory the
+/// workloads' pods ask now.
+fn remediate_oom(i: &TargetInputs) -> OomDecision {
+    // An unreadable window is reported by ValidSpec; the plan stops before this then.
+    let Ok(policy) = oom_policy(&i.spec) else {
+        return OomDecision::default();
+    };
+    let vertical = i.spec.vertical.as_ref();
+    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
+    let memory_requests = i
+        .workloads
+        .iter()
+        .flat_map(|w| &w.running)
+        .flat_map(|p| &p.containers)
+        .filter_map(|c| {
+            let q = c.spec.requests.as_ref()?.get("memory")?;
+            Some((c.name.clone(), q.0.parse::<Quantity>().ok()?))
+        });
+    for (name, q) in memory_requests {
+        let e = requests.entry(name).or_insert(q);
+        *e = (*e).min(q);
+    }
+    oom::decide(OomInputs {
+        policy,
+        autonomous: vertical
+            .and_then(|v| v.mode.as_ref())
+            .and_then(|m| m.scaling())
+            == Some(Scaling::Autonomous),
+        containers: vertical
+            .and_then(|v| v.containers.as_deref())
+            .unwrap_or_default(),
+        kills: &i.oom_kills,
+        previous: &i.previous,
+        requests: &requests,
+        now: i.now,
+    })
 }
 
 /// Why the target resolves no workload, and how to fix it.

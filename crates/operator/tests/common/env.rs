@@ -224,6 +224,7 @@ impl TestEnv {
             scope: self.scope(),
             clock: self.clock(),
             dashboard: None,
+            webhook: None,
         };
         tweak(&mut config);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

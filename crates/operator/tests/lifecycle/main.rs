@@ -11,10 +11,13 @@ mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod dashboard;
+mod oom;
 mod rbac;
 mod resume;
 mod revert;
 mod scenarios;
+mod webhook_pods;
+mod webhook_scenarios;
 
 use common::env::TestEnv;
 
@@ -58,6 +61,7 @@ on_both_clusters! {
     workload_kinds: &["prod"];
     update_conflict_is_reread_and_retried: &["prod"];
     dashboard_writes_need_authorisation: &["prod"];
+    admission_webhooks: &["prod"];
 }
 
 on_both_clusters! {
@@ -91,4 +95,30 @@ on_the_sim! {
     revert::revert_restarts: &["prod"];
     resume::killed_mid_rollout_resumes: &["prod"];
     resume::selector_restarts_one_by_one: &["prod"];
+}
+
+/// Only on the simulated cluster: a suggestion needs usage, which the real server (no
+/// kubelet) has none of.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_pods_sim() {
+    let env = TestEnv::sim("webhook_pods", &["prod"]).await;
+    webhook_pods::new_pods_start_with_the_recommendation(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
+}
+
+/// OOM remediation on and off, on the simulated cluster (the only one with a kubelet).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_remediation_on_sim() {
+    let env = TestEnv::sim("oom_on", &["prod"]).await;
+    oom::oom_remediation(&env, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_remediation_off_sim() {
+    let env = TestEnv::sim("oom_off", &["prod"]).await;
+    oom::oom_remediation(&env, false).await;
 }

@@ -35,6 +35,13 @@ async fn every_grant_is_used_by_the_scenarios() {
     let env = TestEnv::sim("rbac-dashboard", &["prod"]).await;
     scenarios::dashboard_writes_need_authorisation(&env).await;
     used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-webhooks", &["prod"]).await;
+    scenarios::admission_webhooks(&env).await;
+    used.extend(env.used_permissions());
+    // Its operator finds no certificate Secret: it creates one.
+    let env = TestEnv::sim("rbac-webhook-pods", &["prod"]).await;
+    crate::webhook_pods::new_pods_start_with_the_recommendation(&env).await;
+    used.extend(env.used_permissions());
     let env = TestEnv::sim("rbac-actuation", &["prod"]).await;
     crate::actuation::actuation_requests(&env).await;
     used.extend(env.used_permissions());

@@ -3,6 +3,7 @@
 //! can show: metrics and forecasts on the simulated cluster, the "metrics.k8s.io is not
 //! served" condition on the real one.
 
+pub use crate::webhook_scenarios::admission_webhooks;
 use std::sync::Arc;
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};

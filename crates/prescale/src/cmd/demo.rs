@@ -424,6 +424,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
             }),
             dashboard: super::operator::bind_dashboard(Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)))).await?,
+            webhook: None,
         };
         let dashboard_url = format!("http://{}", operator.dashboard.as_ref().and_then(|l| l.local_addr().ok()).context("the dashboard's address")?);
         // Writes from the dashboard need a token the (simulated) API server's TokenReview

@@ -63,6 +63,24 @@ pub struct Args {
     /// with `kubectl port-forward` or a Service. `off` serves none.
     #[arg(long, default_value = "127.0.0.1:8090", value_parser = parse_listen)]
     pub dashboard_addr: Listen,
+    /// Serve the admission webhooks (pod requests at creation, validation of thoras.ai
+    /// objects). `false` leaves the configurations of `prescale install` without a server;
+    /// their failurePolicy Ignore admits everything unchanged.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub webhooks: bool,
+    /// The webhooks' HTTPS listen address (the install's Service port 443 points at 9443).
+    #[arg(long, default_value = prescale_operator::webhook::DEFAULT_LISTEN)]
+    pub webhook_addr: SocketAddr,
+    /// Register the webhooks by URL instead of the install's Service, for an operator
+    /// running outside the cluster, e.g. https://127.0.0.1:9443 (the certificate then
+    /// also names that host).
+    #[arg(long)]
+    pub webhook_url: Option<String>,
+    /// `self-signed`: the operator issues, rotates and registers its certificate (Secret
+    /// prescale-webhook-tls). `external`: another tool (cert-manager) writes that Secret
+    /// and the caBundle; the operator only reads it.
+    #[arg(long, default_value = "self-signed", value_parser = ["self-signed", "external"])]
+    pub webhook_certs: String,
 }
 
 /// A listen address, or `off`.
@@ -237,6 +255,20 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
             } else {
                 bind_dashboard(args.dashboard_addr.0).await?
             },
+            // Workers serve no webhooks: the operator's replicas behind the Service do.
+            webhook: (args.webhooks && !worker_only).then(|| {
+                prescale_operator::webhook::WebhookConfig {
+                    listen: args.webhook_addr,
+                    certs: if args.webhook_certs == "external" {
+                        prescale_operator::webhook::CertSource::External
+                    } else {
+                        prescale_operator::webhook::CertSource::SelfSigned
+                    },
+                    url: args.webhook_url.clone(),
+                    service: prescale_operator::install::APP.into(),
+                    refresh: Duration::from_secs(600),
+                }
+            }),
         };
         tracing::info!(namespace = %config.namespace, worker_only, "prescale starting");
         run_operator(client, store, config, async {

@@ -2,9 +2,10 @@
 //! seasonality, a slow trend, noise and bursts), or replays a trace attached with
 //! `Sim::drive_with_trace` (`trace.rs`); demand is split across its ready pods and turned
 //! into per-container CPU usage and memory working set relative to the requests of the
-//! pod's template (`BASE_REQUESTS`), so a resized pod keeps its demand. CPU above the
-//! limit is throttled; memory above the limit OOM-kills the container (restartCount,
-//! lastState.terminated.reason=OOMKilled, an Event).
+//! pod's template (`BASE_REQUESTS`), so a resized pod keeps its demand — or a fixed memory
+//! working set (`WORKING_SET_ANNOTATION`). CPU above the limit is throttled; memory above
+//! the limit OOM-kills the container (restartCount, lastState.terminated.reason=OOMKilled,
+//! an Event), whose working set stops at the limit.
 
 use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::TAU;
@@ -14,6 +15,11 @@ use serde_json::{Value, json};
 use crate::resources::container_resource;
 use crate::server::Usage;
 use crate::store::{Part, Store, name_of};
+
+/// The annotation (on the pod template) that fixes every container's memory working set
+/// (a quantity, e.g. `300Mi`) whatever its requests: a workload that needs that much, as a
+/// leak or a bigger data set would — the one whose memory outgrows its limit.
+pub const WORKING_SET_ANNOTATION: &str = "sim.prescale.io/memory-working-set";
 
 /// The pod annotation holding the requests its workload's demand is relative to (JSON:
 /// container name → `[cpu cores, memory bytes]`), written when the sim's controllers
@@ -135,6 +141,10 @@ pub fn update_usage(
         };
         let d = total / ready;
         usage.demand.insert((ns.clone(), name.clone()), d);
+        let working_set = crate::resources::quantity(
+            pod.pointer("/metadata/annotations")
+                .and_then(|a| a.get(WORKING_SET_ANNOTATION)),
+        );
         let base: BTreeMap<String, (f64, f64)> = pod
             .pointer(&format!(
                 "/metadata/annotations/{}",
@@ -165,9 +175,15 @@ pub fn update_usage(
                     .throttled
                     .push((ns.clone(), name.clone(), cname.clone()));
             }
-            if mem_lim.is_some_and(|l| mem > l) {
-                oom.push(cname.clone());
-            }
+            let mem = working_set.unwrap_or(mem);
+            // A container never holds more than its limit: it is killed on reaching it.
+            let mem = match mem_lim {
+                Some(l) if mem > l => {
+                    oom.push(cname.clone());
+                    l
+                }
+                _ => mem,
+            };
             containers.push((cname, cpu, mem));
         }
         if !oom.is_empty() {

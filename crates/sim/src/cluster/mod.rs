@@ -20,13 +20,14 @@ pub const TICK_SECS: u64 = 15;
 /// otherwise.
 pub const STARTUP_SECS: i64 = 5;
 
-/// One tick: reconcile workloads, refresh usage, serve it on the pods' metrics endpoints,
-/// then let HPAs act on it — their scalings written through the API's scale path, so
-/// `*/scale` webhooks see them.
+/// One tick: reconcile workloads, create the pods they want through the API's create path
+/// (pod webhooks see them), refresh usage, serve it on the pods' metrics endpoints, then let
+/// HPAs act on it — their scalings written through the API's scale path, so `*/scale`
+/// webhooks see them.
 pub async fn tick(sim: &Arc<Sim>) {
-    let writes = {
+    let (writes, creates) = {
         let mut store = sim.store();
-        workloads::reconcile(&mut store, sim.startup_delay());
+        let creates = workloads::reconcile(&mut store, sim.startup_delay());
         let usage = load::update_usage(&mut store, &sim.traces());
         let pods = store.list(&("".into(), "pods".into()), None);
         let failures = pod_metrics::sync(&mut sim.pod_metrics(), &pods, &usage.demand);
@@ -43,8 +44,16 @@ pub async fn tick(sim: &Arc<Sim>) {
         drop(store);
         sim.record_throttling(&usage.throttled, TICK_SECS);
         *sim.usage() = usage;
-        writes
+        (writes, creates)
     };
+    // Pods are created as a controller-manager creates them: through the API, so mutating
+    // and validating webhooks (their timeouts and failure policies) apply.
+    futures::future::join_all(creates.into_iter().map(|(ns, pod)| async move {
+        if let Err(e) = crate::server::create_object(sim, "", "pods", &ns, pod).await {
+            tracing::warn!(namespace = %ns, error = %e.message, "a pod creation was refused");
+        }
+    }))
+    .await;
     for w in writes {
         if let Err(e) =
             crate::server::write_scale(sim, &w.group, &w.plural, &w.namespace, &w.name, w.replicas)

@@ -3,7 +3,8 @@
 //! Deployment — canary and blue-green steps are not simulated), StatefulSet → Pods and
 //! DaemonSet → a pod per node (`daemonsets.rs`), with pods scheduled onto nodes that have
 //! room (Pending otherwise) and turning Ready after a start-up delay. Works on the store
-//! directly, in-process.
+//! directly, in-process, except pod creations by ReplicaSets and StatefulSets: those are
+//! returned and made through the API's create path (admission webhooks included).
 
 use serde_json::{Value, json};
 
@@ -47,14 +48,21 @@ fn template_hash(template: &Value) -> String {
     format!("{:x}", h & 0xffffffff)
 }
 
-/// One pass of every workload controller and the scheduler.
-pub fn reconcile(store: &mut Store, startup_secs: i64) {
+/// A pod a controller wants created: (namespace, pod). `cluster::tick` creates them
+/// through the API's create path, so admission webhooks see them as a real API server's
+/// would.
+pub type PodCreate = (String, Value);
+
+/// One pass of every workload controller and the scheduler; returns the pods the
+/// ReplicaSet and StatefulSet controllers want created.
+pub fn reconcile(store: &mut Store, startup_secs: i64) -> Vec<PodCreate> {
     reconcile_replica_set_owners(store, "apps", "deployments");
     reconcile_replica_set_owners(store, "argoproj.io", "rollouts");
-    reconcile_replica_sets(store);
-    reconcile_stateful_sets(store);
+    let mut creates = reconcile_replica_sets(store);
+    creates.extend(reconcile_stateful_sets(store));
     super::daemonsets::reconcile(store);
     schedule_and_start(store, startup_secs);
+    creates
 }
 
 /// Deployments and Rollouts: one ReplicaSet per pod template.
@@ -154,8 +162,9 @@ fn set_status(store: &mut Store, group: &str, plural: &str, obj: &Value, ready: 
     }
 }
 
-fn reconcile_replica_sets(store: &mut Store) {
+fn reconcile_replica_sets(store: &mut Store) -> Vec<PodCreate> {
     let pods_key = key("", "pods");
+    let mut creates = vec![];
     for rs in store.list(&key("apps", "replicasets"), None) {
         let ns = rs["metadata"]["namespace"]
             .as_str()
@@ -170,7 +179,7 @@ fn reconcile_replica_sets(store: &mut Store) {
         let base = name_of(&rs).unwrap_or_default();
         for _ in mine.len()..want {
             let pod = pod_from_template(&rs, &format!("{base}-{}", random_suffix()));
-            let _ = store.create(&pods_key, &ns, pod);
+            creates.push((ns.clone(), pod));
         }
         for extra in mine.iter().skip(want) {
             let _ = store.delete(
@@ -183,10 +192,12 @@ fn reconcile_replica_sets(store: &mut Store) {
         let ready = mine.iter().take(want).filter(|p| is_ready(p)).count() as i64;
         set_status(store, "apps", "replicasets", &rs, ready, want as i64);
     }
+    creates
 }
 
-fn reconcile_stateful_sets(store: &mut Store) {
+fn reconcile_stateful_sets(store: &mut Store) -> Vec<PodCreate> {
     let pods_key = key("", "pods");
+    let mut creates = vec![];
     for sts in store.list(&key("apps", "statefulsets"), None) {
         let ns = sts["metadata"]["namespace"]
             .as_str()
@@ -202,7 +213,7 @@ fn reconcile_stateful_sets(store: &mut Store) {
         for i in 0..want {
             let name = format!("{base}-{i}");
             if !mine.iter().any(|p| name_of(p).as_deref() == Some(&name)) {
-                let _ = store.create(&pods_key, &ns, pod_from_template(&sts, &name));
+                creates.push((ns.clone(), pod_from_template(&sts, &name)));
             }
         }
         for p in &mine {
@@ -220,6 +231,7 @@ fn reconcile_stateful_sets(store: &mut Store) {
         let ready = mine.iter().filter(|p| is_ready(p)).count() as i64;
         set_status(store, "apps", "statefulsets", &sts, ready, want as i64);
     }
+    creates
 }
 
 pub(super) fn pod_from_template(owner: &Value, name: &str) -> Value {

@@ -141,8 +141,10 @@ pub async fn admit(sim: &Sim, mut r: Review<'_>) -> Result<Option<Value>, ApiErr
                         });
                     }
                     if mutate
-                        && let (Some(patch), Some(obj)) =
-                            (response["patch"].as_str(), r.object.as_mut())
+                        && let (Some(patch), Some(obj)) = (
+                            response.get("patch").filter(|p| !p.is_null()),
+                            r.object.as_mut(),
+                        )
                     {
                         apply_json_patch(obj, patch).map_err(|e| {
                             ApiError::internal(&format!(
@@ -165,10 +167,20 @@ pub async fn admit(sim: &Sim, mut r: Review<'_>) -> Result<Option<Value>, ApiErr
     Ok(r.object)
 }
 
-fn apply_json_patch(obj: &mut Value, base64_patch: &str) -> Result<(), String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(base64_patch)
-        .map_err(|e| e.to_string())?;
+/// Applies a webhook's `patch`: bytes, which the API server (Go's JSON) reads from a
+/// base64 string or from an array of numbers (what kube-rs writes).
+fn apply_json_patch(obj: &mut Value, patch: &Value) -> Result<(), String> {
+    let bytes = match patch {
+        Value::String(b64) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| e.to_string())?,
+        Value::Array(numbers) => numbers
+            .iter()
+            .map(|n| n.as_u64().and_then(|n| u8::try_from(n).ok()))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or("an array patch holds a value that is not a byte")?,
+        other => return Err(format!("a patch must be base64 or bytes, not {other}")),
+    };
     let patch: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
     json_patch::patch(obj, &patch).map_err(|e| e.to_string())
 }

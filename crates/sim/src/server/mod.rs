@@ -163,6 +163,18 @@ impl Sim {
         *self.request_log.lock().unwrap_or_else(|e| e.into_inner()) = Some(vec![]);
     }
 
+    /// Logs one more RBAC check of a request already logged (while recording).
+    fn log_also(&self, record: request_log::RequestRecord) {
+        if let Some(log) = self
+            .request_log
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_mut()
+        {
+            log.push(record);
+        }
+    }
+
     /// The requests logged since `record_requests`.
     pub fn recorded_requests(&self) -> Vec<request_log::RequestRecord> {
         self.request_log
@@ -346,6 +358,34 @@ pub async fn write_scale(
     r.kind = Some(("autoscaling", "v1", "Scale"));
     let admitted = admission::admit(sim, r).await?.unwrap_or_default();
     subresource::serve(sim, &Method::PUT, &t, Ok(admitted)).map(drop)
+}
+
+/// Creates `obj` in `namespace` as a client's POST would: through admission (mutating,
+/// then validating webhooks), then into the store. The cluster's controllers create pods
+/// this way.
+pub async fn create_object(
+    sim: &Arc<Sim>,
+    group: &str,
+    plural: &str,
+    namespace: &str,
+    obj: Value,
+) -> Result<Value, ApiError> {
+    let key = (group.to_string(), plural.to_string());
+    let t = Target {
+        rt: sim.store().rt(&key)?.clone(),
+        namespace: Some(namespace.to_string()),
+        name: None,
+        sub: None,
+    };
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let admitted = admission::admit(sim, review(&t, "CREATE", namespace, &name, Some(obj), None))
+        .await?
+        .unwrap_or_default();
+    sim.store().create(&key, namespace, admitted)
 }
 
 fn review<'a>(
@@ -549,6 +589,20 @@ async fn dispatch(
                 // Apply creates a missing object — but not through a subresource: a real
                 // API server answers 404 there.
                 Err(e) if e.code == 404 && kind == PatchType::Apply && sub.is_none() => {
+                    // The real API server authorises such an apply as a create as well.
+                    sim.log_also(request_log::RequestRecord {
+                        user_agent: headers
+                            .get(header::USER_AGENT)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default()
+                            .to_string(),
+                        verb: "create".into(),
+                        group: t.rt.group.clone(),
+                        resource: t.rt.plural.clone(),
+                        name: Some(name.to_string()),
+                        subresource: None,
+                        namespace: (!ns.is_empty()).then(|| ns.clone()),
+                    });
                     return create(sim, t, &ns, name, patch, query.dry_run).await;
                 }
                 Err(e) => return Err(e),
