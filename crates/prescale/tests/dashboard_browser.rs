@@ -269,7 +269,7 @@ async fn browse_pause_and_resume_in_headless_chromium() {
     assert!(text(&b, "#matched").await.starts_with("6 targets"));
     for name in [
         "storefront-ast",
-        "checkout-ast",
+        "checkout",
         "cart-db-ast",
         "gateway-ast",
         "ledger-ast",

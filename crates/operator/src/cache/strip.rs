@@ -28,11 +28,22 @@ pub fn meta(m: &mut ObjectMeta) {
     };
 }
 
-/// What actuation and the collector need of a pod: its owners and labels; each
+/// What actuation and the collector need of a pod: its owners, labels and restart token; each
 /// container's name and resources; phase, conditions (readiness, resize), and each
 /// container's readiness, restarts and last termination (OOM kills).
 pub fn pod(p: &mut Pod) {
+    // The restart token its template gave it: whether a restart has reached it.
+    let restart = p
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(crate::actuate::restart::RESTART_ANNOTATION).cloned());
     meta(&mut p.metadata);
+    p.metadata.annotations = restart.map(|t| {
+        [(crate::actuate::restart::RESTART_ANNOTATION.to_string(), t)]
+            .into_iter()
+            .collect()
+    });
     p.spec = p.spec.take().map(|s| PodSpec {
         containers: s
             .containers

@@ -281,7 +281,12 @@ fn rollout_step(
                     token: (step.at_suggestion < step.pods).then(|| suggestion_token(&s.id)),
                     workload,
                     template_token: w.restart_token.clone(),
-                    rolled_out: settled(w.rolled_out, w.replicas, &w.running),
+                    rolled_out: settled(
+                        w.rolled_out,
+                        w.replicas,
+                        &w.running,
+                        w.restart_token.as_deref(),
+                    ),
                 });
             }
             Ok(step) => {

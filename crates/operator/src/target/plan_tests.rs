@@ -505,8 +505,13 @@ fn a_selector_target_in_recreate_mode_restarts_its_workloads_one_at_a_time() {
     i.workloads[1].restart_token = Some("suggestion-s2".into());
     i.workloads[1].rolled_out = false;
     assert!(plan(&i).actions.is_empty());
-    // `a` has rolled out: `b`'s turn.
+    // `a`'s status says rolled out, but its pod is the old one: `b` still waits.
     i.workloads[1].rolled_out = true;
+    assert!(plan(&i).actions.is_empty());
+    // `a` has rolled out (its pod carries the token): `b`'s turn.
+    for p in &mut i.workloads[1].running {
+        p.restart_token = Some("suggestion-s2".into());
+    }
     let kinds: Vec<_> = plan(&i).actions.iter().map(Action::describe).collect();
     assert_eq!(kinds.len(), 1);
     assert!(kinds[0].contains("Deployment/b"), "{kinds:?}");

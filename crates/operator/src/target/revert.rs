@@ -124,7 +124,12 @@ pub fn revert(i: &RevertInputs) -> Revert {
                 },
                 token: (!changed.is_empty()).then(|| revert_token(&changed)),
                 template_token: w.restart_token.clone(),
-                rolled_out: settled(w.rolled_out, w.replicas, &w.running),
+                rolled_out: settled(
+                    w.rolled_out,
+                    w.replicas,
+                    &w.running,
+                    w.restart_token.as_deref(),
+                ),
             }
         })
         .collect();

@@ -23,6 +23,7 @@ fn pod(name: &str, cpu: &str) -> PodView {
             actual: res,
         }],
         resize: None,
+        restart_token: None,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct PodView {
     pub containers: Vec<ContainerView>,
     /// A pending or unfinished resize, and since when (seconds), when the condition says.
     pub resize: Option<(ResizeState, Option<i64>)>,
+    /// The restart token it was created with (`actuate::restart::RESTART_ANNOTATION`).
+    pub restart_token: Option<String>,
 }
 
 impl PodView {
@@ -112,6 +114,11 @@ impl PodView {
                 .map_or(0, |t| t.0.as_second()),
             containers,
             resize,
+            restart_token: pod
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(crate::actuate::restart::RESTART_ANNOTATION).cloned()),
         }
     }
 }

@@ -90,8 +90,21 @@ pub fn suggestion_token(id: &str) -> String {
 /// Whether a workload has settled: its controller says its rollout is complete
 /// (`rolled_out`) and its pods agree — as many live pods as replicas, every one Ready, none
 /// going away. Either alone can be a moment behind the other.
-pub fn settled(rolled_out: bool, replicas: u32, pods: &[PodView]) -> bool {
-    rolled_out && pods.len() == replicas as usize && pods.iter().all(|p| p.ready && !p.deleting)
+pub fn settled(
+    rolled_out: bool,
+    replicas: u32,
+    pods: &[PodView],
+    template_token: Option<&str>,
+) -> bool {
+    // A restart's pods carry its token: until every pod does, the old pods still count,
+    // whatever a (possibly stale) workload status says.
+    rolled_out
+        && pods.len() == replicas as usize
+        && pods.iter().all(|p| {
+            p.ready
+                && !p.deleting
+                && (template_token.is_none() || p.restart_token.as_deref() == template_token)
+        })
 }
 
 /// What a workload is, as far as a restart goes.

@@ -29,6 +29,7 @@ fn pod(name: &str, created: i64, cpu: &str, memory: &str) -> PodView {
             actual: res(cpu, memory),
         }],
         resize: None,
+        restart_token: None,
     }
 }
 
@@ -198,4 +199,27 @@ proptest! {
             prop_assert!(!plan.rolling || plan.restarts.is_empty());
         }
     }
+}
+
+/// A status that already says "rolled out" while the old pods are still the ones running
+/// (a stale or eager workload status) is not settled: every pod must carry the template's
+/// restart token.
+#[test]
+fn a_restart_is_settled_only_once_every_pod_carries_its_token() {
+    let old = [
+        pod("web-1", 1, "200m", "128Mi"),
+        pod("web-2", 1, "200m", "128Mi"),
+    ];
+    assert!(settled(true, 2, &old, None));
+    assert!(!settled(true, 2, &old, Some("suggestion-s1")));
+    let new: Vec<PodView> = old
+        .iter()
+        .map(|p| PodView {
+            restart_token: Some("suggestion-s1".into()),
+            ..p.clone()
+        })
+        .collect();
+    assert!(settled(true, 2, &new, Some("suggestion-s1")));
+    assert!(!settled(false, 2, &new, Some("suggestion-s1")));
+    assert!(!settled(true, 3, &new, Some("suggestion-s1")));
 }

@@ -42,6 +42,7 @@ fn pod(name: &str, cpu: &str, memory: &str) -> PodView {
             actual: res(cpu, memory),
         }],
         resize: None,
+        restart_token: None,
     }
 }
 
