@@ -393,7 +393,16 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(text(&b, "#paused-banner").await.contains("paused"));
+    eventually("the paused banner", 15, || {
+        let b = &b;
+        async move {
+            match b.find(Locator::Css("#paused-banner")).await {
+                Ok(banner) => banner.text().await.is_ok_and(|t| t.contains("paused")),
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
     assert_eq!(
         pause_data(&kube).await.as_deref(),
         Some("scaling-paused: true\n")
@@ -423,13 +432,17 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert!(
-        b.find_all(Locator::Id("paused-banner"))
-            .await
-            .unwrap()
-            .is_empty(),
-        "banner gone"
-    );
+    // The click submits the form; the page it lands on replaces the current one a moment
+    // later (the old page still shows the banner until then).
+    eventually("the paused banner to go", 15, || {
+        let b = &b;
+        async move {
+            b.find_all(Locator::Id("paused-banner"))
+                .await
+                .is_ok_and(|found| found.is_empty())
+        }
+    })
+    .await;
     assert_eq!(
         pause_data(&kube).await.as_deref(),
         Some("scaling-paused: false\n")
