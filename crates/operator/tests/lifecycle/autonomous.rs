@@ -43,15 +43,7 @@ impl Invariants {
             .await
             .unwrap()
             .items;
-        let live = pods
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_none())
-            .count();
-        let disrupted = pods
-            .iter()
-            .filter(|p| p.metadata.deletion_timestamp.is_some() || !ready(p))
-            .count()
-            + REPLICAS.saturating_sub(live);
+        let disrupted = disrupted(&pods, REPLICAS);
         assert!(
             disrupted <= BUDGET,
             "{disrupted} pods disrupted (budget {BUDGET})"
@@ -95,6 +87,37 @@ impl Invariants {
             }
         }
     }
+}
+
+/// Creates Deployment `web` (REPLICAS pods of 200m/128Mi, cpu limit 400m) in `ns`.
+pub(crate) async fn create_web(env: &TestEnv, ns: &str) -> Api<Deployment> {
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "labels": {RUN_LABEL: env.run}},
+        "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
+                "name": "app", "image": "registry.k8s.io/pause:3.10",
+                "resources": {"requests": {"cpu": "200m", "memory": "128Mi"},
+                              "limits": {"cpu": "400m"}}}]}}}
+    }))
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(env.admin.clone(), ns);
+    deployments
+        .create(&PostParams::default(), &d)
+        .await
+        .unwrap();
+    deployments
+}
+
+/// Pods disrupted: going away or not Ready, plus replicas missing.
+pub(crate) fn disrupted(pods: &[Pod], replicas: usize) -> usize {
+    let live = pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .count();
+    pods.iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_some() || !ready(p))
+        .count()
+        + replicas.saturating_sub(live)
 }
 
 pub(crate) fn ready(p: &Pod) -> bool {
@@ -153,20 +176,7 @@ pub(crate) fn backfill(store: &MemoryStore, ns: &str, workload: &str, now: i64) 
 
 pub async fn autonomous_in_place(env: &TestEnv) {
     let prod = env.ns("prod");
-    let d: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "labels": {RUN_LABEL: env.run}},
-        "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
-                "name": "app", "image": "registry.k8s.io/pause:3.10",
-                "resources": {"requests": {"cpu": "200m", "memory": "128Mi"},
-                              "limits": {"cpu": "400m"}}}]}}}
-    }))
-    .unwrap();
-    let deployments: Api<Deployment> = Api::namespaced(env.admin.clone(), prod);
-    deployments
-        .create(&PostParams::default(), &d)
-        .await
-        .unwrap();
+    let deployments = create_web(env, prod).await;
     let pods: Api<Pod> = Api::namespaced(env.admin.clone(), prod);
     let mut uids = crate::common::env::eventually("5 pods are Ready", 120, || async {
         let all = pods
@@ -184,7 +194,9 @@ pub async fn autonomous_in_place(env: &TestEnv) {
     })
     .await;
     uids.sort();
-    let template = serde_json::to_value(&d.spec.unwrap().template).unwrap();
+    let template =
+        serde_json::to_value(&deployments.get("web").await.unwrap().spec.unwrap().template)
+            .unwrap();
     let asts: Api<AIScaleTarget> = Api::namespaced(env.admin.clone(), prod);
     let inv = Invariants {
         asts: asts.clone(),

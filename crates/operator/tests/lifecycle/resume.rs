@@ -116,15 +116,7 @@ async fn check_evictions(env: &TestEnv, ns: &str, replicas: usize) -> Vec<String
         assert_eq!(*n, 1, "pod {pod} evicted {n} times: {evicted:#?}");
     }
     let pods = pods_of(env, ns, "web").await;
-    let live = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_none())
-        .count();
-    let disrupted = pods
-        .iter()
-        .filter(|p| p.metadata.deletion_timestamp.is_some() || !ready(p))
-        .count()
-        + replicas.saturating_sub(live);
+    let disrupted = crate::autonomous::disrupted(&pods, replicas);
     assert!(disrupted <= 1, "{disrupted} pods disrupted (budget 1)");
     count.into_keys().collect()
 }

@@ -20,7 +20,7 @@ use prescale_store::MemoryStore;
 use serde_json::{Value, json};
 
 use crate::autonomous::{able, backfill, ready, resources};
-use crate::common::env::{RUN_LABEL, TestEnv, eventually};
+use crate::common::env::{TestEnv, eventually};
 
 const PATIENCE: u64 = 120;
 
@@ -190,20 +190,7 @@ async fn pods_until(env: &TestEnv, ns: &str, what: &str, want: impl Fn(&str) -> 
 /// Mode switch and deletion revert pods resized in place, each through one restart.
 pub async fn revert_restarts(env: &TestEnv) {
     let prod = env.ns("prod");
-    let d: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "labels": {RUN_LABEL: env.run}},
-        "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
-                "name": "app", "image": "registry.k8s.io/pause:3.10",
-                "resources": {"requests": {"cpu": "200m", "memory": "128Mi"},
-                              "limits": {"cpu": "400m"}}}]}}}
-    }))
-    .unwrap();
-    let deployments: Api<Deployment> = Api::namespaced(env.admin.clone(), prod);
-    deployments
-        .create(&PostParams::default(), &d)
-        .await
-        .unwrap();
+    let deployments = crate::autonomous::create_web(env, prod).await;
     let store = Arc::new(MemoryStore::new());
     let now = env.sim.as_ref().unwrap().sim.clock.now().as_second();
     backfill(&store, prod, "web", now);

@@ -100,6 +100,34 @@ mod bench_controllers;
 #[path = "bench_dashboard.rs"]
 mod bench_dashboard;
 
+/// What every controller benchmark's simulated cluster starts with: prescale's CRDs, the
+/// operator's namespace `prescale-system` and `namespaces` namespaces `team-0..`.
+fn seed_crds_and_namespaces(
+    store: &mut prescale_sim::store::Store,
+    namespaces: usize,
+) -> anyhow::Result<()> {
+    for crd in prescale_api::crd::crds() {
+        store.create(
+            &(
+                "apiextensions.k8s.io".into(),
+                "customresourcedefinitions".into(),
+            ),
+            "",
+            serde_json::to_value(crd)?,
+        )?;
+    }
+    for ns in std::iter::once("prescale-system".to_string())
+        .chain((0..namespaces.max(1)).map(|i| format!("team-{i}")))
+    {
+        store.create(
+            &("".into(), "namespaces".into()),
+            "",
+            serde_json::json!({"metadata": {"name": ns}}),
+        )?;
+    }
+    Ok(())
+}
+
 fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Result<ExitCode> {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};

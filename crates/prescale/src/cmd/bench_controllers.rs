@@ -174,26 +174,8 @@ fn memory_mb(pid: u32) -> Option<(f64, f64)> {
 
 fn seed(cluster: &TestCluster, args: &ControllersArgs) -> anyhow::Result<()> {
     let mut store = cluster.sim.store();
-    for crd in prescale_api::crd::crds() {
-        store.create(
-            &(
-                "apiextensions.k8s.io".into(),
-                "customresourcedefinitions".into(),
-            ),
-            "",
-            serde_json::to_value(crd)?,
-        )?;
-    }
+    super::seed_crds_and_namespaces(&mut store, args.namespaces)?;
     let namespaces = args.namespaces.max(1);
-    for ns in std::iter::once("prescale-system".to_string())
-        .chain((0..namespaces).map(|i| format!("team-{i}")))
-    {
-        store.create(
-            &("".into(), "namespaces".into()),
-            "",
-            json!({"metadata": {"name": ns}}),
-        )?;
-    }
     for w in 0..args.workloads {
         let name = format!("svc-{w}");
         store.create(

@@ -37,26 +37,8 @@ fn seed(
     now: i64,
 ) -> anyhow::Result<()> {
     let mut s = cluster.sim.store();
-    for crd in prescale_api::crd::crds() {
-        s.create(
-            &(
-                "apiextensions.k8s.io".into(),
-                "customresourcedefinitions".into(),
-            ),
-            "",
-            serde_json::to_value(crd)?,
-        )?;
-    }
+    super::seed_crds_and_namespaces(&mut s, args.namespaces)?;
     let namespaces = args.namespaces.max(1);
-    for ns in std::iter::once("prescale-system".to_string())
-        .chain((0..namespaces).map(|i| format!("team-{i}")))
-    {
-        s.create(
-            &("".into(), "namespaces".into()),
-            "",
-            json!({"metadata": {"name": ns}}),
-        )?;
-    }
     let mut batch = vec![];
     for i in 0..args.targets {
         let (ns, name) = (format!("team-{}", i % namespaces), format!("svc-{i}"));

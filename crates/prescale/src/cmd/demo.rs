@@ -81,39 +81,20 @@ const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
 /// pods are resized in place to the suggestion, or recreated where memory must fall.
 const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
 
-const AUTONOMOUS_TARGET: &str = r#"
-apiVersion: thoras.ai/v1
-kind: AIScaleTarget
-metadata:
-  name: checkout
-  namespace: shop
-spec:
-  scaleTargetRef:
-    apiVersion: apps/v1
-    kind: Deployment
-    name: checkout
-  model:
-    forecast_blocks: 15m
-    forecast_interval: 15m
-    forecast_buffer_percentage: 10%
-    mode: balanced
-    min_lookback_to_scale: 6h
-  vertical:
-    mode: autonomous
-    update_policy:
-      update_mode: in_place_or_recreate
-      # Memory too is resized in place (a raise always can be; a fall of the limit
-      # recreates the pod).
-      recreate_resources: []
-    containers:
-      - name: "*"
-        cpu:
-          lowerbound: 50m
-          upperbound: "4"
-        memory:
-          lowerbound: 64Mi
-          upperbound: 8Gi
-"#;
+/// The autonomous workload's AIScaleTarget: the template's settings, with vertical
+/// scaling autonomous, `in_place_or_recreate`, and memory too resized in place (a raise
+/// always can be; a fall of the limit recreates the pod).
+fn autonomous_target(template: &serde_json::Value) -> serde_json::Value {
+    let mut spec = template["spec"]["template"].clone();
+    spec["scaleTargetRef"] =
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": AUTONOMOUS.1});
+    spec["vertical"]["mode"] = json!("autonomous");
+    spec["vertical"]["update_policy"] =
+        json!({"update_mode": "in_place_or_recreate", "recreate_resources": []});
+    spec.as_object_mut().map(|o| o.remove("horizontal"));
+    json!({"apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
+           "metadata": {"name": AUTONOMOUS.1, "namespace": AUTONOMOUS.0}, "spec": spec})
+}
 
 /// Days of history written into the store before the clock starts, so the seasonal
 /// models are in use from the first forecast.
@@ -195,9 +176,8 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
     }
     let template: serde_json::Value =
         serde_saphyr::from_str(TEMPLATE).context("the demo template")?;
+    let target = autonomous_target(&template);
     store.create(&key("thoras.ai", "clusteraiscaletemplates"), "", template)?;
-    let target: serde_json::Value =
-        serde_saphyr::from_str(AUTONOMOUS_TARGET).context("the demo's autonomous target")?;
     store.create(&key("thoras.ai", "aiscaletargets"), AUTONOMOUS.0, target)?;
     Ok(())
 }
