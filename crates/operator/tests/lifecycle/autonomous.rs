@@ -89,11 +89,11 @@ impl Invariants {
     }
 }
 
-/// Creates Deployment `web` (REPLICAS pods of 200m/128Mi, cpu limit 400m) in `ns`.
-pub(crate) async fn create_web(env: &TestEnv, ns: &str) -> Api<Deployment> {
+/// Creates Deployment `web` (`replicas` pods of 200m/128Mi, cpu limit 400m) in `ns`.
+pub(crate) async fn create_web(env: &TestEnv, ns: &str, replicas: usize) -> Api<Deployment> {
     let d: Deployment = serde_json::from_value(json!({
         "metadata": {"name": "web", "labels": {RUN_LABEL: env.run}},
-        "spec": {"replicas": REPLICAS, "selector": {"matchLabels": {"app": "web"}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
                 "name": "app", "image": "registry.k8s.io/pause:3.10",
                 "resources": {"requests": {"cpu": "200m", "memory": "128Mi"},
@@ -176,7 +176,7 @@ pub(crate) fn backfill(store: &MemoryStore, ns: &str, workload: &str, now: i64) 
 
 pub async fn autonomous_in_place(env: &TestEnv) {
     let prod = env.ns("prod");
-    let deployments = create_web(env, prod).await;
+    let deployments = create_web(env, prod, REPLICAS).await;
     let pods: Api<Pod> = Api::namespaced(env.admin.clone(), prod);
     let mut uids = crate::common::env::eventually("5 pods are Ready", 120, || async {
         let all = pods

@@ -190,7 +190,7 @@ async fn pods_until(env: &TestEnv, ns: &str, what: &str, want: impl Fn(&str) -> 
 /// Mode switch and deletion revert pods resized in place, each through one restart.
 pub async fn revert_restarts(env: &TestEnv) {
     let prod = env.ns("prod");
-    let deployments = crate::autonomous::create_web(env, prod).await;
+    let deployments = crate::autonomous::create_web(env, prod, REPLICAS).await;
     let store = Arc::new(MemoryStore::new());
     let now = env.sim.as_ref().unwrap().sim.clock.now().as_second();
     backfill(&store, prod, "web", now);
