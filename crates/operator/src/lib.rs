@@ -19,6 +19,7 @@ pub mod leader;
 pub mod metrics;
 pub mod pause;
 pub mod pause_switch;
+pub mod podautoscaler;
 pub mod rbac;
 pub mod run;
 pub mod scope;

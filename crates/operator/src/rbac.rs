@@ -124,9 +124,37 @@ pub const GRANTS: &[Grant] = &[
     grant(
         "autoscaling",
         "horizontalpodautoscalers",
+        &["list", "watch", "create", "patch", "delete"],
+        Cluster,
+        "cache: the HPA of a workload, which horizontal actuation works with; podautoscaler::controller applies (server-side: create, then patch) and removes the HPA a PodAutoscaler with the HPA strategy owns",
+    ),
+    grant(
+        "autoscaling.aibrix.ai",
+        "podautoscalers",
         &["list", "watch"],
         Cluster,
-        "cache: the HPA of a workload, which horizontal actuation works with",
+        "podautoscaler::controller watches PodAutoscalers (seed 004)",
+    ),
+    grant(
+        "autoscaling.aibrix.ai",
+        "podautoscalers/status",
+        &["patch"],
+        Cluster,
+        "podautoscaler::controller applies each PodAutoscaler's status",
+    ),
+    grant(
+        "apps",
+        "deployments/scale",
+        &["get", "patch"],
+        Cluster,
+        "podautoscaler::scale reads and sets a Deployment's replicas through its scale subresource",
+    ),
+    grant(
+        "apps",
+        "statefulsets/scale",
+        &["get", "patch"],
+        Cluster,
+        "podautoscaler::scale reads and sets a StatefulSet's replicas through its scale subresource",
     ),
     grant(
         "policy",

@@ -361,6 +361,15 @@ pub async fn run(
             }
         })));
     if !config.worker_only {
+        // PodAutoscalers (seed 004): decided by the Lease holder on the operator's clock.
+        tasks.0.extend(crate::podautoscaler::controller::start(
+            client.clone(),
+            cache.clone(),
+            config.clock.clone(),
+            shared.clone(),
+            leading.clone(),
+            config.scope.clone(),
+        ));
         let mut template_ctx = TemplateContext::new(
             client.clone(),
             cache.clone(),

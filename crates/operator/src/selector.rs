@@ -59,6 +59,66 @@ pub fn validate_selector(selector: &LabelSelector, path: &str) -> Result<(), Str
     Ok(())
 }
 
+/// Parses a selector in its text form, as a `scale` subresource's `status.selector` has it
+/// (`a=b,c!=d,e in (x,y),f notin (z),g,!h`), into a LabelSelector (`!=` is `NotIn` with one
+/// value, as the API server treats it).
+pub fn parse_selector_text(text: &str) -> Result<LabelSelector, String> {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
+    // Split on commas outside parentheses.
+    let mut parts = vec![];
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    let requirement =
+        |key: &str, operator: &str, values: Option<Vec<String>>| LabelSelectorRequirement {
+            key: key.trim().to_string(),
+            operator: operator.into(),
+            values,
+        };
+    let set = |rest: &str| -> Result<Vec<String>, String> {
+        let inner = rest
+            .trim()
+            .strip_prefix('(')
+            .and_then(|r| r.strip_suffix(')'))
+            .ok_or_else(|| format!("{text:?}: expected a parenthesised set of values"))?;
+        Ok(inner.split(',').map(|v| v.trim().to_string()).collect())
+    };
+    let mut expressions = vec![];
+    for part in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let req = if let Some((k, rest)) = part.split_once(" notin ") {
+            requirement(k, "NotIn", Some(set(rest)?))
+        } else if let Some((k, rest)) = part.split_once(" in ") {
+            requirement(k, "In", Some(set(rest)?))
+        } else if let Some((k, v)) = part.split_once("!=") {
+            requirement(k, "NotIn", Some(vec![v.trim().to_string()]))
+        } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+            requirement(k, "In", Some(vec![v.trim().to_string()]))
+        } else if let Some(k) = part.strip_prefix('!') {
+            requirement(k, "DoesNotExist", None)
+        } else {
+            requirement(part, "Exists", None)
+        };
+        if req.key.is_empty() || req.key.contains(char::is_whitespace) {
+            return Err(format!("{text:?}: {part:?} is not a label requirement"));
+        }
+        expressions.push(req);
+    }
+    Ok(LabelSelector {
+        match_expressions: Some(expressions),
+        match_labels: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
@@ -175,5 +235,47 @@ mod tests {
                 .unwrap_err()
                 .contains("operator")
         );
+    }
+
+    #[test]
+    fn selector_text_parses_as_the_api_server_reads_it() {
+        let sel = parse_selector_text("app=web,tier in (a, b),env!=dev,canary,!legacy").unwrap();
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert!(selector_matches(
+            &sel,
+            &labels(&[("app", "web"), ("tier", "b"), ("canary", "")])
+        ));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[("app", "web"), ("tier", "c"), ("canary", "")])
+        ));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[
+                ("app", "web"),
+                ("tier", "a"),
+                ("canary", ""),
+                ("env", "dev")
+            ])
+        ));
+        assert!(!selector_matches(
+            &sel,
+            &labels(&[
+                ("app", "web"),
+                ("tier", "a"),
+                ("canary", ""),
+                ("legacy", "1")
+            ])
+        ));
+        assert!(parse_selector_text("a in x").is_err());
+        assert!(selector_matches(
+            &parse_selector_text("").unwrap(),
+            &labels(&[])
+        ));
     }
 }

@@ -28,9 +28,9 @@ pub fn meta(m: &mut ObjectMeta) {
     };
 }
 
-/// What actuation and the collector need of a pod: its owners, labels and restart token; each
-/// container's name and resources; phase, conditions (readiness, resize), and each
-/// container's readiness, restarts and last termination (OOM kills).
+/// What actuation, the collector and the PodAutoscalers need of a pod: its owners, labels and
+/// restart token; each container's name and resources; phase, IP, conditions (readiness,
+/// resize), and each container's readiness, restarts and last termination (OOM kills).
 pub fn pod(p: &mut Pod) {
     // The restart token its template gave it: whether a restart has reached it.
     let restart = p
@@ -97,6 +97,8 @@ pub fn pod(p: &mut Pod) {
                 })
                 .collect()
         }),
+        // Where a PodAutoscaler's `pod` metric sources are scraped.
+        pod_ip: s.pod_ip,
         ..PodStatus::default()
     });
 }

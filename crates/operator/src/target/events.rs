@@ -53,23 +53,33 @@ pub async fn record_event(
     ast: &AIScaleTarget,
     e: &EventSpec,
 ) -> Result<(), kube::Error> {
-    let ns = ast.namespace().unwrap_or_default();
+    let involved = ObjectReference {
+        api_version: Some("thoras.ai/v1".into()),
+        kind: Some("AIScaleTarget".into()),
+        name: Some(ast.name_any()),
+        namespace: ast.namespace(),
+        uid: ast.uid(),
+        resource_version: ast.resource_version(),
+        ..Default::default()
+    };
+    record_on(&ctx.client, involved, e).await
+}
+
+/// Creates Event `e` about `involved` (in its namespace), as prescale's operator.
+pub async fn record_on(
+    client: &kube::Client,
+    involved: ObjectReference,
+    e: &EventSpec,
+) -> Result<(), kube::Error> {
+    let ns = involved.namespace.clone().unwrap_or_default();
     let at = Time(whole_seconds(e.time));
     let event = Event {
         metadata: ObjectMeta {
-            generate_name: Some(format!("{}.", ast.name_any())),
+            generate_name: Some(format!("{}.", involved.name.clone().unwrap_or_default())),
             namespace: Some(ns.clone()),
             ..Default::default()
         },
-        involved_object: ObjectReference {
-            api_version: Some("thoras.ai/v1".into()),
-            kind: Some("AIScaleTarget".into()),
-            name: Some(ast.name_any()),
-            namespace: Some(ns.clone()),
-            uid: ast.uid(),
-            resource_version: ast.resource_version(),
-            ..Default::default()
-        },
+        involved_object: involved,
         reason: Some(e.reason.into()),
         message: Some(e.message.clone()),
         type_: Some(e.type_.as_str().into()),
@@ -87,7 +97,7 @@ pub async fn record_event(
         dry_run: false,
         field_manager: Some(FIELD_MANAGER.into()),
     };
-    Api::<Event>::namespaced(ctx.client.clone(), &ns)
+    Api::<Event>::namespaced(client.clone(), &ns)
         .create(&params, &event)
         .await
         .map(drop)

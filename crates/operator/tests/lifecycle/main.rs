@@ -12,6 +12,7 @@ mod autonomous;
 mod common;
 mod dashboard;
 mod oom;
+mod podautoscaler;
 mod rbac;
 mod resume;
 mod revert;

@@ -48,6 +48,18 @@ async fn every_grant_is_used_by_the_scenarios() {
     let env = TestEnv::sim("rbac-revert", &["prod"]).await;
     crate::revert::revert_finalizer(&env).await;
     used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-pa-kpa", &["prod"]).await;
+    crate::podautoscaler::kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stable_window_scenario(&env).await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-pa-apa", &["prod"]).await;
+    crate::podautoscaler::apa_holds_inside_its_band_and_scales_statefulsets_by_the_ratio_scenario(
+        &env,
+    )
+    .await;
+    used.extend(env.used_permissions());
+    let env = TestEnv::sim("rbac-pa-hpa", &["prod"]).await;
+    crate::podautoscaler::the_hpa_strategy_owns_an_hpa_that_goes_with_it_scenario(&env).await;
+    used.extend(env.used_permissions());
 
     let unused: Vec<String> = GRANTS
         .iter()
