@@ -270,10 +270,26 @@ pub async fn run(
         })));
     }
 
+    // PodAutoscalers (seed 004): watched everywhere (their targets are enrolled), decided
+    // by the Lease holder on the operator's clock.
+    let (pod_autoscalers, pa_tasks) =
+        crate::podautoscaler::controller::start(crate::podautoscaler::controller::PaConfig {
+            client: client.clone(),
+            cache: cache.clone(),
+            store: store.clone(),
+            clock: config.clock.clone(),
+            shared: shared.clone(),
+            leading: leading.clone(),
+            scope: config.scope.clone(),
+            act: !config.worker_only,
+        });
+    tasks.0.extend(pa_tasks);
+
     // The history of workloads no target resolves any more is discarded (seed 002).
     let (janitor_tx, janitor_rx) = mpsc::unbounded::<()>();
     tasks.0.push(tokio::spawn(discard_unenrolled(
         cache.clone(),
+        pod_autoscalers,
         store.clone(),
         janitor_rx,
         config.resync,
@@ -361,15 +377,6 @@ pub async fn run(
             }
         })));
     if !config.worker_only {
-        // PodAutoscalers (seed 004): decided by the Lease holder on the operator's clock.
-        tasks.0.extend(crate::podautoscaler::controller::start(
-            client.clone(),
-            cache.clone(),
-            config.clock.clone(),
-            shared.clone(),
-            leading.clone(),
-            config.scope.clone(),
-        ));
         let mut template_ctx = TemplateContext::new(
             client.clone(),
             cache.clone(),
@@ -428,6 +435,7 @@ pub async fn run(
 /// on every target, before claims split them, so each process reaches the same verdict.
 async fn discard_unenrolled(
     cache: Arc<Cache>,
+    pod_autoscalers: crate::podautoscaler::controller::PodAutoscalers,
     store: Arc<dyn HistoryStore>,
     mut wake: mpsc::UnboundedReceiver<()>,
     resync: Duration,
@@ -439,6 +447,10 @@ async fn discard_unenrolled(
         }
         // Fold a burst of deletions into one pass.
         while let Ok(()) = wake.try_recv() {}
+        // PodAutoscalers' targets are enrolled too; until they are listed, judge nothing.
+        let Some(scaled) = pod_autoscalers.targets() else {
+            continue;
+        };
         // Enrolled: resolved by a target, or owned by a live template (whose target may
         // not be created yet — at start-up, or after the template appears).
         let templates: Vec<_> = cache
@@ -460,6 +472,7 @@ async fn discard_unenrolled(
                     .filter(|w| crate::template::plan::owner_of(&templates, w).is_some()),
             )
             .map(|w| (w.namespace, w.kind, w.name))
+            .chain(scaled)
             .collect();
         let store = store.clone();
         let discarded = tokio::task::spawn_blocking(move || {

@@ -12,6 +12,9 @@ pub enum Metric {
     Restarts,
     OomKills,
     Replicas,
+    /// A PodAutoscaler metric source's value, summed over the target's pods (or the one
+    /// value of a cluster-level source); the key's `container` holds its targetMetric.
+    ScalingMetric,
 }
 
 /// namespace / workload kind / workload name / container / metric.
@@ -25,12 +28,13 @@ pub struct SeriesKey {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [
+    pub const ALL: [Metric; 6] = [
         Metric::Cpu,
         Metric::Memory,
         Metric::Restarts,
         Metric::OomKills,
         Metric::Replicas,
+        Metric::ScalingMetric,
     ];
 
     /// The name used in storage and on the wire (as serde spells it).
@@ -41,6 +45,7 @@ impl Metric {
             Metric::Restarts => "restarts",
             Metric::OomKills => "oom_kills",
             Metric::Replicas => "replicas",
+            Metric::ScalingMetric => "scaling_metric",
         }
     }
 

@@ -174,7 +174,8 @@ mod tests {
             v["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"],
             "OOMKilled"
         );
-        assert!(v["status"]["podIP"].is_null());
+        // Where the PodAutoscalers' pod metric sources are scraped.
+        assert_eq!(v["status"]["podIP"], "10.0.0.1");
         assert_eq!(v["status"]["conditions"][0]["type"], "Ready");
     }
 }

@@ -21,8 +21,9 @@ use kube::runtime::watcher::{self, Event as WatchEvent};
 use kube::runtime::{WatchStreamExt, reflector::store::Writer};
 use kube::{Client, ResourceExt};
 use prescale_api::podautoscaler::{PodAutoscaler, ScalingStrategy, scaling_parameters};
-use prescale_autoscale::AutoscalerState;
 use prescale_autoscale::hpa::{build_hpa, hpa_name};
+use prescale_autoscale::{AutoscalerState, MetricReading, Projection};
+use prescale_store::{HistoryStore, Metric, Sample, SeriesKey};
 use serde_json::json;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -31,6 +32,7 @@ use super::conflicts::conflict_of;
 use super::plan::{HpaIntent, PaInputs, PaOutcome, TargetScale, plan, scale_failed};
 use super::readings::Reader;
 use super::scale::Kinds;
+use super::seasonal::{RECORD_EVERY_SECS, seasonal_projection};
 use crate::cache::Cache;
 use crate::client::FIELD_MANAGER;
 use crate::clock::Clock;
@@ -52,24 +54,75 @@ pub struct PaContext {
     /// Only the Lease holder acts.
     pub leading: Arc<dyn Gate>,
     pub scope: Scope,
-    pub store: Store<PodAutoscaler>,
-    /// The store has its first complete list (the CRD may not be installed).
+    pub pas: Store<PodAutoscaler>,
+    /// The store has its first complete list (or the CRD is not installed: none exist).
     listed: Arc<AtomicBool>,
     changed: Arc<Notify>,
     http: reqwest::Client,
     kinds: Kinds,
     states: Mutex<HashMap<String, AutoscalerState>>,
+    /// Each source's history (`seasonal::RECORD_EVERY_SECS` apart): what prescale's
+    /// forecaster projects `spec.predictive` from.
+    store: Arc<dyn HistoryStore>,
+    /// When each source was last recorded, and its latest seasonal projection (with when).
+    recorded: Mutex<HashMap<SeriesKey, i64>>,
+    forecasts: Mutex<HashMap<SeriesKey, (i64, Option<Projection>)>>,
 }
 
-/// Starts the PodAutoscaler watch and the controller loop.
-pub fn start(
-    client: Client,
-    cache: Arc<Cache>,
-    clock: Arc<dyn Clock>,
-    shared: Arc<Shared>,
-    leading: Arc<dyn Gate>,
-    scope: Scope,
-) -> Vec<JoinHandle<()>> {
+/// The PodAutoscalers as watched, for the history janitor: their targets are enrolled.
+#[derive(Clone)]
+pub struct PodAutoscalers {
+    pub store: Store<PodAutoscaler>,
+    listed: Arc<AtomicBool>,
+}
+
+impl PodAutoscalers {
+    /// The workloads (namespace, kind, name) PodAutoscalers scale; `None` until the watch
+    /// has listed them (or found their CRD not installed), when nothing can be said.
+    pub fn targets(&self) -> Option<Vec<(String, String, String)>> {
+        self.listed.load(Ordering::Relaxed).then(|| {
+            self.store
+                .state()
+                .iter()
+                .map(|pa| {
+                    let r = &pa.spec.scale_target_ref;
+                    (
+                        pa.namespace().unwrap_or_default(),
+                        r.kind.clone(),
+                        r.name.clone(),
+                    )
+                })
+                .collect()
+        })
+    }
+}
+
+/// What the controller needs from the operator.
+pub struct PaConfig {
+    pub client: Client,
+    pub cache: Arc<Cache>,
+    pub store: Arc<dyn HistoryStore>,
+    pub clock: Arc<dyn Clock>,
+    pub shared: Arc<Shared>,
+    /// Only the Lease holder acts.
+    pub leading: Arc<dyn Gate>,
+    pub scope: Scope,
+    /// Decide and act (false in a `prescale worker`, which only watches for the janitor).
+    pub act: bool,
+}
+
+/// Starts the PodAutoscaler watch and, with `act`, the controller loop.
+pub fn start(config: PaConfig) -> (PodAutoscalers, Vec<JoinHandle<()>>) {
+    let PaConfig {
+        client,
+        cache,
+        store: history,
+        clock,
+        shared,
+        leading,
+        scope,
+        act,
+    } = config;
     let writer = Writer::<PodAutoscaler>::new(());
     let store = writer.as_reader();
     let listed = Arc::new(AtomicBool::new(false));
@@ -91,14 +144,23 @@ pub fn start(
                     }
                     Ok(WatchEvent::Apply(_) | WatchEvent::Delete(_)) => changed.notify_one(),
                     Ok(_) => {}
+                    // No CRD: no PodAutoscaler exists (the janitor may judge).
+                    Err(watcher::Error::InitialListFailed(kube::Error::Api(s)))
+                        if s.code == 404 =>
+                    {
+                        listed.store(true, Ordering::Relaxed);
+                        if !failing {
+                            failing = true;
+                            tracing::info!(
+                                "PodAutoscalers are not served (their CRD is not installed); watching for it"
+                            );
+                        }
+                    }
                     Err(e) if !failing => {
                         failing = true;
                         tracing::warn!(error = %e, "the PodAutoscaler watch failed (is its CRD installed? `prescale crds`); retrying with backoff");
                     }
                     Err(e) => tracing::debug!(error = %e, "the PodAutoscaler watch still fails"),
-                }
-                if failing && listed.load(Ordering::Relaxed) {
-                    failing = false;
                 }
             }
         })
@@ -108,6 +170,13 @@ pub fn start(
         .timeout(super::readings::READ_TIMEOUT)
         .build()
         .unwrap_or_default();
+    let handle = PodAutoscalers {
+        store: store.clone(),
+        listed: listed.clone(),
+    };
+    if !act {
+        return (handle, vec![watch]);
+    }
     let ctx = Arc::new(PaContext {
         client,
         cache,
@@ -115,12 +184,15 @@ pub fn start(
         shared,
         leading,
         scope,
-        store,
+        pas: store,
         listed,
         changed,
         http,
         kinds: Kinds::default(),
         states: Mutex::new(HashMap::new()),
+        store: history,
+        recorded: Mutex::new(HashMap::new()),
+        forecasts: Mutex::new(HashMap::new()),
     });
     let run = tokio::spawn(async move {
         loop {
@@ -137,13 +209,13 @@ pub fn start(
             }
         }
     });
-    vec![watch, run]
+    (handle, vec![watch, run])
 }
 
 /// One decision for every PodAutoscaler in scope, then the HPAs of deleted ones removed.
 async fn pass(ctx: &Arc<PaContext>) {
     let all: Vec<Arc<PodAutoscaler>> = ctx
-        .store
+        .pas
         .state()
         .into_iter()
         .filter(|pa| {
@@ -175,7 +247,24 @@ async fn pass(ctx: &Arc<PaContext>) {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .retain(|uid, _| live.contains(uid));
-    remove_orphaned_hpas(ctx, &ctx.store.state()).await;
+    let scaled: HashSet<(String, String, String)> = all
+        .iter()
+        .map(|pa| {
+            let k = series_key(pa, "");
+            (k.namespace, k.kind, k.workload)
+        })
+        .collect();
+    let keep =
+        |k: &SeriesKey| scaled.contains(&(k.namespace.clone(), k.kind.clone(), k.workload.clone()));
+    ctx.recorded
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|k, _| keep(k));
+    ctx.forecasts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|k, _| keep(k));
+    remove_orphaned_hpas(ctx, &ctx.pas.state()).await;
 }
 
 /// Whether `h` is an HPA a PodAutoscaler owns, and which (uid).
@@ -273,6 +362,7 @@ async fn reconcile(
         }
         _ => vec![],
     };
+    let forecasts = learn(ctx, pa, &readings, now).await;
     let owned_hpa = hpa_name(&pa.name_any()).ok().and_then(|name| {
         ctx.cache
             .hpas
@@ -291,6 +381,7 @@ async fn reconcile(
             .as_ref()
             .and_then(|h| h.status.as_ref())
             .map(|s| s.desired_replicas.max(0) as u32),
+        forecasts: &forecasts,
     };
     let uid = pa.uid().unwrap_or_default();
     let state = ctx
@@ -339,6 +430,95 @@ async fn reconcile(
         .unwrap_or_else(|e| e.into_inner())
         .insert(uid, outcome.state);
     result
+}
+
+/// The history key of one metric source.
+fn series_key(pa: &PodAutoscaler, metric: &str) -> SeriesKey {
+    let r = &pa.spec.scale_target_ref;
+    SeriesKey {
+        namespace: pa.namespace().unwrap_or_default(),
+        kind: r.kind.clone(),
+        workload: r.name.clone(),
+        container: metric.to_string(),
+        metric: Metric::ScalingMetric,
+    }
+}
+
+/// Records each source read now (once a `RECORD_EVERY_SECS`), and with `spec.predictive`
+/// returns prescale's seasonal projection of each source that has one (recomputed once a
+/// `RECORD_EVERY_SECS`).
+async fn learn(
+    ctx: &PaContext,
+    pa: &PodAutoscaler,
+    readings: &[Result<MetricReading, String>],
+    now: jiff::Timestamp,
+) -> Vec<Projection> {
+    let t = now.as_second();
+    let read: Vec<(SeriesKey, f64)> = pa
+        .spec
+        .metrics_sources
+        .iter()
+        .zip(readings)
+        .filter_map(|(s, r)| Some((series_key(pa, &s.target_metric), r.as_ref().ok()?.total)))
+        .collect();
+    let due: Vec<(SeriesKey, Sample)> = {
+        let mut recorded = ctx.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut due = vec![];
+        for (k, v) in &read {
+            if recorded
+                .get(k)
+                .is_none_or(|&last| t - last >= RECORD_EVERY_SECS)
+            {
+                recorded.insert(k.clone(), t);
+                due.push((k.clone(), (t, *v)));
+            }
+        }
+        due
+    };
+    if !due.is_empty() {
+        let store = ctx.store.clone();
+        match tokio::task::spawn_blocking(move || store.append(&due)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "recording PodAutoscaler metrics failed"),
+            Err(e) => tracing::warn!(error = %e, "recording PodAutoscaler metrics did not finish"),
+        }
+    }
+    let Some(predictive) = &pa.spec.predictive else {
+        return vec![];
+    };
+    let horizon = predictive
+        .horizon_seconds
+        .unwrap_or(prescale_api::podautoscaler::defaults::PREDICTIVE_HORIZON_SECONDS);
+    let mut out = vec![];
+    for (key, observed) in read {
+        let cached = ctx
+            .forecasts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+            .filter(|(at, _)| t - at < RECORD_EVERY_SECS)
+            .map(|(_, p)| p.clone());
+        let projection = match cached {
+            Some(p) => p,
+            None => {
+                let (store, k) = (ctx.store.clone(), key.clone());
+                let from = t - 14 * prescale_forecast::seasons::DAY;
+                let history = tokio::task::spawn_blocking(move || store.read(&k, from, t))
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default();
+                let p = seasonal_projection(&history, t, horizon, &key.container, observed);
+                ctx.forecasts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key.clone(), (t, p.clone()));
+                p
+            }
+        };
+        out.extend(projection.map(|p| Projection { observed, ..p }));
+    }
+    out
 }
 
 /// Creates, updates or removes the HPA the HPA strategy stands for.

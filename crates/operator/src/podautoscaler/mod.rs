@@ -8,6 +8,7 @@
 //! | `readings` | I/O: the metric sources (pod endpoints, metrics.k8s.io, custom/external APIs, HTTP endpoints) |
 //! | `prom_text` | pure: a metric's sum in Prometheus text |
 //! | `scale` | I/O: any kind's `scale` subresource, found by discovery |
+//! | `seasonal` | pure: `spec.predictive` projections from prescale's seasonal forecaster |
 //! | `controller` | the watch, the loop on the operator's clock, applying each decision |
 
 pub mod conflicts;
@@ -16,6 +17,7 @@ pub mod plan;
 pub mod prom_text;
 pub mod readings;
 pub mod scale;
+pub mod seasonal;
 
 #[cfg(test)]
 mod plan_tests;

@@ -68,6 +68,9 @@ pub struct PaInputs<'a> {
     pub readings: &'a [Result<MetricReading, String>],
     /// The HPA strategy: `status.desiredReplicas` of the HPA this PodAutoscaler owns.
     pub hpa_desired: Option<u32>,
+    /// `spec.predictive`: projections of prescale's seasonal forecaster (`seasonal`), by
+    /// source; a source without one is projected by AIBrix's linear trend.
+    pub forecasts: &'a [Projection],
 }
 
 /// What the HPA strategy's native HorizontalPodAutoscaler should be.
@@ -110,8 +113,9 @@ fn invalid_reason(path: &str) -> &'static str {
     }
 }
 
-/// AIBrix's projection (a least-squares line over the stable window) for every source read
-/// now, from the memory's samples and this reading.
+/// The projection of every source read now: prescale's seasonal forecast when the
+/// controller has one, else AIBrix's (a least-squares line over the stable window, from
+/// the memory's samples and this reading).
 fn projections(
     inputs: &PaInputs<'_>,
     state: &AutoscalerState,
@@ -127,6 +131,13 @@ fn projections(
         .zip(inputs.readings)
         .filter_map(|(source, reading)| {
             let reading = reading.as_ref().ok()?;
+            if let Some(p) = inputs
+                .forecasts
+                .iter()
+                .find(|p| p.metric == source.target_metric)
+            {
+                return Some(p.clone());
+            }
             let mut samples: Vec<Sample> = state
                 .metrics
                 .get(&source.target_metric)

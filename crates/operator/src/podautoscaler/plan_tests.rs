@@ -71,6 +71,7 @@ fn run_with(
             scale: s,
             readings,
             hpa_desired: None,
+            forecasts: &[],
         },
         state,
     )
@@ -358,6 +359,7 @@ fn preview_records_the_projection_and_changes_nothing_auto_raises_the_floor() {
                     scale: scale(5),
                     readings: &[reading(*total, 5)],
                     hpa_desired: None,
+                    forecasts: &[],
                 },
                 state,
             );
@@ -386,4 +388,43 @@ fn preview_records_the_projection_and_changes_nothing_auto_raises_the_floor() {
         "auto {:?} vs reactive {reactive_desired}",
         auto.status.desired_scale
     );
+}
+
+#[test]
+fn a_seasonal_forecast_raises_the_floor_where_the_trend_sees_nothing() {
+    let p = pa(
+        "APA",
+        json!({"predictive": {"mode": "Auto", "horizonSeconds": 600}, "maxReplicas": 20}),
+    );
+    let flat = [reading(50.0, 5)];
+    let decide = |forecasts: &[prescale_autoscale::Projection]| {
+        plan(
+            &PaInputs {
+                pa: &p,
+                now: now(),
+                paused: false,
+                conflict: None,
+                scale: scale(5),
+                readings: &flat,
+                hpa_desired: None,
+                forecasts,
+            },
+            AutoscalerState::default(),
+        )
+    };
+    let without = decide(&[]);
+    assert_eq!(
+        without.scale_to, None,
+        "40 over 5 pods at 10 is below target"
+    );
+    let peak = prescale_autoscale::Projection {
+        metric: "requests_in_flight".into(),
+        observed: 50.0,
+        predicted: 120.0,
+    };
+    let with = decide(std::slice::from_ref(&peak));
+    // ⌈120 / 10⌉ = 12 before the peak comes, at most doubling the 5 ready pods a step.
+    assert_eq!(with.scale_to, Some(10));
+    let status = with.status.predictive.unwrap();
+    assert_eq!(status.predicted_value.as_deref(), Some("120"));
 }

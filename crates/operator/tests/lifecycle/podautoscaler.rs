@@ -560,3 +560,75 @@ async fn a_custom_resource_with_a_scale_subresource_is_scaled() {
         "only the custom kind's scale is outside the install's grants: {ungranted:?}"
     );
 }
+
+/// `spec.predictive` with prescale's forecaster behind it: a week of history with a daily
+/// peak at noon, ten minutes before today's. The load is still calm, so the reactive
+/// strategy (and AIBrix's linear trend) see nothing coming; `Auto` raises the replicas for
+/// the peak before it arrives, `Preview` only says it would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn predictive_auto_raises_the_floor_before_a_daily_peak_and_preview_only_reports() {
+    const DAY: i64 = 86_400;
+    let today = jiff::Timestamp::now().as_second().div_euclid(DAY) * DAY;
+    let start = jiff::Timestamp::from_second(today + 12 * 3600 - 600).unwrap();
+    let env = TestEnv::sim_from("pa-predictive", &["prod"], start).await;
+    let ns = env.ns("prod").to_string();
+    let sim = env.sim.as_ref().unwrap().sim.clone();
+    let store = Arc::new(MemoryStore::new());
+    // Two pods at 8 in flight each now; 64 in flight over the daily peak, every day.
+    for (name, port) in [("auto", 18_106), ("preview", 18_107)] {
+        let history: Vec<_> = (1..=7 * 1440)
+            .map(|i| {
+                let t = start.as_second() - i * 60;
+                let hour = t.rem_euclid(DAY) / 3600;
+                let key = prescale_store::SeriesKey {
+                    namespace: ns.clone(),
+                    kind: "Deployment".into(),
+                    workload: name.into(),
+                    container: "requests_in_flight".into(),
+                    metric: prescale_store::Metric::ScalingMetric,
+                };
+                (key, (t, if (12..14).contains(&hour) { 64.0 } else { 16.0 }))
+            })
+            .rev()
+            .collect();
+        prescale_store::HistoryStore::append(store.as_ref(), &history).unwrap();
+        create(&env, &ns, &workload(&env, "Deployment", name, 2, port)).await;
+        sim.drive_with_trace(&ns, name, flat(2.0));
+    }
+    let _operator = env.start_operator(store);
+    for (name, port, mode) in [("auto", 18_106, "Auto"), ("preview", 18_107, "Preview")] {
+        let mut pa = with_port(kpa(name, name, "Deployment", "APA", 10, json!({})), port);
+        pa["spec"]["predictive"] = json!({"mode": mode, "horizonSeconds": 900});
+        create(&env, &ns, &pa).await;
+    }
+    // Both decided before noon: Auto has raised the replicas, Preview says it would have.
+    let preview = eventually(
+        "Auto scales ahead of the peak, Preview reports it",
+        60,
+        || async {
+            let r = replicas(&env, &ns, "Deployment", "auto").await;
+            let preview = pa_status(&env, &ns, "preview")
+                .await
+                .status
+                .and_then(|s| s.predictive);
+            match preview {
+                // Auto's next step from two pods (its scale-up rate doubles at most).
+                Some(p) if r >= 6 && p.would_be_replicas.is_some_and(|w| w >= 4) => Ok(p),
+                other => Err(format!("auto at {r} replicas; preview {other:?}")),
+            }
+        },
+    )
+    .await;
+    let clock = now(&env);
+    assert!(
+        clock.as_second() < today + 12 * 3600,
+        "raised before the peak: the clock is at {clock}"
+    );
+    assert!(preview.predicted_replicas.unwrap() >= 6, "{preview:?}");
+    assert_eq!(preview.reactive_replicas, Some(2), "{preview:?}");
+    assert_eq!(
+        replicas(&env, &ns, "Deployment", "preview").await,
+        2,
+        "Preview changes nothing"
+    );
+}
