@@ -68,6 +68,7 @@ on_both_clusters! {
 on_both_clusters! {
     actuation::actuation_requests: &["prod"];
     revert::revert_finalizer: &["prod"];
+    podautoscaler::hpa_strategy: &["prod"];
 }
 
 /// `scenario_sim` for each scenario run only on the simulated cluster: the real server has

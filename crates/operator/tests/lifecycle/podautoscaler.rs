@@ -18,16 +18,20 @@ use crate::common::env::{OperatorHandle, RUN_LABEL, TestEnv, eventually};
 
 /// Each test's pods serve on their own port, so tests running at once never share one.
 fn workload(env: &TestEnv, kind: &str, name: &str, replicas: i32, port: u16) -> Value {
-    json!({
+    let mut w = json!({
         "apiVersion": "apps/v1",
         "kind": kind,
         "metadata": {"name": name, "labels": {RUN_LABEL: env.run}},
-        "spec": {"replicas": replicas, "serviceName": name, "selector": {"matchLabels": {"app": name}},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
                  "template": {"metadata": {"labels": {"app": name},
                                            "annotations": {pod_metrics::PORT_ANNOTATION: port.to_string()}},
                               "spec": {"containers": [{"name": "vllm", "image": "vllm/vllm-openai:v0.10",
                                                        "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}}}
-    })
+    });
+    if kind == "StatefulSet" {
+        w["spec"]["serviceName"] = json!(name);
+    }
+    w
 }
 
 /// The workload's total demand, constant: `total` pods' worth of requests (8 in flight each).
@@ -260,15 +264,9 @@ pub(crate) async fn apa_holds_inside_its_band_and_scales_statefulsets_by_the_rat
     assert_eq!(env.ungranted_requests(), Vec::<String>::new());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_hpa_strategy_owns_an_hpa_that_goes_with_it() {
-    the_hpa_strategy_owns_an_hpa_that_goes_with_it_scenario(
-        &TestEnv::sim("pa-hpa", &["prod"]).await,
-    )
-    .await;
-}
-
-pub(crate) async fn the_hpa_strategy_owns_an_hpa_that_goes_with_it_scenario(env: &TestEnv) {
+/// The HPA strategy owns an HPA that follows it and goes with it (on both clusters: on the
+/// real server as the install's ServiceAccount, its garbage collector running).
+pub(crate) async fn hpa_strategy(env: &TestEnv) {
     let ns = env.ns("prod").to_string();
     create(env, &ns, &workload(env, "Deployment", "web", 2, 18_103)).await;
     let _operator = env.start_operator(Arc::new(MemoryStore::new()));
@@ -631,4 +629,32 @@ async fn predictive_auto_raises_the_floor_before_a_daily_peak_and_preview_only_r
         2,
         "Preview changes nothing"
     );
+}
+
+/// A `resource` source: cpu from metrics.k8s.io as a percentage of the pods' requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_source_reads_cpu_utilisation_from_metrics_k8s_io() {
+    let env = TestEnv::sim("pa-resource", &["prod"]).await;
+    let ns = env.ns("prod").to_string();
+    let sim = env.sim.as_ref().unwrap().sim.clone();
+    create(&env, &ns, &workload(&env, "Deployment", "api", 2, 18_108)).await;
+    // Two pods' worth of load on two pods: each at 100 % of its cpu request.
+    sim.drive_with_trace(&ns, "api", flat(2.0));
+    let _operator = env.start_operator(Arc::new(MemoryStore::new()));
+    let mut pa = kpa("api", "api", "Deployment", "APA", 10, json!({}));
+    pa["spec"]["metricsSources"] =
+        json!([{"metricSourceType": "resource", "targetMetric": "cpu", "targetValue": "50"}]);
+    create(&env, &ns, &pa).await;
+    // Twice the 50 % target: ⌈2 × 100 / 50⌉ = 4, where each pod runs at 50 %.
+    eventually("APA doubles the replicas on cpu", 60, || async {
+        let r = replicas(&env, &ns, "Deployment", "api").await;
+        if r == 4 {
+            Ok(())
+        } else {
+            Err(format!("{r} replicas"))
+        }
+    })
+    .await;
+    wait_condition(&env, &ns, "api", "AbleToScale", "True", Some("Stable")).await;
+    assert_eq!(env.ungranted_requests(), Vec::<String>::new());
 }

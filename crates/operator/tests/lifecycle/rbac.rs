@@ -58,7 +58,7 @@ async fn every_grant_is_used_by_the_scenarios() {
     .await;
     used.extend(env.used_permissions());
     let env = TestEnv::sim("rbac-pa-hpa", &["prod"]).await;
-    crate::podautoscaler::the_hpa_strategy_owns_an_hpa_that_goes_with_it_scenario(&env).await;
+    crate::podautoscaler::hpa_strategy(&env).await;
     used.extend(env.used_permissions());
 
     let unused: Vec<String> = GRANTS
