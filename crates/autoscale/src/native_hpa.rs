@@ -97,7 +97,7 @@ pub struct HpaState {
 
 /// Step 1: the replicas the metric asks for.
 pub fn calculate(r: &HpaReading, target_per_pod: f64, tolerance: f64) -> u32 {
-    if r.ready == 0 || !(target_per_pod > 0.0) || !r.total.is_finite() {
+    if r.ready == 0 || target_per_pod.is_nan() || target_per_pod <= 0.0 || !r.total.is_finite() {
         return r.current;
     }
     let ratio = r.total / f64::from(r.ready) / target_per_pod;
@@ -131,7 +131,10 @@ pub fn hpa_step(
     let raw = calculate(reading, spec.target_per_pod, spec.tolerance);
     let b = &spec.behavior;
     let mut remembered = state.recommendations.clone();
-    remembered.push(Recommendation { at: now, replicas: raw });
+    remembered.push(Recommendation {
+        at: now,
+        replicas: raw,
+    });
     let stabilized = stabilize(
         &remembered,
         now,

@@ -103,7 +103,9 @@ pub enum HorizontalError {
         "{name}: no per-pod capacity: the series is zero throughout; pass --capacity in the series' unit"
     )]
     NoCapacity { name: String },
-    #[error("{name}: the sync period ({sync} s) must be between 1 s and the sampling step ({step} s)")]
+    #[error(
+        "{name}: the sync period ({sync} s) must be between 1 s and the sampling step ({step} s)"
+    )]
     BadSync { name: String, sync: i64, step: i64 },
 }
 
@@ -126,7 +128,9 @@ pub struct HorizontalTrace {
     /// First tick measured (after the warm-up).
     pub from: usize,
     pub load: Vec<f64>,
+    /// Per policy: the replicas (starting pods included) and the ready pods.
     pub replicas: BTreeMap<String, Vec<u32>>,
+    pub ready: BTreeMap<String, Vec<u32>>,
 }
 
 /// prescale's forecast (load units) and floor per trace sample, from the operator's
@@ -143,6 +147,10 @@ pub fn forecast_floors(
     fc.resource = Some(fc.resource.unwrap_or(Resource::Cpu));
     let vertical = backtest_series(name, series, &fc, progress)?;
     let forecast = vertical.trace.provisioned["prescale"].clone();
+        vertical.trace.wanted.clone()
+    } else {
+        vertical.trace.provisioned["prescale"].clone()
+    };
     let policy = ReplicaPolicy {
         target_utilization: config.target_utilization,
         min: Some(config.min_replicas),
@@ -152,6 +160,9 @@ pub fn forecast_floors(
     };
     let goal = Goal::Utilization {
         fraction: config.target_utilization,
+            .ok()
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(config.target_utilization),
         per_pod_request: capacity,
     };
     let mut floors = vec![None; forecast.len()];
@@ -207,7 +218,10 @@ pub fn run_series(
     let mut ready = BTreeMap::new();
     for policy in POLICIES {
         let mut pods = Workload::new(initial, delay);
-        let (mut r, mut g) = (Vec::with_capacity(load.len()), Vec::with_capacity(load.len()));
+        let (mut r, mut g) = (
+            Vec::with_capacity(load.len()),
+            Vec::with_capacity(load.len()),
+        );
         let scheduled = (policy == "oracle").then(|| oracle(&needs, delay as usize));
         let mut autoscaler = Autoscaler::new(policy, &shared);
         for (k, l) in load.iter().enumerate() {
@@ -257,6 +271,7 @@ pub fn run_series(
             from,
             load,
             replicas,
+            ready,
         },
     })
 }

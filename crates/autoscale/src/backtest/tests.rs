@@ -8,7 +8,9 @@ fn the_trace_is_interpolated_linearly_between_samples() {
     let ticks = load_at_ticks(&[0.0, 300.0, f64::NAN, 0.0], 300, 100);
     assert_eq!(
         ticks,
-        vec![0.0, 100.0, 200.0, 300.0, 300.0, 300.0, 300.0, 200.0, 100.0, 0.0]
+        vec![
+            0.0, 100.0, 200.0, 300.0, 300.0, 300.0, 300.0, 200.0, 100.0, 0.0
+        ]
     );
 }
 
@@ -125,7 +127,11 @@ fn daily(days: usize) -> Series {
     let samples: Vec<(i64, f64)> = (0..days * 288)
         .map(|i| {
             let minute = (i % 288) as f64 * 5.0;
-            let peak = if (480.0..720.0).contains(&minute) { 900.0 } else { 100.0 };
+            let peak = if (480.0..720.0).contains(&minute) {
+                900.0
+            } else {
+                100.0
+            };
             (i as i64 * 300, peak)
         })
         .collect();
@@ -148,7 +154,10 @@ fn on_a_daily_step_the_forecast_floor_has_pods_ready_where_the_hpa_lags() {
     let oracle = r.policies["oracle"];
     assert_eq!(oracle.under_capacity, 0.0);
     assert!((oracle.replica_hours_vs_oracle - 1.0).abs() < 1e-12);
-    assert!(hpa.under_capacity > 0.0, "a step up leaves the HPA short while pods start");
+    assert!(
+        hpa.under_capacity > 0.0,
+        "a step up leaves the HPA short while pods start"
+    );
     assert!(
         fed.under_capacity < hpa.under_capacity,
         "{} vs {}",

@@ -37,7 +37,9 @@ pub fn load_at_ticks(values: &[f64], step: i64, sync: i64) -> Vec<f64> {
 pub fn needed(load: f64, capacity: f64) -> u32 {
     if capacity > 0.0 && load > 0.0 {
         // A hair of tolerance so that load exactly at capacity needs no extra pod.
-        ((load / capacity) - 1e-9).ceil().clamp(0.0, f64::from(u32::MAX)) as u32
+        ((load / capacity) - 1e-9)
+            .ceil()
+            .clamp(0.0, f64::from(u32::MAX)) as u32
     } else {
         0
     }
