@@ -52,6 +52,9 @@ pub struct HorizontalConfig {
     pub sync: i64,
     /// Target utilisation of the capacity (HPA, PodAutoscaler targets and prescale's floor).
     pub target_utilization: f64,
+    /// The utilisation prescale's floor sizes the forecast peak at; `None`: the target
+    /// utilisation, as the operator does (the HPA's own target).
+    pub floor_utilization: Option<f64>,
     pub min_replicas: u32,
     pub max_replicas: u32,
 }
@@ -65,6 +68,7 @@ impl Default for HorizontalConfig {
             startup: STARTUP_SECONDS,
             sync: policies::SYNC_PERIOD_SECONDS,
             target_utilization: prescale_forecast::replicas::DEFAULT_UTILIZATION,
+            floor_utilization: None,
             min_replicas: 1,
             max_replicas: 10_000,
         }
@@ -147,10 +151,6 @@ pub fn forecast_floors(
     fc.resource = Some(fc.resource.unwrap_or(Resource::Cpu));
     let vertical = backtest_series(name, series, &fc, progress)?;
     let forecast = vertical.trace.provisioned["prescale"].clone();
-        vertical.trace.wanted.clone()
-    } else {
-        vertical.trace.provisioned["prescale"].clone()
-    };
     let policy = ReplicaPolicy {
         target_utilization: config.target_utilization,
         min: Some(config.min_replicas),
@@ -159,9 +159,8 @@ pub fn forecast_floors(
         allowed: vec![],
     };
     let goal = Goal::Utilization {
-        fraction: config.target_utilization,
-            .ok()
-            .and_then(|f| f.parse().ok())
+        fraction: config
+            .floor_utilization
             .unwrap_or(config.target_utilization),
         per_pod_request: capacity,
     };

@@ -41,6 +41,11 @@ pub struct Flags {
     /// PodAutoscalers' per-pod target, and prescale's floor).
     #[arg(long, default_value_t = format!("{}%", prescale_forecast::replicas::DEFAULT_UTILIZATION * 100.0))]
     target_utilization: String,
+    /// Horizontal: the utilisation prescale's floor sizes the forecast peak at. Unset: the
+    /// target utilisation, as the operator does; 100% provisions the forecast peak at full
+    /// capacity and leaves the headroom to the HPA.
+    #[arg(long)]
+    floor_utilization: Option<String>,
     /// Horizontal: minReplicas of every autoscaler.
     #[arg(long, default_value_t = 1)]
     min_replicas: u32,
@@ -49,16 +54,23 @@ pub struct Flags {
     max_replicas: u32,
 }
 
-fn config(flags: &Flags, forecast: BacktestConfig) -> anyhow::Result<HorizontalConfig> {
-    let target = prescale_api::percent::parse_percent(&flags.target_utilization)
-        .context("--target-utilization")?
-        / 100.0;
-    if !(0.0..=1.0).contains(&target) || target == 0.0 {
-        bail!(
-            "--target-utilization {}: must be above 0 % and at most 100 %",
-            flags.target_utilization
-        );
+/// A utilisation flag: above 0 % and at most 100 %.
+fn utilization(flag: &str, text: &str) -> anyhow::Result<f64> {
+    let value =
+        prescale_api::percent::parse_percent(text).with_context(|| format!("--{flag}"))? / 100.0;
+    if !(0.0..=1.0).contains(&value) || value == 0.0 {
+        bail!("--{flag} {text}: must be above 0 % and at most 100 %");
     }
+    Ok(value)
+}
+
+fn config(flags: &Flags, forecast: BacktestConfig) -> anyhow::Result<HorizontalConfig> {
+    let target = utilization("target-utilization", &flags.target_utilization)?;
+    let floor_utilization = flags
+        .floor_utilization
+        .as_deref()
+        .map(|t| utilization("floor-utilization", t))
+        .transpose()?;
     let capacity = flags
         .capacity
         .as_deref()
@@ -86,6 +98,7 @@ fn config(flags: &Flags, forecast: BacktestConfig) -> anyhow::Result<HorizontalC
         startup: duration_secs("startup", &flags.startup, true)?,
         sync: duration_secs("sync-period", &flags.sync_period, false)?,
         target_utilization: target,
+        floor_utilization,
         min_replicas: flags.min_replicas,
         max_replicas: flags.max_replicas,
     })
@@ -142,7 +155,7 @@ fn shown(capacity: f64, unit: Unit, step: i64) -> String {
 
 fn settings(c: &HorizontalConfig, step: i64) -> String {
     format!(
-        "per-pod capacity {}, start-up delay {} s, sync period {} s (trace interpolated linearly), target utilisation {:.0} %, replicas in [{}, {}]; prescale: mode {}, cadence {} s, horizon {} s (at least a cadence plus the start-up delay), buffer {:.0} %, min lookback {} s; warm-up {} days excluded",
+        "per-pod capacity {}, start-up delay {} s, sync period {} s (trace interpolated linearly), target utilisation {:.0} % (prescale's floor at {:.0} %), replicas in [{}, {}]; prescale: mode {}, cadence {} s, horizon {} s (at least a cadence plus the start-up delay), buffer {:.0} %, min lookback {} s; warm-up {} days excluded",
         c.capacity.map_or(
             format!(
                 "the series' p95 / {} (its p95 load needs {} pods)",
@@ -153,6 +166,7 @@ fn settings(c: &HorizontalConfig, step: i64) -> String {
         c.startup,
         c.sync,
         c.target_utilization * 100.0,
+        c.floor_utilization.unwrap_or(c.target_utilization) * 100.0,
         c.min_replicas,
         c.max_replicas,
         c.forecast.mode,
@@ -171,6 +185,7 @@ fn config_json(c: &HorizontalConfig) -> serde_json::Value {
     v["startup_s"] = serde_json::json!(c.startup);
     v["sync_period_s"] = serde_json::json!(c.sync);
     v["target_utilization"] = serde_json::json!(c.target_utilization);
+    v["floor_utilization"] = serde_json::json!(c.floor_utilization.unwrap_or(c.target_utilization));
     v["min_replicas"] = serde_json::json!(c.min_replicas);
     v["max_replicas"] = serde_json::json!(c.max_replicas);
     v
