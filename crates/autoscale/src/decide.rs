@@ -214,7 +214,7 @@ pub fn compute_desired_replicas(
             _ => metric
                 .mean_per_pod(request.now, p.stable_window, current)
                 .map(|per_pod| Candidate {
-                    desired: apa::recommend(per_pod, target, current, p),
+                    desired: apa_desired(per_pod, target, current, request.ready_pods, p),
                     metric: name,
                     value: per_pod,
                     panicking: false,
@@ -334,6 +334,24 @@ pub fn compute_desired_replicas(
         predictive: predictive.map(|(outcome, _)| outcome),
     };
     (result, state)
+}
+
+/// APA on the pods the per-pod average was measured over — the ready ones, as KPA's rates
+/// are — so that pods still starting are not multiplied by the ratio again on every sync
+/// (which compounded a scale-up for as long as the start-up lasted). A scale-up never
+/// removes the pods already starting; inside the band the replicas stay as they are.
+fn apa_desired(per_pod: f64, target: f64, current: u32, ready: u32, p: &ScalingParameters) -> u32 {
+    let base = if ready > 0 {
+        ready.min(current)
+    } else {
+        current
+    };
+    let desired = apa::recommend(per_pod, target, base, p);
+    match desired.cmp(&base) {
+        std::cmp::Ordering::Greater => desired.max(current),
+        std::cmp::Ordering::Less => desired,
+        std::cmp::Ordering::Equal => current,
+    }
 }
 
 fn clamp(replicas: u32, bounds: &EffectiveBounds) -> u32 {

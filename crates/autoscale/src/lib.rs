@@ -7,9 +7,11 @@
 #![forbid(unsafe_code)]
 
 pub mod apa;
+pub mod backtest;
 pub mod decide;
 pub mod hpa;
 pub mod kpa;
+pub mod native_hpa;
 pub mod predictive;
 pub mod stabilize;
 pub mod state;

@@ -138,3 +138,26 @@ fn readings_must_line_up_with_the_sources() {
     assert!(r.reason.contains("one reading"), "{}", r.reason);
     assert_eq!(r.desired_replicas, 3);
 }
+
+/// The per-pod average comes from the ready pods: with 10 ready at 1.5 × the target and 10
+/// more starting, APA asks for ⌈10 × 1.5⌉ = 15 — fewer than the 20 already there, so it holds
+/// 20 — instead of multiplying all 20 by the ratio (30, then more on every sync).
+#[test]
+fn pods_still_starting_are_not_multiplied_again() {
+    let mut d = apa(20, &[]);
+    d.ready = 10;
+    let total = 0.75 * 10.0;
+    let r = d.step_with(&[Ok(MetricReading { total, pods: 10 })], &[]);
+    assert_eq!(r.desired_replicas, 20, "{}", r.reason);
+    // With 10 ready at 3 × the target: 30, at most twice the ready pods (20): 20.
+    let mut d = apa(12, &[]);
+    d.ready = 10;
+    let r = d.step_with(
+        &[Ok(MetricReading {
+            total: 15.0,
+            pods: 10,
+        })],
+        &[],
+    );
+    assert_eq!(r.desired_replicas, 20, "{}", r.reason);
+}

@@ -1,6 +1,8 @@
 //! `prescale backtest PATH...`: replay usage traces causally through the operator's own
 //! decision function and compare prescale (every mode) with the VPA recommender, a reactive
-//! HPA, a static peak and the oracle.
+//! HPA, a static peak and the oracle — or, with `--direction horizontal`, replay load traces
+//! through a simulated workload under the HPA, prescale feeding it, KPA, APA and the oracle
+//! (`backtest_horizontal.rs`).
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -16,6 +18,10 @@ use prescale_forecast::recommend::{Bounds, Step};
 use prescale_forecast::resource::Resource;
 use prescale_forecast::series::Series;
 
+#[path = "backtest_horizontal.rs"]
+mod horizontal;
+#[path = "backtest_horizontal_plot.rs"]
+mod horizontal_plot;
 #[path = "backtest_plot.rs"]
 mod plot;
 use crate::cmd::output;
@@ -24,11 +30,24 @@ mod report;
 #[path = "backtest_units.rs"]
 mod units;
 
+/// Which of prescale's decisions is replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Direction {
+    /// Container requests: each series is a resource's usage.
+    Vertical,
+    /// Replicas: each series is a workload's load, served by pods of a fixed capacity.
+    Horizontal,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// CSV files (`timestamp,value`, unix seconds) or directories of them.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
+    /// vertical: container requests against usage; horizontal: replicas against load
+    /// (the HPA, prescale feeding it, KPA, APA, AIBrix's trend, the oracle).
+    #[arg(long, value_enum, default_value_t = Direction::Vertical)]
+    direction: Direction,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
@@ -71,6 +90,8 @@ pub struct Args {
     /// Days at the start of each series excluded from the metrics (for every policy).
     #[arg(long, default_value_t = 2.0)]
     warmup_days: f64,
+    #[command(flatten)]
+    horizontal: horizontal::Flags,
 }
 
 fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
@@ -194,9 +215,16 @@ fn config(args: &Args) -> anyhow::Result<BacktestConfig> {
     })
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let config = config(&args)?;
-    let files = collect_files(&args.paths)?;
+/// One series read from a file: its name, unit and values.
+pub struct Input {
+    pub name: String,
+    pub unit: units::Unit,
+    pub series: Series,
+}
+
+/// Reads every CSV file of `paths`; a file that cannot be read is reported and skipped.
+fn inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let files = collect_files(paths)?;
     let mut units = units::Units::default();
     let mut inputs = vec![];
     for file in &files {
@@ -205,14 +233,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         match read_series(file) {
-            Ok(series) => inputs.push((name, units.of(file), series)),
+            Ok(series) => inputs.push(Input {
+                name,
+                unit: units.of(file),
+                series,
+            }),
             Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
-    let total: u64 = inputs
-        .iter()
-        .map(|(_, _, s)| config.decisions(s.len(), s.step))
-        .sum();
+    Ok(inputs)
+}
+
+/// Runs `job` on every input on all cores, with a progress bar counting `total` decisions
+/// (`job` reports them through its callback). Results come back in input order; a series
+/// that fails is reported and skipped.
+fn replay<T: Send>(
+    inputs: &[Input],
+    total: u64,
+    job: impl Fn(&Input, &(dyn Fn(u64) + Sync)) -> anyhow::Result<T> + Sync,
+) -> anyhow::Result<Vec<(T, usize)>> {
     let progress = indicatif::ProgressBar::new(total).with_style(
         indicatif::ProgressStyle::with_template(
             "{spinner} backtest [{bar:30}] {percent:>3}% {pos}/{len} decisions, {elapsed} (eta {eta}) {msg}",
@@ -221,7 +260,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .progress_chars("=> "),
     );
     let queue = Mutex::new(inputs.iter().enumerate());
-    let results: Mutex<Vec<(usize, anyhow::Result<SeriesResult>)>> = Mutex::new(vec![]);
+    let results: Mutex<Vec<(usize, anyhow::Result<T>)>> = Mutex::new(vec![]);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -231,12 +270,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             scope.spawn(|| {
                 loop {
                     let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                    let Some((i, (name, _, series))) = next else {
+                    let Some((i, input)) = next else {
                         break;
                     };
-                    progress.set_message(name.clone());
-                    let result = backtest_series(name, series, &config, &|n| progress.inc(n))
-                        .map_err(anyhow::Error::from);
+                    progress.set_message(input.name.clone());
+                    let result = job(input, &|n| progress.inc(n));
                     results
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
@@ -251,14 +289,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut ok = vec![];
     for (i, r) in results {
         match r {
-            Ok(r) => ok.push((r, inputs[i].1)),
+            Ok(r) => ok.push((r, i)),
             Err(e) => output::errln!("skipped: {e:#}")?,
         }
     }
     if ok.is_empty() {
         bail!("no series could be backtested");
     }
-    let (ok, unit_of): (Vec<SeriesResult>, Vec<units::Unit>) = ok.into_iter().unzip();
+    Ok(ok)
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = config(&args)?;
+    let inputs = inputs(&args.paths)?;
+    if args.direction == Direction::Horizontal {
+        return horizontal::run(&args, config, &inputs);
+    }
+    let total: u64 = inputs
+        .iter()
+        .map(|i| config.decisions(i.series.len(), i.series.step))
+        .sum();
+    let ok = replay(&inputs, total, |input, progress| {
+        backtest_series(&input.name, &input.series, &config, progress).map_err(anyhow::Error::from)
+    })?;
+    let (ok, unit_of): (Vec<SeriesResult>, Vec<units::Unit>) =
+        ok.into_iter().map(|(r, i)| (r, inputs[i].unit)).unzip();
     let summary = summarize(&ok.iter().collect::<Vec<_>>());
     let by_resource = summarize_by_resource(&ok);
     if args.json {

@@ -11,25 +11,28 @@ use prescale_forecast::backtest::{SeriesResult, Summary};
 
 use super::units::Unit;
 
-const FONT: &str = "sans-serif";
-const USAGE: RGBColor = RGBColor(40, 40, 40);
-const PRESCALE: RGBColor = RGBColor(31, 100, 200);
+pub(super) const FONT: &str = "sans-serif";
+pub(super) const USAGE: RGBColor = RGBColor(40, 40, 40);
+pub(super) const PRESCALE: RGBColor = RGBColor(31, 100, 200);
 const VPA: RGBColor = RGBColor(230, 120, 20);
-const REACTIVE: RGBColor = RGBColor(40, 160, 70);
+pub(super) const REACTIVE: RGBColor = RGBColor(40, 160, 70);
 const STATIC: RGBColor = RGBColor(170, 60, 170);
-const ORACLE: RGBColor = RGBColor(20, 170, 190);
+pub(super) const ORACLE: RGBColor = RGBColor(20, 170, 190);
 const ORACLE_HOURLY: RGBColor = RGBColor(120, 200, 220);
 const TARGET: RGBColor = RGBColor(150, 150, 150);
 
 /// How a legend entry is drawn.
 #[derive(Clone, Copy)]
-enum Mark {
+pub(super) enum Mark {
     Line(RGBColor, u32),
     Dot(RGBColor),
 }
 
 /// A legend in its own area, beside the chart (never over the data).
-fn legend(area: &DrawingArea<SVGBackend, Shift>, entries: &[(&str, Mark)]) -> anyhow::Result<()> {
+pub(super) fn legend(
+    area: &DrawingArea<SVGBackend, Shift>,
+    entries: &[(&str, Mark)],
+) -> anyhow::Result<()> {
     for (i, (label, mark)) in entries.iter().enumerate() {
         let y = 60 + i as i32 * 24;
         match *mark {
@@ -53,7 +56,7 @@ fn legend(area: &DrawingArea<SVGBackend, Shift>, entries: &[(&str, Mark)]) -> an
 }
 
 /// Tick labels with as many decimals as the axis span needs.
-fn tick(span: f64) -> impl Fn(&f64) -> String {
+pub(super) fn tick(span: f64) -> impl Fn(&f64) -> String {
     let decimals = if span >= 20.0 {
         0
     } else if span >= 2.0 {
