@@ -5,7 +5,8 @@
 //! request is granted, and every grant is used.
 //!
 //! A grant comes with the feature that needs it: actuation (pods/resize, pods/eviction,
-//! `*/scale`, HPA updates) adds its rows with its code, as the admission webhooks did.
+//! `*/scale`) adds its rows with its code, as the admission webhooks did. prescale never
+//! writes an HPA: horizontal actuation goes through the workloads' `scale` subresource.
 
 use serde_json::{Value, json};
 
@@ -141,6 +142,27 @@ pub const GRANTS: &[Grant] = &[
         &["patch"],
         Cluster,
         "actuate::resize: in-place resize of running pods (vertical autonomous)",
+    ),
+    grant(
+        "apps",
+        "deployments/scale",
+        &["patch"],
+        Cluster,
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous)",
+    ),
+    grant(
+        "apps",
+        "statefulsets/scale",
+        &["patch"],
+        Cluster,
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous)",
+    ),
+    grant(
+        "argoproj.io",
+        "rollouts/scale",
+        &["patch"],
+        Cluster,
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous)",
     ),
     grant(
         "",
