@@ -17,6 +17,7 @@ mod resume;
 mod revert;
 mod scenarios;
 mod webhook_pods;
+mod webhook_scale;
 mod webhook_scenarios;
 
 use common::env::TestEnv;
@@ -121,4 +122,14 @@ async fn oom_remediation_on_sim() {
 async fn oom_remediation_off_sim() {
     let env = TestEnv::sim("oom_off", &["prod"]).await;
     oom::oom_remediation(&env, false).await;
+}
+
+/// The `*/scale` webhook on the real API server: the Kubernetes that decides what is
+/// accepted (the simulated cluster's own scenario is `horizontal`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_scale_real_server() {
+    let Some(env) = TestEnv::real("webhook_scale", &["prod"]).await else {
+        return;
+    };
+    webhook_scale::scale_writes_below_the_floor_are_raised(&env).await;
 }
