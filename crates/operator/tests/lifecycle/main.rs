@@ -11,6 +11,7 @@ mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod dashboard;
+mod horizontal;
 mod oom;
 mod rbac;
 mod resume;
@@ -132,4 +133,18 @@ async fn webhook_scale_real_server() {
         return;
     };
     webhook_scale::scale_writes_below_the_floor_are_raised(&env).await;
+}
+
+/// Horizontal autonomous on the simulated cluster, its clock starting three hours before
+/// the daily rise (`horizontal::START`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn horizontal_feeds_the_hpa_sim() {
+    let start = horizontal::START.parse().unwrap();
+    let env = TestEnv::sim_from("horizontal", &["prod"], start).await;
+    horizontal::horizontal_feeds_the_hpa(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }
