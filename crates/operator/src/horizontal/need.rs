@@ -1,26 +1,31 @@
 //! The suggested replicas, pure: for each Resource metric the horizontal forecast scales
 //! on (`metrics`), the workload's total — per-pod usage times the pods that ran then, so
 //! a daily cycle the HPA follows stays visible in it — is forecast over the horizontal
-//! horizon through the operator's one decision path (`target::suggest::predict`, its
-//! state kept under `horizontal/<metric>`), and the HPA's own formula
+//! horizon (`forecast_peak`, plus `forecast_buffer_percentage`), and the HPA's own formula
 //! (`prescale_forecast::replicas::needed`) turns the peak into replicas; the largest
 //! need, `multipleOf`/`allowedReplicas`, `scaling_behavior` and the bounds follow
 //! (`decide_replicas`).
+//!
+//! Unlike a container's request, the suggestion keeps no hysteresis and no floor of the
+//! daily peak (`prescale_forecast::decide`): once the forecast peak has left the horizon
+//! the suggestion drops with it, so the replica floor never holds replicas up after the
+//! peak — the HPA's own stabilisation smooths the way down.
 
 use std::collections::BTreeMap;
 
 use prescale_api::settings::EffectiveModel;
 use prescale_api::target::horizontal::HorizontalSpec;
-use prescale_api::target::status::{DecisionStatus, Suggestion};
-use prescale_forecast::recommend::{Bounds, ReplicaPolicy};
+use prescale_api::target::status::Suggestion;
+use prescale_forecast::decide::history_span;
+use prescale_forecast::forecaster::forecast_peak;
+use prescale_forecast::recommend::ReplicaPolicy;
 use prescale_forecast::replicas::{Goal, Need, decide_replicas, needed};
 use prescale_forecast::resource::Resource;
+use prescale_forecast::seasons::detect_cycles_today;
+use prescale_forecast::series::Series;
 
 use super::metrics::{HorizontalMetrics, ResourceTarget};
-use crate::target::forecast::HORIZONTAL_DECISIONS;
-use crate::target::suggest::{
-    ContainerHistory, decision_spec, predict, state_of, status_of, steps,
-};
+use crate::target::suggest::{ContainerHistory, mode_of, steps};
 
 /// What the horizontal forecast suggests.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +35,7 @@ pub struct ReplicaSuggestion {
     pub driver: String,
     /// Forecast peak of the workload's total per metric (cores, bytes).
     pub peaks: BTreeMap<String, f64>,
-    pub decisions: BTreeMap<String, DecisionStatus>,
+    /// Whether every forecast is calibrated on enough history.
     pub enough: bool,
 }
 
@@ -52,6 +57,26 @@ pub fn total_series(history: &[ContainerHistory], metric: &str) -> Vec<(i64, f64
         }
     }
     totals.into_iter().collect()
+}
+
+/// The forecast peak of `samples` over `model`'s horizon at `now`, with its buffer, and
+/// whether it is calibrated on enough history (`min_lookback_to_scale`).
+fn forecast(
+    samples: &[(i64, f64)],
+    model: &EffectiveModel,
+    resource: Resource,
+    now: i64,
+) -> Option<(f64, bool)> {
+    let series = Series::from_samples(samples).ok()?;
+    let step = series.step.max(1);
+    let horizon = ((model.horizon.as_secs() as i64) / step).max(1) as usize;
+    let cycles = detect_cycles_today(&series.values, series.start, step, now);
+    let rate = mode_of(model).target_rate(resource);
+    let f = forecast_peak(&series.values, step, horizon, rate, &cycles).ok()?;
+    let peak = f.peak.max(0.0) * (1.0 + model.buffer_fraction.max(0.0));
+    let enough =
+        f.calibrated && history_span(&series.values, step) >= model.min_lookback.as_secs() as i64;
+    peak.is_finite().then_some((peak, enough))
 }
 
 /// The replicas `spec` suggests from `history` at `now`, with `models` the horizontal
@@ -78,7 +103,6 @@ pub fn suggest_replicas(
             .collect(),
     };
     let mut peaks = BTreeMap::new();
-    let mut decisions = BTreeMap::new();
     let mut needs = vec![];
     let mut enough = true;
     for m in &metrics.resource {
@@ -90,16 +114,13 @@ pub fn suggest_replicas(
         let peak = match peaks.get(&m.name) {
             Some(p) => *p,
             None => {
-                let key = format!("{HORIZONTAL_DECISIONS}{}", m.name);
-                let state = state_of(previous.and_then(|p| p.decisions.get(&key)));
-                let d = decision_spec(model, resource, Bounds::default(), (None, None));
                 let samples = total_series(history, &m.name);
-                let p = predict(&samples, model.horizon.as_secs() as i64, &d, &state, now);
-                decisions.insert(key, status_of(&p.state));
-                enough &= p.enough;
-                let Some(v) = p.value else { continue };
-                peaks.insert(m.name.clone(), v);
-                v
+                let Some((peak, calibrated)) = forecast(&samples, model, resource, now) else {
+                    continue;
+                };
+                enough &= calibrated;
+                peaks.insert(m.name.clone(), peak);
+                peak
             }
         };
         let goal = match m.target {
@@ -127,7 +148,6 @@ pub fn suggest_replicas(
         replicas: d.replicas,
         driver: d.driver,
         peaks,
-        decisions,
         enough,
     })
 }

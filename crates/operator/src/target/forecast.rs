@@ -110,14 +110,7 @@ pub fn combine(
     };
     s.suggested_replicas = replicas_from.and_then(|h| h.suggested_replicas);
     s.replicas_driven_by = replicas_from.and_then(|h| h.replicas_driven_by.clone());
-    // The horizontal decisions' state continues from whichever suggestion carries it.
-    if let Some(h) = replicas_from {
-        for (k, v) in &h.decisions {
-            if k.starts_with(HORIZONTAL_DECISIONS) {
-                s.decisions.insert(k.clone(), v.clone());
-            }
-        }
-    }
+
     s.forecast_errors = Some(ForecastErrors {
         horizontal: replicas_from
             .and_then(|h| h.forecast_errors.as_ref())
@@ -131,9 +124,6 @@ pub fn combine(
     s.id = id_of(&s);
     Some(s)
 }
-
-/// The prefix of the horizontal decisions' keys (`horizontal/cpu`).
-pub const HORIZONTAL_DECISIONS: &str = "horizontal/";
 
 /// A content hash: the id changes exactly when what is suggested changes.
 fn id_of(s: &Suggestion) -> String {

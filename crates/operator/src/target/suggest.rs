@@ -96,7 +96,7 @@ pub fn decision_spec(
     }
 }
 
-pub(crate) fn state_of(s: Option<&DecisionStatus>) -> DecisionState {
+fn state_of(s: Option<&DecisionStatus>) -> DecisionState {
     s.map(|s| DecisionState {
         applied: s.applied,
         decided_at: s.decided_at,
@@ -108,7 +108,7 @@ pub(crate) fn state_of(s: Option<&DecisionStatus>) -> DecisionState {
     .unwrap_or_default()
 }
 
-pub(crate) fn status_of(s: &DecisionState) -> DecisionStatus {
+fn status_of(s: &DecisionState) -> DecisionStatus {
     DecisionStatus {
         applied: s.applied,
         decided_at: s.decided_at,
@@ -300,7 +300,7 @@ pub fn suggest(
         )
     });
     if let Some(r) = &replicas {
-        decisions.extend(r.decisions.clone());
+        enough &= r.enough;
         for (metric, peak) in &r.peaks {
             totals.insert(metric.clone(), *peak);
         }
