@@ -167,7 +167,7 @@ mod tests {
             ..ContainerHistory::default()
         };
         assert_eq!(
-            total_series(&[h.clone()], "cpu"),
+            total_series(std::slice::from_ref(&h), "cpu"),
             vec![(0, 1.0), (60, 1.0), (120, 3.0)]
         );
         let unknown = ContainerHistory {
