@@ -12,7 +12,8 @@
 //! goes through.
 //!
 //! No floor, no action, and a `note` saying why, when: horizontal is not autonomous, the
-//! pause is on, the target is deleted, the suggestion has not enough data, the target
+//! pause is on, the target is deleted, the suggestion has not enough data or is older than
+//! its validity (no forecast renewed it), the target
 //! resolves other than one workload, the workload has no HPA or several, or a utilisation
 //! metric has no request to be a fraction of.
 
@@ -193,6 +194,17 @@ pub fn decide_floor(i: &FloorInputs<'_>) -> FloorDecision {
         .next_forecast
         .unwrap_or(i.now.as_second())
         .saturating_add(FLOOR_GRACE_SECS);
+    if valid_until <= i.now.as_second() {
+        // The forecast that should have renewed the floor has not come (metrics or the
+        // forecast failing): the HPA decides alone until one does.
+        return nothing(
+            "WaitingForData",
+            format!(
+                "horizontal: the last forecast is older than its cadence; no floor is held for HPA {} until a new one{not_forecast}",
+                hpa.name
+            ),
+        );
+    }
     let Ok(valid_until) = Timestamp::from_second(valid_until) else {
         return nothing(
             "WaitingForData",

@@ -153,6 +153,18 @@ fn pause_recommendation_deletion_and_thin_data_publish_no_floor() {
 }
 
 #[test]
+fn a_floor_no_forecast_renewed_is_not_held() {
+    let hpas = [hpa("web", 10)];
+    let ws = [workload(2, &hpas)];
+    let (s, m) = (suggestion(6, true), cpu_metrics());
+    let mut i = inputs(&s, &ws, &m);
+    i.next_forecast = Some(NOW - FLOOR_GRACE_SECS - 1);
+    let d = decide_floor(&i);
+    assert!(d.floor.is_none() && d.action.is_none(), "{}", d.note);
+    assert_eq!(d.reason, "WaitingForData");
+}
+
+#[test]
 fn metrics_not_forecast_are_named() {
     let mut h = hpa("web", 10);
     h.metrics = serde_json::from_value(serde_json::json!([
