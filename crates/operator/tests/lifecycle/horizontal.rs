@@ -281,12 +281,14 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
         .await;
 
     // Ready before the load; the HPA alone has not moved yet.
-    assert!(of_day() < RISE, "the checks above took past the rise");
-    let (web, control) = (w.ready("web").await, w.ready("control").await);
-    assert!(
-        web >= 10 && control <= 4,
-        "before the rise: web {web} ready, control {control}"
-    );
+    w.until("web's pods ready before the load", || async {
+        let (web, control) = (w.ready("web").await, w.ready("control").await);
+        (web >= 10 && control <= 4)
+            .then_some(())
+            .ok_or(format!("web {web} ready, control {control}"))
+    })
+    .await;
+    assert!(of_day() < RISE, "ready only after the rise");
 
     // At the peak, a surprise spike above the forecast: the HPA asks for more than the
     // floor on its live metrics, and that is what runs.
