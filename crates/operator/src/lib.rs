@@ -13,6 +13,7 @@ pub mod collector;
 pub mod conditions;
 pub mod dashboard;
 pub mod finalizer;
+pub mod horizontal;
 pub mod http;
 pub mod install;
 pub mod leader;

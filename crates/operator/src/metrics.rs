@@ -22,7 +22,7 @@ pub struct ErrorLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
-    /// `resize`, `evict`, `restart`, `hpa_floor` (`actuate::Action::kind`).
+    /// `resize`, `evict`, `restart`, `scale_up` (`actuate::Action::kind`).
     pub action: String,
     /// `applied`, `blocked` (a PodDisruptionBudget said 429: retried later), `refused`
     /// (the API server rejected it), `gone` (the object no longer exists), `failed`.

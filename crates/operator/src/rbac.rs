@@ -5,7 +5,10 @@
 //! request is granted, and every grant is used.
 //!
 //! A grant comes with the feature that needs it: actuation (pods/resize, pods/eviction,
-//! `*/scale`, HPA updates) adds its rows with its code, as the admission webhooks did.
+//! `*/scale`) adds its rows with its code, as the admission webhooks did. An AIScaleTarget's
+//! horizontal actuation never writes the HPA (it goes through the workloads' `scale`
+//! subresource); the only HPAs prescale writes are those PodAutoscalers with the HPA
+//! strategy own.
 
 use serde_json::{Value, json};
 
@@ -147,14 +150,14 @@ pub const GRANTS: &[Grant] = &[
         "deployments/scale",
         &["get", "patch"],
         Cluster,
-        "podautoscaler::scale reads and sets a Deployment's replicas through its scale subresource",
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous); podautoscaler::scale reads and sets a PodAutoscaler target's replicas",
     ),
     grant(
         "apps",
         "statefulsets/scale",
         &["get", "patch"],
         Cluster,
-        "podautoscaler::scale reads and sets a StatefulSet's replicas through its scale subresource",
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous); podautoscaler::scale reads and sets a PodAutoscaler target's replicas",
     ),
     grant(
         "policy",
@@ -169,6 +172,13 @@ pub const GRANTS: &[Grant] = &[
         &["patch"],
         Cluster,
         "actuate::resize: in-place resize of running pods (vertical autonomous)",
+    ),
+    grant(
+        "argoproj.io",
+        "rollouts/scale",
+        &["patch"],
+        Cluster,
+        "actuate::scale: scale-ups to the replica floor (horizontal autonomous)",
     ),
     grant(
         "",

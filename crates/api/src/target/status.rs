@@ -61,6 +61,27 @@ pub struct AIScaleTargetStatus {
     /// Until when OOM-raised memory is held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oom_stabilization_window_expiry: Option<Time>,
+    /// The replica floor prescale feeds the workload's HPA while `horizontal.mode` is
+    /// autonomous: the workload is scaled up to it ahead of the forecast peak, and the
+    /// `*/scale` webhook raises writes below it until `validUntil`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_floor: Option<ReplicaFloor>,
+}
+
+/// A replica floor and how long it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaFloor {
+    /// `<kind>/<name>` of the workload it applies to.
+    pub workload: String,
+    /// The HPA it feeds (whose spec prescale never writes).
+    pub hpa: String,
+    /// The fewest replicas the workload runs until `validUntil`.
+    pub replicas: i32,
+    /// The metric whose forecast drove it (`cpu`, `memory`).
+    pub metric: String,
+    /// When it stops holding (the next forecast plus a grace), unless renewed.
+    pub valid_until: Time,
 }
 
 /// A workload an AIScaleTarget resolved to.
@@ -92,6 +113,9 @@ pub struct Suggestion {
     /// The suggested replica count (horizontal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_replicas: Option<i32>,
+    /// The metric whose forecast needs the most replicas (`cpu`, `memory`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas_driven_by: Option<String>,
     /// Forecast peak of the horizon per metric, summed over pods (`cpu` in cores,
     /// `memory` in bytes), as quantities.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -3,11 +3,12 @@
 //! rate limits are the plan's business, never the actuator's. `KubeActuator` carries them
 //! out: in-place resize through `pods/resize` (`resize`), eviction through the Eviction
 //! API so PodDisruptionBudgets decide (`evict`), a rolling restart of a workload
-//! (`restart`). Each answer of the API server becomes an `Applied` outcome.
+//! (`restart`), a scale-up through a workload's `scale` subresource (`scale`). Each answer of the API server becomes an `Applied` outcome.
 
 pub mod evict;
 pub mod resize;
 pub mod restart;
+pub mod scale;
 
 use futures::future::BoxFuture;
 
@@ -52,11 +53,16 @@ pub enum Action {
         token: String,
         why: String,
     },
-    /// Set an HPA's `minReplicas`: raise the floor ahead of forecast load, release it after.
-    SetHpaFloor {
+    /// Raise a workload's replicas from `from` to `to` through its `scale` subresource
+    /// (horizontal autonomous: up to the replica floor ahead of the forecast peak). The
+    /// write only applies while the workload still runs `from`, so it never lowers what
+    /// the HPA set meanwhile.
+    ScaleUp {
         namespace: String,
-        hpa: String,
-        min_replicas: i32,
+        workload: WorkloadRef,
+        from: u32,
+        to: u32,
+        why: String,
     },
 }
 
@@ -67,7 +73,7 @@ impl Action {
             Action::Resize { .. } => "resize",
             Action::Evict { .. } => "evict",
             Action::Restart { .. } => "restart",
-            Action::SetHpaFloor { .. } => "hpa_floor",
+            Action::ScaleUp { .. } => "scale_up",
         }
     }
 
@@ -77,7 +83,7 @@ impl Action {
             Action::Resize { .. } => "Resized",
             Action::Evict { .. } => "Evicted",
             Action::Restart { .. } => "Restarted",
-            Action::SetHpaFloor { .. } => "HpaFloorSet",
+            Action::ScaleUp { .. } => "ScaledUp",
         }
     }
 
@@ -114,10 +120,17 @@ impl Action {
                     workload.kind, workload.name
                 )
             }
-            Action::SetHpaFloor {
-                hpa, min_replicas, ..
+            Action::ScaleUp {
+                workload,
+                from,
+                to,
+                why,
+                ..
             } => {
-                format!("set minReplicas of HPA {hpa} to {min_replicas}")
+                format!(
+                    "scaled {}/{} from {from} to {to} replicas ({why})",
+                    workload.kind, workload.name
+                )
             }
         }
     }
@@ -248,9 +261,13 @@ impl Actuator for KubeActuator {
                     token,
                     ..
                 } => restart::restart(&self.client, namespace, workload, token).await,
-                Action::SetHpaFloor { .. } => {
-                    return Err(ActuateError::NotAvailable(action.kind()));
-                }
+                Action::ScaleUp {
+                    namespace,
+                    workload,
+                    from,
+                    to,
+                    ..
+                } => scale::scale_up(&self.client, namespace, workload, *from, *to).await,
             };
             match result {
                 Ok(()) => Ok(Applied::Done),

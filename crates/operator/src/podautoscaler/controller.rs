@@ -392,7 +392,12 @@ async fn reconcile(
         .unwrap_or_default();
     let mut outcome = plan(&inputs, state);
     if let Some(replicas) = outcome.scale_to {
-        match ctx.kinds.write(&ctx.client, &ns, target, replicas).await {
+        let from = outcome.status.actual_scale.unwrap_or_default().max(0) as u32;
+        match ctx
+            .kinds
+            .write(&ctx.client, &ns, target, from, replicas)
+            .await
+        {
             Ok(()) => ctx
                 .shared
                 .metrics

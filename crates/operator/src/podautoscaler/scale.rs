@@ -5,13 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use k8s_openapi::api::autoscaling::v1::Scale;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, discovery};
 use prescale_api::podautoscaler::ScaleTargetRef;
-use serde_json::json;
-
-use crate::client::FIELD_MANAGER;
 
 /// What the `scale` subresource says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,27 +95,19 @@ impl Kinds {
         })
     }
 
-    /// Sets the replicas of `r` through its scale subresource.
+    /// Sets the replicas of `r` from `from` to `to` through its scale subresource (refused
+    /// when they changed since they were read: the next sync decides again).
     pub async fn write(
         &self,
         client: &Client,
         namespace: &str,
         r: &ScaleTargetRef,
-        replicas: u32,
+        from: u32,
+        to: u32,
     ) -> Result<(), String> {
         let ar = self.resource(client, r).await?;
-        let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &ar);
-        let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.into()),
-            ..PatchParams::default()
-        };
-        api.patch_scale(
-            &r.name,
-            &params,
-            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
-        )
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
+        crate::actuate::scale::write_scale(client, namespace, &ar, &r.name, from, to)
+            .await
+            .map_err(|e| e.to_string())
     }
 }

@@ -7,8 +7,11 @@
 //! `AbleToScale` reasons:
 //! - `RecommendationMode` (True): nothing is applied.
 //! - `ScalingPaused` (False): the system-wide pause is on; nothing new is applied.
-//! - `ActuationNotAvailable` (False): only `horizontal` is autonomous, and replica floors
-//!   are not applied by this version.
+//! - Only `horizontal` autonomous: `horizontal::floor`'s reason — `Applied` / `Applying`
+//!   (True: the floor is held, the workload is being scaled up to it), `WaitingForData`
+//!   (True), `NoSingleWorkload` / `HpaNotFound` / `MultipleHpas` / `MissingRequests`
+//!   (False: nothing is applied, the message says what to fix). With vertical autonomous
+//!   too, horizontal's note is added to the vertical message and its action to the step.
 //! - `InvalidVerticalPolicy` (False): `spec.vertical` or a container's resources cannot be
 //!   read (the field is named).
 //! - `WaitingForData` (True): autonomous, but the suggestion is missing or has not enough
@@ -31,12 +34,14 @@ use std::time::Duration;
 
 use prescale_api::mode::{Scaling, UpdateMode};
 use prescale_api::quantity::Quantity;
-use prescale_api::target::status::Suggestion;
+use prescale_api::target::status::{ReplicaFloor, Suggestion};
 
 use super::plan::TargetInputs;
+use super::replicas::{floor_of, horizontal_autonomous};
 use super::revert::{FinalizerChange, REVERT_RECHECK, RevertInputs, revert};
 use crate::actuate::Action;
 use crate::collector::owners::WorkloadRef;
+use crate::horizontal::floor::FloorDecision;
 use crate::vertical::policy::vertical_policy;
 use crate::vertical::restarts::{RestartCandidate, plan_restarts, settled, suggestion_token};
 use crate::vertical::rollout::{WorkloadRollout, plan_workload};
@@ -62,6 +67,10 @@ pub struct Actuation {
     /// Per workload (`Kind/name`): its pods, and how many run the suggestion. Empty when
     /// no rollout step was planned.
     pub pods: BTreeMap<String, PodCounts>,
+    /// The replica floor published this round (`horizontal::floor`).
+    pub floor: Option<ReplicaFloor>,
+    /// The horizontal part's `AbleToScale` reason.
+    pub floor_reason: &'static str,
 }
 
 /// Pods of one workload (not going away), and how many of them run the suggestion.
@@ -93,6 +102,8 @@ impl Actuation {
             pods: BTreeMap::new(),
             finalizer: FinalizerChange::Keep,
             revert_timed_out: false,
+            floor: None,
+            floor_reason: "",
         }
     }
 }
@@ -144,9 +155,16 @@ pub fn actuation(
             pods: BTreeMap::new(),
             finalizer: revert.finalizer,
             revert_timed_out: revert.timed_out,
+            floor: None,
+            floor_reason: "Deleting",
         };
     }
-    let mut step = rollout_step(i, suggestion, oom_adjusted_memory);
+    let floor = floor_of(i, suggestion);
+    let floor_reason = floor.reason;
+    let published = floor.floor.clone();
+    let mut step = rollout_step(i, suggestion, oom_adjusted_memory, floor);
+    step.floor = published;
+    step.floor_reason = floor_reason;
     step.actions.extend(revert.actions);
     if let Some(note) = revert.note {
         step.able.2.push_str(&format!("; {note}"));
@@ -164,16 +182,11 @@ fn rollout_step(
     i: &TargetInputs,
     suggestion: Option<&Suggestion>,
     oom_adjusted_memory: &BTreeMap<String, String>,
+    floor: FloorDecision,
 ) -> Actuation {
     let vertical = i.spec.vertical.as_ref();
     let vertical_auto = vertical_autonomous(i);
-    let horizontal_auto = i
-        .spec
-        .horizontal
-        .as_ref()
-        .and_then(|h| h.mode.as_ref())
-        .and_then(|m| m.scaling())
-        == Some(Scaling::Autonomous);
+    let horizontal_auto = horizontal_autonomous(i);
     let pause_note = i
         .pause
         .problem
@@ -195,18 +208,23 @@ fn rollout_step(
         ));
     }
     let horizontal_note = if horizontal_auto {
-        "; horizontal: replica floors are not applied by this version"
+        format!("; {}", floor.note)
     } else {
-        ""
+        String::new()
     };
     if !vertical_auto {
-        return Actuation::only((
-            "False",
-            "ActuationNotAvailable",
-            format!(
-                "horizontal autonomous actuation (replica floors) is not available in this version; suggestions are reported only{pause_note}"
-            ),
-        ));
+        let ok = !crate::horizontal::floor::HPA_PROBLEMS.contains(&floor.reason);
+        // A scale-up in steps continues within a minute (cluster time).
+        let recheck = floor.action.is_some().then_some(Duration::from_secs(60));
+        return Actuation {
+            actions: floor.action.into_iter().collect(),
+            recheck,
+            ..Actuation::only((
+                if ok { "True" } else { "False" },
+                floor.reason,
+                format!("{}{pause_note}", floor.note),
+            ))
+        };
     }
     let policy = match vertical_policy(vertical) {
         Ok(Some(p)) => p,
@@ -326,6 +344,7 @@ fn rollout_step(
         pods,
         at_suggestion: at,
     } = PodCounts::total(&counts);
+    actions.extend(floor.action);
     let steps = action_counts(&actions);
     let (reason, recheck) = if at == pods && actions.is_empty() {
         ("Applied", None)
@@ -343,7 +362,7 @@ fn rollout_step(
             message.push_str(&format!(" and {} more", held.len() - HELD_SHOWN));
         }
     }
-    message.push_str(horizontal_note);
+    message.push_str(&horizontal_note);
     message.push_str(&pause_note);
     Actuation {
         actions,
@@ -353,6 +372,8 @@ fn rollout_step(
         pods: counts,
         finalizer: FinalizerChange::Keep,
         revert_timed_out: false,
+        floor: None,
+        floor_reason: "",
     }
 }
 

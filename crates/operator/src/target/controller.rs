@@ -21,7 +21,7 @@ use serde_json::json;
 use super::actuation::workload_id;
 use super::events::{action_event, record_event};
 use super::forecast::{self, Direction};
-use super::inputs::{backfilled_days, histories, history_summary, workload_inputs};
+use super::inputs::{backfilled_days, histories, history_summary, single_hpa, workload_inputs};
 use super::plan::{
     CollectionFailure, CollectionState, EventSpec, ForecastOutcome, TargetInputs, TargetOutcome,
     plan,
@@ -401,6 +401,7 @@ async fn run_forecast(
             target: target.clone(),
             message: e.to_string(),
         })?;
+    let hpa = single_hpa(&ctx.cache, workloads);
     let (store, spec, workloads, due, prior) = (
         ctx.store.clone(),
         ast.spec.clone(),
@@ -413,7 +414,12 @@ async fn run_forecast(
         let histories = histories(&*store, &workloads, t)?;
         let results: BTreeMap<Direction, _> = due
             .iter()
-            .map(|d| (*d, suggest(&d.spec(&spec), &histories, prior.as_ref(), t)))
+            .map(|d| {
+                (
+                    *d,
+                    suggest(&d.spec(&spec), &histories, hpa.as_ref(), prior.as_ref(), t),
+                )
+            })
             .collect();
         Ok::<_, StoreError>((history_summary(&histories, backfilled), results))
     });

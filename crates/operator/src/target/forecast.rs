@@ -109,6 +109,8 @@ pub fn combine(
         None
     };
     s.suggested_replicas = replicas_from.and_then(|h| h.suggested_replicas);
+    s.replicas_driven_by = replicas_from.and_then(|h| h.replicas_driven_by.clone());
+
     s.forecast_errors = Some(ForecastErrors {
         horizontal: replicas_from
             .and_then(|h| h.forecast_errors.as_ref())

@@ -14,6 +14,7 @@ use super::plan::WorkloadInput;
 use super::suggest::ContainerHistory;
 use crate::cache::Cache;
 use crate::collector::owners::WorkloadRef;
+use crate::horizontal::metrics::HpaView;
 use crate::vertical::pods::PodView;
 use crate::workload::WorkloadView;
 
@@ -49,7 +50,7 @@ pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<Workloa
             hpas: cache
                 .hpas_of(&w.namespace, &w.kind, &w.name)
                 .iter()
-                .map(|h| h.metadata.name.clone().unwrap_or_default())
+                .map(|h| HpaView::of(h))
                 .collect(),
             pdbs: cache
                 .pdbs_of(&w.namespace, &w.pod_labels)
@@ -58,6 +59,16 @@ pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<Workloa
                 .collect(),
         })
         .collect()
+}
+
+/// The single HPA of a target's single workload, whose metrics its replicas follow (none,
+/// or several: seed 001's 80 % rule; the plan says why nothing is applied).
+pub fn single_hpa(cache: &Cache, workloads: &[WorkloadView]) -> Option<HpaView> {
+    let [w] = workloads else { return None };
+    match cache.hpas_of(&w.namespace, &w.kind, &w.name).as_slice() {
+        [h] => Some(HpaView::of(h)),
+        _ => None,
+    }
 }
 
 /// The usage history of every container of `workloads` up to data time `now`, with each
@@ -85,6 +96,14 @@ pub fn histories(
                 container: c.name.clone(),
                 cpu: store.read(&key(Metric::Cpu), from, now + 1)?,
                 memory: store.read(&key(Metric::Memory), from, now + 1)?,
+                replicas_history: store.read(
+                    &SeriesKey {
+                        container: String::new(),
+                        ..key(Metric::Replicas)
+                    },
+                    from,
+                    now + 1,
+                )?,
                 cpu_request: c.cpu,
                 memory_request: c.memory,
                 replicas: w.replicas,

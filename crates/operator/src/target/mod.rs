@@ -2,7 +2,8 @@
 //! decides what to apply and what `AbleToScale` says; `revert` its part that reverts a
 //! target leaving autonomous mode and keeps the finalizer), `forecast` says which direction
 //! forecasts when and combines their results, `suggest` forecasts, `inputs` reads,
-//! `provisioning` is a target's share of the provisioning ratio, and
+//! `provisioning` is a target's share of the provisioning ratio, `replicas` the plan's
+//! horizontal part (the replica floor), and
 //! `controller` runs them for one target and applies the outcome (`events` records its
 //! Events). `claims` splits the targets between processes sharing a PostgreSQL store.
 
@@ -14,6 +15,7 @@ pub mod forecast;
 pub mod inputs;
 pub mod plan;
 pub mod provisioning;
+pub mod replicas;
 pub mod revert;
 pub mod schedule;
 pub mod suggest;

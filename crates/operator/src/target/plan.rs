@@ -45,7 +45,7 @@ pub struct WorkloadInput {
     pub ready_pods: usize,
     /// The HPAs scaling it and the PodDisruptionBudgets covering its pods (what actuation
     /// works with).
-    pub hpas: Vec<String>,
+    pub hpas: Vec<crate::horizontal::metrics::HpaView>,
     pub pdbs: Vec<String>,
     /// Desired replicas, and the pods as the cache shows them (what the rollout moves).
     pub replicas: u32,
@@ -321,6 +321,7 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         ),
     };
     let acting = actuation(i, status.suggestion.as_ref(), &status.oom_adjusted_memory);
+    status.replica_floor = acting.floor.clone();
     if acting.processed.is_some() {
         status.last_processed_suggestion_uid = acting.processed.clone();
     }
@@ -372,6 +373,13 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
             time: i.now,
         });
     }
+    events.extend(floor_events(
+        previous,
+        &status,
+        acting.floor_reason,
+        &acting.able.2,
+        i.now,
+    ));
     if acting.revert_timed_out {
         events.push(EventSpec {
             type_: EventType::Warning,
@@ -404,6 +412,42 @@ pub fn plan(i: &TargetInputs) -> TargetOutcome {
         finalizer: acting.finalizer,
         revert_timed_out: acting.revert_timed_out,
     }
+}
+
+/// Events of the horizontal part: a Warning when an HPA problem (`HPA_PROBLEMS`) starts,
+/// a Normal `ReplicaFloorChanged` when the floor's replicas change.
+fn floor_events(
+    previous: &AIScaleTargetStatus,
+    now: &AIScaleTargetStatus,
+    reason: &'static str,
+    message: &str,
+    time: Timestamp,
+) -> Vec<EventSpec> {
+    let mut events = vec![];
+    let before = find(&previous.conditions, "AbleToScale").map(|c| c.reason.as_str());
+    if crate::horizontal::floor::HPA_PROBLEMS.contains(&reason) && before != Some(reason) {
+        events.push(EventSpec {
+            type_: EventType::Warning,
+            reason,
+            message: message.to_string(),
+            time,
+        });
+    }
+    let replicas = |s: &AIScaleTargetStatus| s.replica_floor.as_ref().map(|f| f.replicas);
+    if let Some(f) = &now.replica_floor
+        && replicas(previous) != Some(f.replicas)
+    {
+        events.push(EventSpec {
+            type_: EventType::Normal,
+            reason: "ReplicaFloorChanged",
+            message: format!(
+                "replica floor {} for {} (forecast of {}), fed to HPA {} until {}",
+                f.replicas, f.workload, f.metric, f.hpa, f.valid_until.0
+            ),
+            time,
+        });
+    }
+    events
 }
 
 /// The Event reason of a raised OOM floor (counted in `prescale_oom_remediations_total`).

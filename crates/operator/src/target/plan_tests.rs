@@ -269,10 +269,13 @@ fn able_to_scale_follows_mode_and_pause() {
     );
     assert!(message.contains("InPlaceOrRecreate"), "{message}");
     i.spec = spec(json!({"horizontal": {"mode": "autonomous"}}));
-    assert_eq!(
-        get(&plan(&i), "AbleToScale").1,
-        "ActuationNotAvailable",
-        "replica floors are not applied yet"
+    let o = plan(&i);
+    assert_eq!(get(&o, "AbleToScale").0, "False");
+    assert_eq!(get(&o, "AbleToScale").1, "HpaNotFound");
+    assert!(
+        o.events.iter().any(|e| e.reason == "HpaNotFound"),
+        "{:?}",
+        o.events
     );
     i.spec = spec(json!({"vertical": {"mode": "auto"}}));
     i.pause = PauseState {
@@ -515,4 +518,71 @@ fn a_selector_target_in_recreate_mode_restarts_its_workloads_one_at_a_time() {
     let kinds: Vec<_> = plan(&i).actions.iter().map(Action::describe).collect();
     assert_eq!(kinds.len(), 1);
     assert!(kinds[0].contains("Deployment/b"), "{kinds:?}");
+}
+
+fn hpa(name: &str) -> crate::horizontal::metrics::HpaView {
+    crate::horizontal::metrics::HpaView {
+        name: name.into(),
+        min_replicas: 1,
+        max_replicas: 8,
+        metrics: vec![],
+        desired_replicas: Some(2),
+    }
+}
+
+/// Horizontal autonomous with the workload's one HPA: the floor is published with its
+/// HPA and metric, the workload is scaled up to it (one step), and an Event says so;
+/// recommendation mode and pause publish none. The HPA itself is never an action's object.
+#[test]
+fn horizontal_autonomous_publishes_a_floor_and_scales_up_to_it() {
+    let mut i = inputs();
+    i.spec = spec(json!({"horizontal": {"mode": "autonomous"}}));
+    i.workloads[0].replicas = 2;
+    i.workloads[0].hpas = vec![hpa("web")];
+    i.workloads[0].template = vec![crate::workload::ContainerRequests {
+        name: "app".into(),
+        cpu: Some(0.5),
+        memory: Some(1e9),
+    }];
+    let mut s = suggestion("s1", "2026-11-29T09:59:45Z", true);
+    s.suggested_replicas = Some(12);
+    s.replicas_driven_by = Some("cpu".into());
+    i.forecast = ran(Ok(s));
+    let o = plan(&i);
+    let floor = o.status.replica_floor.clone().unwrap();
+    assert_eq!(
+        (floor.replicas, floor.hpa.as_str()),
+        (8, "web"),
+        "never above the HPA's max"
+    );
+    assert!(floor.valid_until.0 > i.now);
+    assert_eq!(get(&o, "AbleToScale").1, "Applying");
+    assert!(get(&o, "AbleToScale").2.contains("HPA web"));
+    assert!(matches!(
+        o.actions.as_slice(),
+        [Action::ScaleUp { from: 2, to: 8, .. }]
+    ));
+    assert!(o.events.iter().any(|e| e.reason == "ReplicaFloorChanged"));
+    assert_eq!(o.recheck, Some(Duration::from_secs(60)));
+
+    i.workloads[0].replicas = 9;
+    let o = plan(&i);
+    assert!(o.actions.is_empty(), "never down");
+    assert_eq!(get(&o, "AbleToScale").1, "Applied");
+
+    i.workloads[0].hpas = vec![hpa("a"), hpa("b")];
+    let o = plan(&i);
+    assert_eq!(get(&o, "AbleToScale").1, "MultipleHpas");
+    assert!(o.status.replica_floor.is_none() && o.actions.is_empty());
+
+    i.workloads[0].hpas = vec![hpa("web")];
+    i.pause = PauseState {
+        paused: true,
+        problem: None,
+    };
+    assert!(plan(&i).status.replica_floor.is_none());
+    i.pause = PauseState::RUNNING;
+    i.spec = spec(json!({"horizontal": {"mode": "recommendation"}}));
+    let o = plan(&i);
+    assert!(o.status.replica_floor.is_none() && o.actions.is_empty());
 }

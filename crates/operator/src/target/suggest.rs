@@ -17,8 +17,7 @@ use prescale_api::{AIScaleTargetSpec, mode::StepType};
 use prescale_forecast::decide::{DecisionSpec, DecisionState, decide, history_span};
 use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::mode::Mode;
-use prescale_forecast::recommend::{Bounds, ReplicaPolicy, Step};
-use prescale_forecast::replicas::{Goal, Need, decide_replicas, needed};
+use prescale_forecast::recommend::{Bounds, Step};
 use prescale_forecast::resource::Resource;
 use prescale_forecast::seasons::detect_cycles_today;
 use prescale_forecast::series::Series;
@@ -35,6 +34,8 @@ pub struct ContainerHistory {
     pub cpu_request: Option<f64>,
     pub memory_request: Option<f64>,
     pub replicas: u32,
+    /// The workload's pods over time (what per-pod usage is multiplied by for its total).
+    pub replicas_history: Vec<(i64, f64)>,
 }
 
 /// The forecaster's mode for the API's model settings.
@@ -51,7 +52,7 @@ pub fn mode_of(m: &EffectiveModel) -> Mode {
 
 /// `scaling_behavior` as step limits (up, down); `unit_absolute` reads an absolute step
 /// in the metric's unit.
-fn steps(
+pub(crate) fn steps(
     b: Option<&ScalingBehavior>,
     unit_absolute: impl Fn(&ScalingStep) -> Option<f64>,
 ) -> (Option<Step>, Option<Step>) {
@@ -180,10 +181,12 @@ fn memory_text(bytes: f64) -> String {
 }
 
 /// The suggestion for a target at `now`, or why none can be made yet. `previous` is the
-/// suggestion in the target's status: its decision states continue.
+/// suggestion in the target's status: its decision states continue. `hpa` is the
+/// workload's single HPA, whose metrics the replicas follow.
 pub fn suggest(
     spec: &AIScaleTargetSpec,
     history: &[ContainerHistory],
+    hpa: Option<&crate::horizontal::metrics::HpaView>,
     previous: Option<&Suggestion>,
     now: i64,
 ) -> Result<Suggestion, String> {
@@ -283,49 +286,26 @@ pub fn suggest(
     {
         return Err("no usage collected yet for the target's workloads".into());
     }
-    let suggested_replicas = spec.horizontal.as_ref().and_then(|h| {
-        let policy = ReplicaPolicy {
-            target_utilization: prescale_api::defaults::TARGET_UTILIZATION,
-            min: h.min_replicas.map(|m| m.max(0) as u32),
-            max: h.max_replicas.map(|m| m.max(1) as u32),
-            multiple_of: h.multiple_of.map(|m| m.max(1) as u32),
-            allowed: h
-                .allowed_replicas
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.max(0) as u32)
-                .collect(),
-        };
-        // Without the HPA's own metrics, seed 001's rule: CPU and memory each at 80 % of
-        // the per-pod request; the larger need wins.
-        let per_pod = |request: fn(&ContainerHistory) -> Option<f64>| -> f64 {
-            history.iter().filter_map(request).sum()
-        };
-        let needs: Vec<Need> = [
-            ("cpu", per_pod(|c| c.cpu_request)),
-            ("memory", per_pod(|c| c.memory_request)),
-        ]
-        .into_iter()
-        .filter_map(|(metric, per_pod_request)| {
-            let goal = Goal::Utilization {
-                fraction: policy.target_utilization,
-                per_pod_request,
-            };
-            Some(Need {
-                metric: metric.into(),
-                replicas: needed(*totals.get(metric)?, goal)?,
-            })
-        })
-        .collect();
-        let steps = steps(h.scaling_behavior.as_ref(), |s| {
-            s.absolute.as_ref()?.pods.map(f64::from)
-        });
-        let previous = previous
-            .and_then(|p| p.suggested_replicas)
-            .map(|r| r.max(0) as u32);
-        decide_replicas(&needs, &policy, previous, steps).map(|d| d.replicas as i32)
+    // Replicas: the metrics of the workload's HPA (`hpa`), or seed 001's 80 % rule for
+    // CPU and memory without one (`horizontal::need`).
+    let replicas = spec.horizontal.as_ref().and_then(|h| {
+        let metrics = crate::horizontal::metrics::horizontal_metrics(hpa, h);
+        crate::horizontal::need::suggest_replicas(
+            h,
+            &metrics,
+            history,
+            (&cpu_model, &mem_model),
+            previous,
+            now,
+        )
     });
+    if let Some(r) = &replicas {
+        enough &= r.enough;
+        for (metric, peak) in &r.peaks {
+            totals.insert(metric.clone(), *peak);
+        }
+    }
+    let suggested_replicas = replicas.as_ref().map(|r| r.replicas as i32);
     let mean_error = (!errors.is_empty()).then(|| errors.iter().sum::<f64>() / errors.len() as f64);
     let forecasted_totals = totals
         .iter()
@@ -347,6 +327,7 @@ pub fn suggest(
             .map(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time),
         has_enough_data_to_scale: enough,
         suggested_replicas,
+        replicas_driven_by: replicas.map(|r| r.driver),
         forecasted_totals,
         containers,
         models,
@@ -408,12 +389,13 @@ mod tests {
             cpu_request: Some(1.0),
             memory_request: Some(512.0 * 1024.0 * 1024.0),
             replicas: 3,
+            replicas_history: vec![],
         }
     }
 
     #[test]
     fn suggestion_has_requests_replicas_and_a_stable_id() {
-        let s = suggest(&spec(), &[history(4)], None, 4 * 86_400).unwrap();
+        let s = suggest(&spec(), &[history(4)], None, None, 4 * 86_400).unwrap();
         assert!(s.has_enough_data_to_scale);
         let c = &s.containers[0];
         assert!(
@@ -423,7 +405,7 @@ mod tests {
         assert!(s.suggested_replicas.unwrap() >= 1);
         assert_eq!(
             s.id,
-            suggest(&spec(), &[history(4)], None, 4 * 86_400)
+            suggest(&spec(), &[history(4)], None, None, 4 * 86_400)
                 .unwrap()
                 .id
         );
@@ -435,7 +417,7 @@ mod tests {
     fn replicas_follow_the_larger_of_cpu_and_memory_and_their_steps() {
         let replicas =
             |spec: &AIScaleTargetSpec, h: ContainerHistory, prior: Option<&Suggestion>| {
-                suggest(spec, &[h], prior, 4 * 86_400)
+                suggest(spec, &[h], None, prior, 4 * 86_400)
                     .unwrap()
                     .suggested_replicas
                     .unwrap()
@@ -463,13 +445,13 @@ mod tests {
 
     #[test]
     fn little_history_is_not_enough_to_scale_and_none_is_an_error() {
-        let s = suggest(&spec(), &[history(0).clone()], None, 0);
+        let s = suggest(&spec(), &[history(0).clone()], None, None, 0);
         assert!(s.is_err());
         let mut short = history(1);
         short.cpu.truncate(5);
         short.memory.truncate(5);
         assert!(
-            !suggest(&spec(), &[short], None, 1500)
+            !suggest(&spec(), &[short], None, None, 1500)
                 .unwrap()
                 .has_enough_data_to_scale
         );
@@ -518,7 +500,7 @@ mod tests {
                 .map(|(i, v)| (i as i64 * step, *v))
                 .collect();
             h.memory = h.cpu.clone();
-            let s = suggest(&spec(), &[h], previous.as_ref(), t as i64 * step).unwrap();
+            let s = suggest(&spec(), &[h], None, previous.as_ref(), t as i64 * step).unwrap();
             let state = &s.decisions["Deployment/web/app/cpu"];
             match state.applied {
                 Some(v) => {

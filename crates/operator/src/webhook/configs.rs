@@ -1,5 +1,6 @@
 //! The webhook configurations prescale registers, as pure data: one
-//! MutatingWebhookConfiguration (pods, CREATE) and one ValidatingWebhookConfiguration
+//! MutatingWebhookConfiguration (pods, CREATE; the workloads' `scale` subresource,
+//! UPDATE, for every kind of the `workload::Kind` table) and one ValidatingWebhookConfiguration
 //! (AIScaleTargets and ClusterAIScaleTemplates, CREATE and UPDATE). `prescale install`
 //! emits them with a Service reference; `prescale operator --webhook-url` applies them
 //! with a URL. The rules every webhook follows are here once: `failurePolicy: Ignore`
@@ -9,7 +10,8 @@
 
 use serde_json::{Value, json};
 
-use super::{MUTATE_PODS_PATH, VALIDATE_PATH};
+use super::{MUTATE_PODS_PATH, MUTATE_SCALE_PATH, VALIDATE_PATH};
+use crate::workload::Kind;
 
 /// Seconds the API server waits for an answer before applying the failure policy.
 pub const TIMEOUT_SECONDS: i32 = 3;
@@ -17,6 +19,7 @@ pub const FAILURE_POLICY: &str = "Ignore";
 /// Namespaces never sent to the webhooks (besides the operator's own).
 pub const EXCLUDED_NAMESPACES: &[&str] = &["kube-system", "kube-node-lease"];
 pub const POD_WEBHOOK: &str = "pods.prescale.thoras.ai";
+pub const SCALE_WEBHOOK: &str = "scale.prescale.thoras.ai";
 pub const VALIDATE_WEBHOOK: &str = "validate.prescale.thoras.ai";
 
 /// Where the API server reaches the webhooks.
@@ -99,9 +102,22 @@ fn webhook(
     })
 }
 
-/// The MutatingWebhookConfiguration (pods).
+/// The `*/scale` rules: UPDATE of each workload kind's `scale` subresource (a rule for
+/// Argo's group matches nothing until its CRD is installed).
+fn scale_rules() -> Value {
+    let rules: Vec<Value> = Kind::all()
+        .iter()
+        .map(|k| {
+            json!({"operations": ["UPDATE"], "apiGroups": [k.group], "apiVersions": ["*"],
+                   "resources": [k.scale_subresource()], "scope": "Namespaced"})
+        })
+        .collect();
+    Value::Array(rules)
+}
+
+/// The MutatingWebhookConfiguration (pods, and workloads' `scale` subresource).
 pub fn mutating(r: Registration<'_>, ca_bundle: Option<&str>, labels: &Value) -> Value {
-    let mut hook = webhook(
+    let mut pods = webhook(
         POD_WEBHOOK,
         r,
         MUTATE_PODS_PATH,
@@ -109,12 +125,21 @@ pub fn mutating(r: Registration<'_>, ca_bundle: Option<&str>, labels: &Value) ->
                 "resources": ["pods"], "scope": "Namespaced"}]),
         ca_bundle,
     );
-    hook["reinvocationPolicy"] = json!("Never");
+    let mut scale = webhook(
+        SCALE_WEBHOOK,
+        r,
+        MUTATE_SCALE_PATH,
+        scale_rules(),
+        ca_bundle,
+    );
+    for hook in [&mut pods, &mut scale] {
+        hook["reinvocationPolicy"] = json!("Never");
+    }
     json!({
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": configuration_name(r.namespace), "labels": labels},
-        "webhooks": [hook],
+        "webhooks": [pods, scale],
     })
 }
 
@@ -149,11 +174,17 @@ mod tests {
             namespace: "prescale-system",
             watched: None,
         };
-        for config in [
+        let (m, v) = (
             mutating(r, Some("PEM"), &json!({})),
             validating(r, None, &json!({})),
-        ] {
-            let hook = &config["webhooks"][0];
+        );
+        let hooks = m["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["webhooks"].as_array().unwrap());
+        assert_eq!(hooks.clone().count(), 3);
+        for hook in hooks {
             assert_eq!(hook["failurePolicy"], "Ignore");
             assert_eq!(hook["timeoutSeconds"], 3);
             assert_eq!(hook["sideEffects"], "None");
@@ -201,6 +232,33 @@ mod tests {
         assert_eq!(
             v["webhooks"][0]["clientConfig"],
             json!({"service": {"namespace": "ops", "name": "prescale-operator", "path": VALIDATE_PATH, "port": 443}})
+        );
+        let m = mutating(
+            Registration {
+                endpoint: &ep,
+                namespace: "ops",
+                watched: None,
+            },
+            None,
+            &json!({}),
+        );
+        let scale = &m["webhooks"][1];
+        assert_eq!(scale["name"], SCALE_WEBHOOK);
+        assert_eq!(scale["clientConfig"]["service"]["path"], MUTATE_SCALE_PATH);
+        assert_eq!(
+            scale["rules"][0],
+            json!({"operations": ["UPDATE"], "apiGroups": ["apps"], "apiVersions": ["*"],
+                   "resources": ["deployments/scale"], "scope": "Namespaced"})
+        );
+        let resources: Vec<&str> = scale["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["resources"][0].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            resources,
+            ["deployments/scale", "statefulsets/scale", "rollouts/scale"]
         );
         assert_eq!(v["metadata"]["name"], "prescale-operator-ops");
     }

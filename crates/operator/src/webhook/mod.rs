@@ -3,6 +3,9 @@
 //! - `pod` / `pod_inputs`: the mutating webhook for pods (CREATE) — new pods of an
 //!   autonomous target's workloads start with the recommendation, decided from the
 //!   watch-fed cache alone.
+//! - `scale`: the mutating webhook for workloads' `scale` subresource (UPDATE) — a write
+//!   below an autonomous target's replica floor is raised to it (horizontal), decided
+//!   from the cache alone.
 //! - `validate`: the validating webhook for AIScaleTargets and ClusterAIScaleTemplates —
 //!   the checks of `prescale validate` at `kubectl apply`.
 //! - `review`: the endpoints (AdmissionReview in and out) and their metrics.
@@ -20,6 +23,7 @@ pub mod pod;
 pub mod pod_inputs;
 pub mod registration;
 pub mod review;
+pub mod scale;
 pub mod tls;
 pub mod validate;
 
@@ -27,6 +31,8 @@ use std::net::SocketAddr;
 
 /// The mutating webhook's path.
 pub const MUTATE_PODS_PATH: &str = "/mutate/pods";
+/// The `*/scale` mutating webhook's path.
+pub const MUTATE_SCALE_PATH: &str = "/mutate/scale";
 /// The validating webhook's path.
 pub const VALIDATE_PATH: &str = "/validate/thoras";
 /// The Secret (in the operator's namespace) holding the certificates.

@@ -19,7 +19,8 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 
 use super::pod::{Covering, PodDecision, decide};
 use super::pod_inputs::{target_of, workload_of_new_pod};
-use super::{MUTATE_PODS_PATH, VALIDATE_PATH};
+use super::scale::{ScaleDecision, decide_scale};
+use super::{MUTATE_PODS_PATH, MUTATE_SCALE_PATH, VALIDATE_PATH};
 use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::http::Shared;
@@ -35,6 +36,7 @@ pub struct WebhookState {
 pub fn router(state: Arc<WebhookState>) -> Router {
     Router::new()
         .route(MUTATE_PODS_PATH, post(mutate_pods))
+        .route(MUTATE_SCALE_PATH, post(mutate_scale))
         .route(VALIDATE_PATH, post(validate))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
@@ -134,6 +136,61 @@ async fn mutate_pods(State(state): State<Arc<WebhookState>>, body: Bytes) -> Res
             }
             answer(&state, "pods", skip.reason(), started, response)
         }
+    }
+}
+
+/// `spec.replicas` of a Scale object as the review carries it.
+fn scale_replicas(o: &Option<DynamicObject>) -> Option<i32> {
+    let r = o.as_ref()?.data["spec"]["replicas"].as_i64()?;
+    i32::try_from(r).ok()
+}
+
+async fn mutate_scale(State(state): State<Arc<WebhookState>>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let req = match read::<DynamicObject>(&state, "scale", &body) {
+        Ok(r) => r,
+        Err(response) => return *response,
+    };
+    let response = AdmissionResponse::from(&req);
+    let kind = crate::workload::Kind::by_resource(&req.resource.group, &req.resource.resource);
+    let (Some(kind), Some(replicas)) = (kind, scale_replicas(&req.object)) else {
+        return answer(&state, "scale", "no_workload", started, response);
+    };
+    let namespace = req.namespace.clone().unwrap_or_default();
+    let workload = crate::collector::owners::WorkloadRef {
+        kind: kind.kind.clone(),
+        name: req.name.clone(),
+    };
+    let target = target_of(&state.cache, &namespace, &workload);
+    let decision = decide_scale(
+        replicas,
+        scale_replicas(&req.old_object),
+        (&workload.kind, &workload.name),
+        target.as_deref(),
+        state.cache.pause().paused,
+        state.clock.now(),
+    );
+    match decision {
+        ScaleDecision::Raise { from, to } => {
+            let patch = serde_json::from_value::<json_patch::Patch>(serde_json::json!([
+                {"op": "replace", "path": "/spec/replicas", "value": to}
+            ]));
+            match patch
+                .map_err(|e| e.to_string())
+                .and_then(|p| response.clone().with_patch(p).map_err(|e| e.to_string()))
+            {
+                Ok(patched) => {
+                    tracing::info!(namespace = %namespace, workload = %format!("{}/{}", workload.kind, workload.name),
+                        from, to, "scale write below the replica floor raised");
+                    answer(&state, "scale", "raised", started, patched)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the scale patch could not be built; admitted unchanged");
+                    answer(&state, "scale", "invalid", started, response)
+                }
+            }
+        }
+        ScaleDecision::Unchanged(skip) => answer(&state, "scale", skip.reason(), started, response),
     }
 }
 

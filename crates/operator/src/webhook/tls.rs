@@ -85,18 +85,25 @@ pub async fn bind(
     .with_no_client_auth()
     .with_cert_resolver(cert);
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    // Connections are served by tasks the serving future owns: dropping it (the operator
+    // stopping) closes kept-alive connections too, so the API server's next call fails
+    // and the failure policy decides, rather than a stopped operator still answering.
     let serve = async move {
+        let mut connections = tokio::task::JoinSet::new();
         loop {
-            let tcp = match listener.accept().await {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    tracing::debug!(error = %e, "webhook accept failed");
-                    continue;
-                }
+            let tcp = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "webhook accept failed");
+                        continue;
+                    }
+                },
+                Some(_) = connections.join_next() => continue,
             };
             let _ = tcp.set_nodelay(true);
             let (acceptor, app) = (acceptor.clone(), app.clone());
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 // A client that fails the handshake (it does not trust us) just goes away.
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;

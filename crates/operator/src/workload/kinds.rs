@@ -39,6 +39,19 @@ impl Kind {
         Kind::all().into_iter().find(|k| k.kind == kind)
     }
 
+    /// The kind served as `group`/`plural` (what an admission request names).
+    pub fn by_resource(group: &str, plural: &str) -> Option<Kind> {
+        Kind::all()
+            .into_iter()
+            .find(|k| k.group == group && k.plural == plural)
+    }
+
+    /// Its `scale` subresource (`deployments/scale`): what the HPA and `kubectl scale`
+    /// write, and prescale's scale-up and `*/scale` webhook act on.
+    pub fn scale_subresource(&self) -> String {
+        format!("{}/scale", self.plural)
+    }
+
     pub fn api_version(&self) -> String {
         if self.group.is_empty() {
             self.version.clone()
@@ -88,5 +101,8 @@ mod tests {
             ("statefulsets", false)
         );
         assert_eq!(Kind::named("DaemonSet"), None);
+        assert_eq!(Kind::by_resource("apps", "statefulsets"), Some(sts.clone()));
+        assert_eq!(sts.scale_subresource(), "statefulsets/scale");
+        assert_eq!(Kind::by_resource("", "statefulsets"), None);
     }
 }

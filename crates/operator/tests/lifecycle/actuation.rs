@@ -1,7 +1,9 @@
 //! The actuator's requests as the install's ServiceAccount: an in-place resize
 //! (`pods/resize`, strategic merge patch), a rolling restart (pod-template annotation) of
 //! a Deployment, a StatefulSet and — on the simulated cluster, where the test installs
-//! its CRD — an Argo Rollout, and an eviction (Eviction API), each accepted by the server. On the real API server
+//! its CRD — an Argo Rollout, a scale-up through each kind's `scale` subresource (refused
+//! when the replicas it was planned from changed meanwhile), and an eviction (Eviction
+//! API), each accepted by the server. On the real API server
 //! pods stay Pending (no kubelet): this checks request shapes and RBAC, not the kubelet.
 
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
@@ -181,6 +183,52 @@ pub async fn actuation_requests(env: &TestEnv) {
             json!("suggestion-s1"),
             "{kind}"
         );
+    }
+    // A scale-up through the `scale` subresource of each kind, from the replicas it was
+    // planned from; planned from a stale count it is refused, never applied.
+    let mut kinds = vec![("Deployment", "web"), ("StatefulSet", "db")];
+    if env.backend == Backend::Sim {
+        kinds.push(("Rollout", "canary"));
+    }
+    for (kind, name) in kinds {
+        let workload = WorkloadRef {
+            kind: kind.into(),
+            name: name.into(),
+        };
+        let up = |from, to| Action::ScaleUp {
+            namespace: ns.into(),
+            workload: workload.clone(),
+            from,
+            to,
+            why: "test".into(),
+        };
+        assert_eq!(
+            actuator.apply(&up(1, 3)).await.unwrap(),
+            Applied::Done,
+            "{kind}"
+        );
+        assert!(
+            matches!(
+                actuator.apply(&up(1, 5)).await.unwrap(),
+                Applied::Refused(_)
+            ),
+            "{kind}: planned from 1 replica, but 3 run"
+        );
+        let api = match kind {
+            "Deployment" => Api::namespaced_with(
+                env.admin.clone(),
+                ns,
+                &ApiResource::erase::<Deployment>(&()),
+            ),
+            "StatefulSet" => Api::namespaced_with(
+                env.admin.clone(),
+                ns,
+                &ApiResource::erase::<StatefulSet>(&()),
+            ),
+            _ => rollout_api(env, ns),
+        };
+        let obj = api.get(name).await.unwrap();
+        assert_eq!(obj.data["spec"]["replicas"], json!(3), "{kind}");
     }
 }
 

@@ -11,6 +11,7 @@ mod autonomous;
 #[path = "../common/mod.rs"]
 mod common;
 mod dashboard;
+mod horizontal;
 mod oom;
 mod podautoscaler;
 mod rbac;
@@ -18,6 +19,7 @@ mod resume;
 mod revert;
 mod scenarios;
 mod webhook_pods;
+mod webhook_scale;
 mod webhook_scenarios;
 
 use common::env::TestEnv;
@@ -123,4 +125,28 @@ async fn oom_remediation_on_sim() {
 async fn oom_remediation_off_sim() {
     let env = TestEnv::sim("oom_off", &["prod"]).await;
     oom::oom_remediation(&env, false).await;
+}
+
+/// The `*/scale` webhook on the real API server: the Kubernetes that decides what is
+/// accepted (the simulated cluster's own scenario is `horizontal`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_scale_real_server() {
+    let Some(env) = TestEnv::real("webhook_scale", &["prod"]).await else {
+        return;
+    };
+    webhook_scale::scale_writes_below_the_floor_are_raised(&env).await;
+}
+
+/// Horizontal autonomous on the simulated cluster, its clock starting three hours before
+/// the daily rise (`horizontal::START`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn horizontal_feeds_the_hpa_sim() {
+    let start = horizontal::START.parse().unwrap();
+    let env = TestEnv::sim_from("horizontal", &["prod"], start).await;
+    horizontal::horizontal_feeds_the_hpa(&env).await;
+    let ungranted = env.ungranted_requests();
+    assert!(
+        ungranted.is_empty(),
+        "requests the install's RBAC does not grant: {ungranted:#?}"
+    );
 }

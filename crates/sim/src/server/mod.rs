@@ -537,8 +537,16 @@ async fn dispatch(
             let body = decode_body(bytes, headers)?;
             let current = subresource::scale_of(&sim.store(), t, &ns, name)?;
             let wanted = if method == Method::PATCH {
-                apply_patch(&current, &body, PatchType::Merge)
-                    .map_err(|m| ApiError::bad_request(&m))?
+                // A JSON patch's failed `test` is a 422, as the real server answers it.
+                let ct = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let kind = PatchType::from_content_type(ct).unwrap_or(PatchType::Merge);
+                apply_patch(&current, &body, kind).map_err(|m| match kind {
+                    PatchType::Json => ApiError::invalid("Scale", name, &m),
+                    _ => ApiError::bad_request(&m),
+                })?
             } else {
                 body
             };
