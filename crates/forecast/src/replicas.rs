@@ -4,7 +4,9 @@
 //! `scaling_behavior` steps from the previous suggestion. Pure functions over plain data;
 //! the operator maps an HPA's metrics and an AIScaleTarget's settings onto these types.
 
+use crate::forecaster::forecast_peak;
 use crate::recommend::{ReplicaPolicy, Step};
+use crate::seasons::detect_cycles_today;
 
 /// The default target utilisation when no HPA says otherwise (seed 001: 80 % of the
 /// request, for CPU and memory alike).
@@ -143,3 +145,39 @@ pub fn fed(suggested: u32, hpa_live: u32) -> u32 {
 #[cfg(test)]
 #[path = "replicas_tests.rs"]
 mod tests;
+
+/// How the horizontal forecast is made (the operator's `horizontal.model`, or the
+/// backtest's flags).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TotalForecast {
+    /// Seconds ahead the peak is forecast over.
+    pub horizon: i64,
+    /// The share of samples allowed above the forecast (the mode's rate).
+    pub rate: f64,
+    /// `forecast_buffer_percentage` as a fraction.
+    pub buffer: f64,
+    /// `min_lookback_to_scale` in seconds.
+    pub min_lookback: i64,
+}
+
+/// The horizontal forecast: the peak of a workload's total (`values` on a grid of `step`
+/// seconds from `start`, all before `now`) over the next `f.horizon`, with its buffer, and
+/// whether it may be acted on (calibrated, on at least `min_lookback` of history). Unlike a
+/// container's request (`crate::decide`), no hysteresis and no daily-peak floor: once the
+/// peak has left the horizon the forecast drops with it, so a replica floor never holds
+/// replicas up after the peak. The operator and the horizontal backtest both call this.
+pub fn total_peak(
+    values: &[f64],
+    start: i64,
+    step: i64,
+    now: i64,
+    f: TotalForecast,
+) -> Option<(f64, bool)> {
+    let step = step.max(1);
+    let horizon = (f.horizon / step).max(1) as usize;
+    let cycles = detect_cycles_today(values, start, step, now);
+    let forecast = forecast_peak(values, step, horizon, f.rate, &cycles).ok()?;
+    let peak = forecast.peak.max(0.0) * (1.0 + f.buffer.max(0.0));
+    let enough = forecast.calibrated && crate::decide::history_span(values, step) >= f.min_lookback;
+    peak.is_finite().then_some((peak, enough))
+}

@@ -2,10 +2,10 @@
 //! replayed through a simulated workload (a per-pod capacity, a start-up delay before a new
 //! pod serves) under each autoscaler, sync tick by sync tick, against the oracle.
 //!
-//! prescale's floor is the operator's: the forecast peak of the coming horizon comes from
-//! `prescale_forecast::backtest::backtest_series` — which calls `decide`, the function the
-//! operator calls — and becomes replicas through `needed` and `decide_replicas`, as the
-//! operator's suggestion does. The reactive autoscalers are this crate's own functions.
+//! prescale's floor is the operator's: the forecast peak of the workload's total over the
+//! coming horizon comes from `prescale_forecast::replicas::total_peak` — the function the
+//! operator's horizontal suggestion calls — and becomes replicas through `needed` and
+//! `decide_replicas`, as the operator's suggestion does. The reactive autoscalers are this crate's own functions.
 //!
 //! The model, tick by tick (every `sync` seconds): the load is the trace interpolated
 //! linearly between samples; pods created `startup` seconds ago or more are ready and each
@@ -16,9 +16,9 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use prescale_forecast::backtest::{BacktestConfig, BacktestError, backtest_series};
+use prescale_forecast::backtest::{BacktestConfig, BacktestError};
 use prescale_forecast::recommend::ReplicaPolicy;
-use prescale_forecast::replicas::{Goal, Need, decide_replicas, needed};
+use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, needed, total_peak};
 use prescale_forecast::resource::Resource;
 use prescale_forecast::series::Series;
 use serde::Serialize;
@@ -138,19 +138,23 @@ pub struct HorizontalTrace {
 }
 
 /// prescale's forecast (load units) and floor per trace sample, from the operator's
-/// decision path; NaN / `None` before its first applied value.
+/// decision path: every `cadence`, `total_peak` on the history so far (the horizontal
+/// forecast the operator makes), then `needed` and `decide_replicas`, held until the next
+/// decision; NaN / `None` until the forecast may be acted on (`min_lookback`, calibrated).
 pub fn forecast_floors(
-    name: &str,
     series: &Series,
     config: &HorizontalConfig,
     capacity: f64,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<(Vec<f64>, Vec<Option<u32>>), BacktestError> {
-    let mut fc = config.forecast.clone();
-    fc.horizon = config.horizon(series.step);
-    fc.resource = Some(fc.resource.unwrap_or(Resource::Cpu));
-    let vertical = backtest_series(name, series, &fc, progress)?;
-    let forecast = vertical.trace.provisioned["prescale"].clone();
+) -> (Vec<f64>, Vec<Option<u32>>) {
+    let fc = &config.forecast;
+    let resource = fc.resource.unwrap_or(Resource::Cpu);
+    let how = TotalForecast {
+        horizon: config.horizon(series.step),
+        rate: fc.mode.target_rate(resource),
+        buffer: fc.buffer,
+        min_lookback: fc.min_lookback,
+    };
     let policy = ReplicaPolicy {
         target_utilization: config.target_utilization,
         min: Some(config.min_replicas),
@@ -164,20 +168,37 @@ pub fn forecast_floors(
             .unwrap_or(config.target_utilization),
         per_pod_request: capacity,
     };
-    let mut floors = vec![None; forecast.len()];
+    let n = series.values.len();
+    let step = series.step.max(1);
+    let every = (fc.cadence / step).max(1) as usize;
+    let mut forecast = vec![f64::NAN; n];
+    let mut floors = vec![None; n];
     let mut previous = None;
-    for (i, value) in forecast.iter().enumerate() {
-        let need = needed(*value, goal).map(|replicas| Need {
-            metric: "load".into(),
-            replicas,
-        });
-        let decision = need.and_then(|n| decide_replicas(&[n], &policy, previous, (None, None)));
-        if let Some(d) = &decision {
-            previous = Some(d.replicas);
+    let mut held: (f64, Option<u32>) = (f64::NAN, None);
+    for i in 0..n {
+        if i > 0 && i % every == 0 {
+            let now = series.start + i as i64 * step;
+            held = match total_peak(&series.values[..i], series.start, step, now, how) {
+                Some((peak, true)) => {
+                    let need = needed(peak, goal).map(|replicas| Need {
+                        metric: "load".into(),
+                        replicas,
+                    });
+                    let decision =
+                        need.and_then(|n| decide_replicas(&[n], &policy, previous, (None, None)));
+                    if let Some(d) = &decision {
+                        previous = Some(d.replicas);
+                    }
+                    (peak, decision.map(|d| d.replicas))
+                }
+                _ => (f64::NAN, None),
+            };
+            progress(1);
         }
-        floors[i] = decision.map(|d| d.replicas);
+        forecast[i] = held.0;
+        floors[i] = held.1;
     }
-    Ok((forecast, floors))
+    (forecast, floors)
 }
 
 /// Replays one series under every policy.
@@ -198,7 +219,7 @@ pub fn run_series(
     let capacity = config
         .capacity_of(&series.values)
         .ok_or_else(|| HorizontalError::NoCapacity { name: name.into() })?;
-    let (forecast, floors) = forecast_floors(name, series, config, capacity, progress)?;
+    let (forecast, floors) = forecast_floors(series, config, capacity, progress);
     let load = load_at_ticks(&series.values, step, sync);
     let delay = (config.startup.max(0) + sync - 1) / sync;
     let needs: Vec<u32> = load

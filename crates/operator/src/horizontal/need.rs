@@ -16,12 +16,9 @@ use std::collections::BTreeMap;
 use prescale_api::settings::EffectiveModel;
 use prescale_api::target::horizontal::HorizontalSpec;
 use prescale_api::target::status::Suggestion;
-use prescale_forecast::decide::history_span;
-use prescale_forecast::forecaster::forecast_peak;
 use prescale_forecast::recommend::ReplicaPolicy;
-use prescale_forecast::replicas::{Goal, Need, decide_replicas, needed};
+use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, needed, total_peak};
 use prescale_forecast::resource::Resource;
-use prescale_forecast::seasons::detect_cycles_today;
 use prescale_forecast::series::Series;
 
 use super::metrics::{HorizontalMetrics, ResourceTarget};
@@ -68,15 +65,18 @@ fn forecast(
     now: i64,
 ) -> Option<(f64, bool)> {
     let series = Series::from_samples(samples).ok()?;
-    let step = series.step.max(1);
-    let horizon = ((model.horizon.as_secs() as i64) / step).max(1) as usize;
-    let cycles = detect_cycles_today(&series.values, series.start, step, now);
-    let rate = mode_of(model).target_rate(resource);
-    let f = forecast_peak(&series.values, step, horizon, rate, &cycles).ok()?;
-    let peak = f.peak.max(0.0) * (1.0 + model.buffer_fraction.max(0.0));
-    let enough =
-        f.calibrated && history_span(&series.values, step) >= model.min_lookback.as_secs() as i64;
-    peak.is_finite().then_some((peak, enough))
+    total_peak(
+        &series.values,
+        series.start,
+        series.step,
+        now,
+        TotalForecast {
+            horizon: model.horizon.as_secs() as i64,
+            rate: mode_of(model).target_rate(resource),
+            buffer: model.buffer_fraction,
+            min_lookback: model.min_lookback.as_secs() as i64,
+        },
+    )
 }
 
 /// The replicas `spec` suggests from `history` at `now`, with `models` the horizontal
