@@ -264,7 +264,14 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let rt = self.rt(key)?.clone();
         let ns = if rt.namespaced { ns } else { "" };
-        let old = self.get(key, ns, name)?;
+        // Read in place, not cloned, until the new object is stored.
+        let Some(old) = self
+            .objects
+            .get(key)
+            .and_then(|objs| objs.get(&(ns.to_string(), name.to_string())))
+        else {
+            return Err(ApiError::not_found(&rt.plural, name));
+        };
         if let Some(rv) = new
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -297,14 +304,21 @@ impl Store {
             }
         }
         if part == Part::Status {
-            // Only status changes through the status subresource.
-            let status = new.get("status").cloned();
-            new = old.clone();
-            match status {
-                Some(s) => new["status"] = s,
-                None => {
-                    new.as_object_mut().map(|o| o.remove("status"));
-                }
+            // Only status changes through the status subresource: the old object with the
+            // new status (the old status is not copied only to be replaced).
+            let status = new.as_object_mut().and_then(|o| o.remove("status"));
+            new = match old.as_object() {
+                Some(fields) => Value::Object(
+                    fields
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "status")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                None => old.clone(),
+            };
+            if let Some(s) = status {
+                new["status"] = s;
             }
         } else if rt.status {
             match old.get("status") {
@@ -337,15 +351,15 @@ impl Store {
         if rt.kind == "Namespace" {
             label_namespace(&mut new, name);
         }
-        if !equal_except(&new, &old, &["metadata", "status"], &[]) {
+        if !equal_except(&new, old, &["metadata", "status"], &[]) {
             let generation = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             new["metadata"]["generation"] = json!(generation + 1);
         }
-        if equal_except(&new, &old, &[], &["resourceVersion", "managedFields"]) {
-            return Ok(old); // a no-op write does not bump resourceVersion, as in Kubernetes
+        if equal_except(&new, old, &[], &["resourceVersion", "managedFields"]) {
+            return Ok(old.clone()); // a no-op write does not bump resourceVersion, as in Kubernetes
         }
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
