@@ -32,7 +32,7 @@ impl Mix {
             return (cycle(&self.covered, i), true);
         }
         let nth = (i / 100) * percent as usize + seen(slot) as usize;
-        if (nth % 2 == 0 && !self.uncovered.is_empty()) || self.bare.is_empty() {
+        if (nth.is_multiple_of(2) && !self.uncovered.is_empty()) || self.bare.is_empty() {
             (cycle(&self.uncovered, nth / 2), false)
         } else {
             (cycle(&self.bare, nth / 2), false)
