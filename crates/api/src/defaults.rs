@@ -28,4 +28,10 @@ pub const TARGET_UTILIZATION: f64 = 0.8;
 /// Pods of one workload disrupted at once.
 pub const MAX_DISRUPTED_PERCENT: f64 = 20.0;
 pub const DISRUPTION_INTERVAL: Duration = Duration::from_secs(60);
+/// Whether OOM remediation runs when `vertical.oom_remediation.enabled` is not set: on.
+/// Answering OOM kills fast is what autonomous mode is for; the raise is bounded by the
+/// memory `upperbound` and expires after the stabilisation window, and targets in
+/// recommendation mode never act on it.
+pub const OOM_REMEDIATION_ENABLED: bool = true;
+/// How long an OOM floor is held (at least; the forecast interval when longer).
 pub const OOM_STABILIZATION_WINDOW: Duration = Duration::from_secs(3600);

@@ -264,7 +264,14 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let rt = self.rt(key)?.clone();
         let ns = if rt.namespaced { ns } else { "" };
-        let old = self.get(key, ns, name)?;
+        // Read in place, not cloned, until the new object is stored.
+        let Some(old) = self
+            .objects
+            .get(key)
+            .and_then(|objs| objs.get(&(ns.to_string(), name.to_string())))
+        else {
+            return Err(ApiError::not_found(&rt.plural, name));
+        };
         if let Some(rv) = new
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -297,14 +304,21 @@ impl Store {
             }
         }
         if part == Part::Status {
-            // Only status changes through the status subresource.
-            let status = new.get("status").cloned();
-            new = old.clone();
-            match status {
-                Some(s) => new["status"] = s,
-                None => {
-                    new.as_object_mut().map(|o| o.remove("status"));
-                }
+            // Only status changes through the status subresource: the old object with the
+            // new status (the old status is not copied only to be replaced).
+            let status = new.as_object_mut().and_then(|o| o.remove("status"));
+            new = match old.as_object() {
+                Some(fields) => Value::Object(
+                    fields
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "status")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                None => old.clone(),
+            };
+            if let Some(s) = status {
+                new["status"] = s;
             }
         } else if rt.status {
             match old.get("status") {
@@ -337,15 +351,15 @@ impl Store {
         if rt.kind == "Namespace" {
             label_namespace(&mut new, name);
         }
-        if spec_of(&new) != spec_of(&old) {
+        if !equal_except(&new, old, &["metadata", "status"], &[]) {
             let generation = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)
                 .unwrap_or(1);
             new["metadata"]["generation"] = json!(generation + 1);
         }
-        if strip_rv(&new) == strip_rv(&old) {
-            return Ok(old); // a no-op write does not bump resourceVersion, as in Kubernetes
+        if equal_except(&new, old, &[], &["resourceVersion", "managedFields"]) {
+            return Ok(old.clone()); // a no-op write does not bump resourceVersion, as in Kubernetes
         }
         let rv = self.next_rv();
         new["metadata"]["resourceVersion"] = json!(rv.to_string());
@@ -523,22 +537,33 @@ pub fn name_of(obj: &Value) -> Option<String> {
 }
 
 /// Everything but metadata and status: what `generation` tracks.
-fn spec_of(obj: &Value) -> Value {
-    let mut o = obj.clone();
-    if let Some(map) = o.as_object_mut() {
-        map.remove("metadata");
-        map.remove("status");
+/// Whether two objects are equal once the top-level fields `skip` and the metadata fields
+/// `skip_meta` are left out — compared in place: cloning both objects to strip them cost
+/// more than the rest of a status write.
+fn equal_except(a: &Value, b: &Value, skip: &[&str], skip_meta: &[&str]) -> bool {
+    fn same(
+        a: &serde_json::Map<String, Value>,
+        b: &serde_json::Map<String, Value>,
+        skip: &[&str],
+        inner: &dyn Fn(&str, &Value, &Value) -> bool,
+    ) -> bool {
+        let kept = |m: &serde_json::Map<String, Value>| {
+            m.keys().filter(|k| !skip.contains(&k.as_str())).count()
+        };
+        kept(a) == kept(b)
+            && a.iter()
+                .filter(|(k, _)| !skip.contains(&k.as_str()))
+                .all(|(k, v)| b.get(k).is_some_and(|w| inner(k, v, w)))
     }
-    o
-}
-
-fn strip_rv(obj: &Value) -> Value {
-    let mut o = obj.clone();
-    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-        meta.remove("managedFields");
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => same(a, b, skip, &|k, v, w| match (k, v, w) {
+            ("metadata", Value::Object(v), Value::Object(w)) if !skip_meta.is_empty() => {
+                same(v, w, skip_meta, &|_, x, y| x == y)
+            }
+            _ => v == w,
+        }),
+        _ => a == b,
     }
-    o
 }
 
 fn uuid() -> String {
@@ -570,4 +595,57 @@ fn label_namespace(ns: &mut Value, name: &str) {
         ns["metadata"]["labels"] = json!({});
     }
     ns["metadata"]["labels"][NAMESPACE_NAME_LABEL] = json!(name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::equal_except;
+    use serde_json::json;
+
+    #[test]
+    fn equal_except_leaves_out_the_named_fields_only() {
+        let a = json!({"metadata": {"name": "a", "resourceVersion": "1", "managedFields": [1]},
+                       "spec": {"x": 1}, "status": {"s": 1}});
+        let mut b = a.clone();
+        b["metadata"]["resourceVersion"] = json!("2");
+        b["metadata"]["managedFields"] = json!([]);
+        b["status"] = json!({"s": 2});
+        // The spec: metadata and status left out.
+        assert!(equal_except(&a, &b, &["metadata", "status"], &[]));
+        b["spec"]["x"] = json!(2);
+        assert!(!equal_except(&a, &b, &["metadata", "status"], &[]));
+        // Everything but the resourceVersion and managed fields.
+        let mut c = a.clone();
+        c["metadata"]["resourceVersion"] = json!("9");
+        c["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert!(equal_except(
+            &a,
+            &c,
+            &[],
+            &["resourceVersion", "managedFields"]
+        ));
+        c["metadata"]["labels"] = json!({"l": "v"});
+        assert!(!equal_except(
+            &a,
+            &c,
+            &[],
+            &["resourceVersion", "managedFields"]
+        ));
+        let mut d = a.clone();
+        d["status"] = json!({"s": 2});
+        assert!(!equal_except(
+            &a,
+            &d,
+            &[],
+            &["resourceVersion", "managedFields"]
+        ));
+        // A field only one side has differs, whichever side.
+        let mut e = a.clone();
+        e["extra"] = json!(null);
+        assert!(!equal_except(&a, &e, &["metadata"], &[]));
+        assert!(!equal_except(&e, &a, &["metadata"], &[]));
+    }
 }

@@ -159,7 +159,8 @@ pub struct Disruption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OomRemediation {
-    /// Raise a container's memory after it is OOM-killed.
+    /// Raise a container's memory after it is OOM-killed (default true; only autonomous
+    /// targets act on it, bounded by the memory upperbound, for the stabilization window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
     /// How long raised memory is held after an OOM kill (e.g. 1h).

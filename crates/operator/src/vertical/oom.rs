@@ -9,7 +9,8 @@
 //! are answered by it already, and would otherwise raise it once per kill). When the window passes without a kill, the floor is dropped and the forecast
 //! alone decides again.
 //!
-//! Settings: `spec.vertical.oom_remediation.enabled` (default false: opt in) and
+//! Settings: `spec.vertical.oom_remediation.enabled` (default
+//! `defaults::OOM_REMEDIATION_ENABLED`, on; it only ever acts for autonomous targets) and
 //! `stabilization_window` (default the larger of the forecast interval and
 //! `defaults::OOM_STABILIZATION_WINDOW`, 1 h).
 
@@ -33,8 +34,6 @@ use super::rollout::DEAD_BAND;
 pub const STEP_MIN_BYTES: i128 = 100 * 1024 * 1024;
 /// The relative raise after a kill (the larger of this and `STEP_MIN_BYTES` applies).
 pub const STEP_PERCENT: i128 = 20;
-/// Whether remediation runs when the target does not say.
-pub const DEFAULT_ENABLED: bool = false;
 
 const BYTE: i128 = 1_000_000_000;
 
@@ -67,7 +66,9 @@ pub fn oom_policy(spec: &AIScaleTargetSpec) -> Result<OomPolicy, FieldError> {
         }
     };
     Ok(OomPolicy {
-        enabled: set.and_then(|o| o.enabled).unwrap_or(DEFAULT_ENABLED),
+        enabled: set
+            .and_then(|o| o.enabled)
+            .unwrap_or(defaults::OOM_REMEDIATION_ENABLED),
         window,
     })
 }

@@ -130,7 +130,7 @@ fn the_window_defaults_to_the_larger_of_the_interval_and_an_hour() {
         Duration::from_secs(7200)
     );
     let p = oom_policy(&spec(base.clone())).unwrap();
-    assert_eq!((p.enabled, p.window), (false, Duration::from_secs(3600)));
+    assert_eq!((p.enabled, p.window), (true, Duration::from_secs(3600)));
     let mut set = base;
     set["vertical"] = json!({"oom_remediation": {"enabled": false, "stabilization_window": "10m"}});
     assert_eq!(

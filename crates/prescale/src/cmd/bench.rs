@@ -36,6 +36,10 @@ enum What {
     /// The controllers: N workloads matched by one template, a real operator process;
     /// time until every AIScaleTarget exists, its peak memory, writes on resync.
     Controllers(bench_controllers::ControllersArgs),
+    /// The pod webhook: pod CREATE AdmissionReviews over HTTPS at a fixed rate against a
+    /// real operator with N AIScaleTargets cached; latency percentiles, errors, and the
+    /// cache's memory per target.
+    Webhook(bench_webhook::WebhookArgs),
     /// The dashboard: render times of its pages with N AIScaleTargets.
     Dashboard(bench_dashboard::DashboardArgs),
     /// The simulated API server: a full list of N pods, and pod GETs per second.
@@ -81,6 +85,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Forecast { runs, days, json } => forecast(runs, days, json),
         What::Storage(storage) => bench_storage::run(storage),
         What::Controllers(controllers) => bench_controllers::run(controllers),
+        What::Webhook(webhook) => bench_webhook::run(webhook),
         What::Dashboard(dashboard) => bench_dashboard::run(dashboard),
         What::Sim {
             pods,
@@ -99,6 +104,35 @@ mod bench_controllers;
 
 #[path = "bench_dashboard.rs"]
 mod bench_dashboard;
+
+#[path = "bench_webhook.rs"]
+mod bench_webhook;
+
+#[path = "bench_webhook_drive.rs"]
+mod bench_webhook_drive;
+
+/// Peak and current resident memory of a process, in MB, from /proc.
+pub(crate) fn memory_mb(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<f64>()
+            .ok()
+            .map(|kb| kb / 1024.0)
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+/// A loopback port free at the moment, for a benchmark's operator process to listen on.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
 
 /// What every controller benchmark's simulated cluster starts with: prescale's CRDs, the
 /// operator's namespace `prescale-system` and `namespaces` namespaces `team-0..`.

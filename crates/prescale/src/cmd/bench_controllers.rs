@@ -156,22 +156,6 @@ impl Tally {
     }
 }
 
-/// Peak and current resident memory of a process, in MB, from /proc.
-fn memory_mb(pid: u32) -> Option<(f64, f64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))?
-            .split_whitespace()
-            .nth(1)?
-            .parse::<f64>()
-            .ok()
-            .map(|kb| kb / 1024.0)
-    };
-    Some((field("VmHWM:")?, field("VmRSS:")?))
-}
-
 fn seed(cluster: &TestCluster, args: &ControllersArgs) -> anyhow::Result<()> {
     let mut store = cluster.sim.store();
     super::seed_crds_and_namespaces(&mut store, args.namespaces)?;
@@ -218,11 +202,16 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
         cluster.sim.record_requests();
         let kubeconfig = dir.path().join("kubeconfig");
         cluster.write_kubeconfig(&kubeconfig)?;
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let (metrics_port, dashboard_port) = (super::free_port()?, super::free_port()?);
         let log = std::fs::File::create(dir.path().join("operator.log"))?;
         let mut operator = Command::new(std::env::current_exe()?)
             .args(["operator", "--store", "memory", "--namespace", "prescale-system"])
             .args(["--resync", &format!("{}s", args.resync_secs)])
+            // No admission webhooks: the simulated cluster cannot reach them through a
+            // Service (it would warn at every create), and they are not what is measured
+            // here (`prescale bench webhook` is).
+            .args(["--webhooks", "false"])
+            .args(["--dashboard-addr", &format!("127.0.0.1:{dashboard_port}")])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
             .env("KUBECONFIG", &kubeconfig)
             .env(
@@ -388,7 +377,7 @@ async fn measure(
     let pause_seen_ms = tokio::time::timeout(Duration::from_secs(5), seen)
         .await
         .context("the operator's /metrics never showed prescale_scaling_paused 1")???;
-    let memory = memory_mb(pid).context("reading the operator's memory from /proc")?;
+    let memory = super::memory_mb(pid).context("reading the operator's memory from /proc")?;
     Ok(Figures {
         all_targets_s,
         steady,

@@ -56,9 +56,9 @@ struct WatchState {
 }
 
 /// One event: a JSON line, or a length-prefixed protobuf frame.
-fn line(format: Format, kind: &str, object: Value) -> Bytes {
+fn line(format: Format, kind: &str, object: &Value) -> Bytes {
     if format == Format::Protobuf {
-        match protobuf::watch_frame(kind, &object) {
+        match protobuf::watch_frame(kind, object) {
             Ok(frame) => return Bytes::from(frame),
             Err(e) => {
                 let status = ApiError::internal(&format!("encoding a watch event: {e}")).status();
@@ -66,13 +66,16 @@ fn line(format: Format, kind: &str, object: Value) -> Bytes {
             }
         }
     }
-    let mut s = json!({"type": kind, "object": object}).to_string();
-    s.push('\n');
+    // Written around the object rather than through a `json!` value: that would clone
+    // the object for every watcher of every event.
+    let mut s = format!("{{\"type\":{},\"object\":", Value::from(kind));
+    s.push_str(&object.to_string());
+    s.push_str("}\n");
     Bytes::from(s)
 }
 
 fn gone(format: Format, message: &str) -> Bytes {
-    line(format, "ERROR", ApiError::gone(message).status())
+    line(format, "ERROR", &ApiError::gone(message).status())
 }
 
 impl WatchState {
@@ -86,10 +89,10 @@ impl WatchState {
             return line(
                 Format::Json,
                 kind,
-                table::table(&self.rt, std::slice::from_ref(object), &self.sim.clock, &rv),
+                &table::table(&self.rt, std::slice::from_ref(object), &self.sim.clock, &rv),
             );
         }
-        line(self.format, kind, object.clone())
+        line(self.format, kind, object)
     }
 }
 
@@ -193,7 +196,7 @@ pub fn serve(
                         "kind": s.rt.kind, "apiVersion": s.rt.api_version(),
                         "metadata": {"resourceVersion": rv}
                     });
-                    s.pending.push_back(line(s.format, "BOOKMARK", bookmark));
+                    s.pending.push_back(line(s.format, "BOOKMARK", &bookmark));
                 }
                 Err(_) => {}
             }
