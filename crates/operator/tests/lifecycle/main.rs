@@ -99,6 +99,9 @@ on_the_sim! {
     revert::revert_restarts: &["prod"];
     resume::killed_mid_rollout_resumes: &["prod"];
     resume::selector_restarts_one_by_one: &["prod"];
+    podautoscaler::kpa_burst_and_stable_window: &["prod"];
+    podautoscaler::apa_band_and_ratio: &["prod"];
+    podautoscaler::conflicts_and_bad_specs: &["prod"];
 }
 
 /// Only on the simulated cluster: a suggestion needs usage, which the real server (no

@@ -164,17 +164,7 @@ async fn wait_condition(
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stable_window() {
-    kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stable_window_scenario(
-        &TestEnv::sim("pa-kpa", &["prod"]).await,
-    )
-    .await;
-}
-
-pub(crate) async fn kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stable_window_scenario(
-    env: &TestEnv,
-) {
+pub(crate) async fn kpa_burst_and_stable_window(env: &TestEnv) {
     let (ns, sim, _operator) = llm_with_autoscaler(env, "Deployment", "KPA", 18_101, 2.0).await;
     // Calm: two pods at their target stay two.
     wait_condition(env, &ns, "llm", "ScalingActive", "True", None).await;
@@ -232,17 +222,7 @@ pub(crate) async fn kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stab
     assert_eq!(env.ungranted_requests(), Vec::<String>::new());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn apa_holds_inside_its_band_and_scales_statefulsets_by_the_ratio() {
-    apa_holds_inside_its_band_and_scales_statefulsets_by_the_ratio_scenario(
-        &TestEnv::sim("pa-apa", &["prod"]).await,
-    )
-    .await;
-}
-
-pub(crate) async fn apa_holds_inside_its_band_and_scales_statefulsets_by_the_ratio_scenario(
-    env: &TestEnv,
-) {
+pub(crate) async fn apa_band_and_ratio(env: &TestEnv) {
     // 2.1 pods' worth on two pods: 8.4 in flight each, 5 % above the target of 8.
     let (ns, sim, _operator) = llm_with_autoscaler(env, "StatefulSet", "APA", 18_102, 2.1).await;
     wait_condition(env, &ns, "llm", "AbleToScale", "True", Some("Stable")).await;
@@ -372,17 +352,7 @@ pub(crate) async fn hpa_strategy(env: &TestEnv) {
     assert_eq!(env.ungranted_requests(), Vec::<String>::new());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conflicts_and_bad_specs_are_reported_and_nothing_fights() {
-    conflicts_and_bad_specs_are_reported_and_nothing_fights_scenario(
-        &TestEnv::sim("pa-conflicts", &["prod"]).await,
-    )
-    .await;
-}
-
-pub(crate) async fn conflicts_and_bad_specs_are_reported_and_nothing_fights_scenario(
-    env: &TestEnv,
-) {
+pub(crate) async fn conflicts_and_bad_specs(env: &TestEnv) {
     let ns = env.ns("prod").to_string();
     let sim = env.sim.as_ref().unwrap().sim.clone();
     let port = 18_104;

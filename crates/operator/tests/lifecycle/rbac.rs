@@ -49,13 +49,10 @@ async fn every_grant_is_used_by_the_scenarios() {
     crate::revert::revert_finalizer(&env).await;
     used.extend(env.used_permissions());
     let env = TestEnv::sim("rbac-pa-kpa", &["prod"]).await;
-    crate::podautoscaler::kpa_panics_up_on_a_burst_and_scales_down_only_after_the_stable_window_scenario(&env).await;
+    crate::podautoscaler::kpa_burst_and_stable_window(&env).await;
     used.extend(env.used_permissions());
     let env = TestEnv::sim("rbac-pa-apa", &["prod"]).await;
-    crate::podautoscaler::apa_holds_inside_its_band_and_scales_statefulsets_by_the_ratio_scenario(
-        &env,
-    )
-    .await;
+    crate::podautoscaler::apa_band_and_ratio(&env).await;
     used.extend(env.used_permissions());
     let env = TestEnv::sim("rbac-pa-hpa", &["prod"]).await;
     crate::podautoscaler::hpa_strategy(&env).await;
