@@ -25,7 +25,7 @@ fn demo_gives_every_workload_a_recommendation() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("5/5 targets have a recommendation"),
+        stdout.contains("6/6 targets have a recommendation"),
         "{stdout}"
     );
     assert!(stdout.contains("storefront-ast"), "{stdout}");
@@ -46,11 +46,28 @@ fn demo_gives_every_workload_a_recommendation() {
         .unwrap_or_else(|| panic!("no checkout row: {stdout}"));
     let cells: Vec<&str> = checkout.split_whitespace().collect();
     assert_eq!(cells[2], "autonomous", "{checkout}");
-    let (resized, evicted) = cells[8].split_once('/').unwrap();
+    let (resized, evicted) = cells[9].split_once('/').unwrap();
     let changed: u32 = resized.parse::<u32>().unwrap() + evicted.parse::<u32>().unwrap();
     assert!(
         changed > 0,
         "the autonomous workload's pods were not changed: {checkout}"
     );
-    assert_ne!(cells[7], "-", "APPLIED is reported: {checkout}");
+    assert_ne!(cells[8], "-", "APPLIED is reported: {checkout}");
+    // The horizontal one: its replicas and what its HPA alone asks for are shown, and
+    // prescale never holds fewer than the HPA asks.
+    let search = last_table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("search"))
+        .unwrap_or_else(|| panic!("no search row: {stdout}"));
+    let cells: Vec<&str> = search.split_whitespace().collect();
+    let (run, hpa) = cells[6]
+        .split_once('/')
+        .unwrap_or_else(|| panic!("RUN/HPA: {search}"));
+    let run: i32 = run.parse().unwrap_or_else(|_| panic!("RUN: {search}"));
+    if let Ok(hpa) = hpa.parse::<i32>() {
+        assert!(
+            run >= hpa.min(12),
+            "fewer replicas than the HPA asks: {search}"
+        );
+    }
 }

@@ -69,9 +69,10 @@ fn attach_traces(sim: &Sim, dir: &std::path::Path) -> anyhow::Result<Vec<(String
     Ok(attached)
 }
 
-const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
+const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 6] = [
     ("shop", "Deployment", "storefront", 3, "500m", "512Mi"),
     ("shop", "Deployment", "checkout", 2, "250m", "256Mi"),
+    ("shop", "Deployment", "search", 3, "250m", "256Mi"),
     ("shop", "StatefulSet", "cart-db", 1, "1", "2Gi"),
     ("payments", "Deployment", "gateway", 2, "300m", "384Mi"),
     ("payments", "Deployment", "ledger", 1, "200m", "1Gi"),
@@ -80,6 +81,31 @@ const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 5] = [
 /// The workload scaled autonomously (its own AIScaleTarget; the template skips it): its
 /// pods are resized in place to the suggestion, or recreated where memory must fall.
 const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
+
+/// The workload scaled horizontally and autonomously: its HPA (cpu at 80 %) is fed
+/// prescale's replica floor ahead of the daily rise; the HPA's spec is never written.
+const HORIZONTAL: (&str, &str) = ("shop", "search");
+
+/// The horizontal workload's AIScaleTarget: the template's settings, horizontal
+/// autonomous, vertical left to recommendations.
+fn horizontal_target(template: &serde_json::Value) -> serde_json::Value {
+    let mut spec = template["spec"]["template"].clone();
+    spec["scaleTargetRef"] =
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1});
+    spec["horizontal"] = json!({"mode": "autonomous", "minReplicas": 2, "maxReplicas": 12});
+    json!({"apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
+           "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0}, "spec": spec})
+}
+
+/// The HPA of the horizontal workload, as its owner would have written it.
+fn horizontal_hpa() -> serde_json::Value {
+    json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+           "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0},
+           "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1},
+                    "minReplicas": 2, "maxReplicas": 12,
+                    "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                                 "target": {"type": "Utilization", "averageUtilization": 80}}}]}})
+}
 
 /// The autonomous workload's AIScaleTarget: the template's settings, with vertical
 /// scaling autonomous, `in_place_or_recreate`, and memory too resized in place (a raise
@@ -155,7 +181,7 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
         )?;
     }
     for (ns, kind, name, replicas, cpu, memory) in WORKLOADS {
-        let enrolled = if (ns, name) == AUTONOMOUS {
+        let enrolled = if (ns, name) == AUTONOMOUS || (ns, name) == HORIZONTAL {
             "false"
         } else {
             "true"
@@ -177,8 +203,19 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
     let template: serde_json::Value =
         serde_saphyr::from_str(TEMPLATE).context("the demo template")?;
     let target = autonomous_target(&template);
+    let horizontal = horizontal_target(&template);
     store.create(&key("thoras.ai", "clusteraiscaletemplates"), "", template)?;
     store.create(&key("thoras.ai", "aiscaletargets"), AUTONOMOUS.0, target)?;
+    store.create(
+        &key("autoscaling", "horizontalpodautoscalers"),
+        HORIZONTAL.0,
+        horizontal_hpa(),
+    )?;
+    store.create(
+        &key("thoras.ai", "aiscaletargets"),
+        HORIZONTAL.0,
+        horizontal,
+    )?;
     Ok(())
 }
 
@@ -227,6 +264,8 @@ fn backfill(
 #[derive(Default)]
 struct Observed {
     running: Option<(String, String)>,
+    /// The workload's replicas, and what its HPA asks for on live metrics alone.
+    replicas: Option<(i32, Option<i32>)>,
     resized: usize,
     evicted: usize,
 }
@@ -234,7 +273,19 @@ struct Observed {
 /// Reads, for each target, its first workload's first pod's requests and its action
 /// Events (`Resized`, `Evicted`).
 async fn observe(client: &kube::Client, targets: &[AIScaleTarget]) -> Vec<Observed> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
     use k8s_openapi::api::core::v1::{Event, Pod};
+    let deployments: Vec<Deployment> = Api::<Deployment>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let hpas: Vec<HorizontalPodAutoscaler> = Api::<HorizontalPodAutoscaler>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
     let pods: Vec<Pod> = Api::<Pod>::all(client.clone())
         .list(&ListParams::default())
         .await
@@ -289,8 +340,28 @@ async fn observe(client: &kube::Client, targets: &[AIScaleTarget]) -> Vec<Observ
                     .map(|e| e.count.unwrap_or(1).max(1) as usize)
                     .sum()
             };
+            let replicas = deployments
+                .iter()
+                .find(|d| {
+                    d.metadata.namespace.as_deref() == Some(ns)
+                        && workload.is_some()
+                        && d.metadata.name == workload
+                })
+                .and_then(|d| d.spec.as_ref()?.replicas)
+                .map(|r| {
+                    let hpa = hpas
+                        .iter()
+                        .find(|h| {
+                            h.metadata.namespace.as_deref() == Some(ns)
+                                && h.spec.as_ref().map(|s| &s.scale_target_ref.name)
+                                    == workload.as_ref()
+                        })
+                        .and_then(|h| h.status.as_ref().map(|s| s.desired_replicas));
+                    (r, hpa)
+                });
             Observed {
                 running,
+                replicas,
                 resized: count("Resized"),
                 evicted: count("Evicted"),
             }
@@ -299,9 +370,9 @@ async fn observe(client: &kube::Client, targets: &[AIScaleTarget]) -> Vec<Observ
 }
 
 fn table(targets: &[AIScaleTarget], observed: &[Observed]) -> String {
-    let row = |cells: [&str; 10]| {
+    let row = |cells: [&str; 11]| {
         format!(
-            "{:<9} {:<16} {:<13} {:<8} {:<9} {:<9} {:<17} {:<7} {:<15} {}\n",
+            "{:<9} {:<16} {:<13} {:<8} {:<9} {:<9} {:<11} {:<17} {:<7} {:<15} {}\n",
             cells[0],
             cells[1],
             cells[2],
@@ -311,7 +382,8 @@ fn table(targets: &[AIScaleTarget], observed: &[Observed]) -> String {
             cells[6],
             cells[7],
             cells[8],
-            cells[9]
+            cells[9],
+            cells[10]
         )
     };
     let mut out = row([
@@ -321,6 +393,7 @@ fn table(targets: &[AIScaleTarget], observed: &[Observed]) -> String {
         "CPU",
         "MEMORY",
         "REPLICAS",
+        "RUN/HPA",
         "PODS RUN CPU/MEM",
         "APPLIED",
         "RESIZED/EVICTED",
@@ -348,6 +421,12 @@ fn table(targets: &[AIScaleTarget], observed: &[Observed]) -> String {
             &c.and_then(|c| c.memory.clone()).unwrap_or_else(dash),
             &s.and_then(|s| s.suggested_replicas)
                 .map(|r| r.to_string())
+                .unwrap_or_else(dash),
+            &o.replicas
+                .map(|(run, hpa)| match hpa {
+                    Some(h) => format!("{run}/{h}"),
+                    None => format!("{run}/-"),
+                })
                 .unwrap_or_else(dash),
             &o.running
                 .as_ref()
@@ -423,8 +502,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         let kc = args.kubeconfig_out.display();
         output::outln!("prescale demo: a simulated cluster at {url}, time running {}x (one simulated hour every {:.0} s).", args.speed, 3600.0 / args.speed)?;
-        output::outln!("5 workloads in namespaces shop and payments with {BACKFILLED_DAYS} days of usage history; template demo-workloads enrols the 4 labelled thoras.ai/enabled=true (recommendations only),")?;
-        output::outln!("and AIScaleTarget {}/{} scales its workload autonomously (in place, or by recreating pods where memory must fall).", AUTONOMOUS.0, AUTONOMOUS.1)?;
+        output::outln!("{} workloads in namespaces shop and payments with {BACKFILLED_DAYS} days of usage history; template demo-workloads enrols the 4 labelled thoras.ai/enabled=true (recommendations only);", WORKLOADS.len())?;
+        output::outln!("AIScaleTarget {}/{} resizes its workload's pods autonomously (in place, or by recreating pods where memory must fall),", AUTONOMOUS.0, AUTONOMOUS.1)?;
+        output::outln!("and AIScaleTarget {}/{} feeds its HPA a replica floor ahead of demand (RUN/HPA: the replicas running / what the HPA alone asks for).", HORIZONTAL.0, HORIZONTAL.1)?;
         for (workload, file) in &traced {
             output::outln!("  {workload} replays {file}")?;
         }
