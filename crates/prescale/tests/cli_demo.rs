@@ -55,19 +55,19 @@ fn demo_gives_every_workload_a_recommendation() {
     assert_ne!(cells[8], "-", "APPLIED is reported: {checkout}");
     // The horizontal one: its replicas and what its HPA alone asks for are shown, and
     // prescale never holds fewer than the HPA asks.
-    let search = last_table
+    let catalog = last_table
         .lines()
-        .find(|l| l.split_whitespace().nth(1) == Some("search"))
-        .unwrap_or_else(|| panic!("no search row: {stdout}"));
-    let cells: Vec<&str> = search.split_whitespace().collect();
+        .find(|l| l.split_whitespace().nth(1) == Some("catalog"))
+        .unwrap_or_else(|| panic!("no catalog row: {stdout}"));
+    let cells: Vec<&str> = catalog.split_whitespace().collect();
     let (run, hpa) = cells[6]
         .split_once('/')
-        .unwrap_or_else(|| panic!("RUN/HPA: {search}"));
-    let run: i32 = run.parse().unwrap_or_else(|_| panic!("RUN: {search}"));
+        .unwrap_or_else(|| panic!("RUN/HPA: {catalog}"));
+    let run: i32 = run.parse().unwrap_or_else(|_| panic!("RUN: {catalog}"));
     if let Ok(hpa) = hpa.parse::<i32>() {
         assert!(
             run >= hpa.min(12),
-            "fewer replicas than the HPA asks: {search}"
+            "fewer replicas than the HPA asks: {catalog}"
         );
     }
 }

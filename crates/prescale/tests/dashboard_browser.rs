@@ -181,13 +181,13 @@ async fn browse_pause_and_resume_in_headless_chromium() {
     .unwrap();
     add_autonomous_target(&kube).await;
     let targets = Api::<AIScaleTarget>::all(kube.clone());
-    eventually("the demo's 5 targets and ours", 120, || {
+    eventually("the demo's 6 targets and ours", 120, || {
         let targets = targets.clone();
         async move {
             targets
                 .list(&ListParams::default())
                 .await
-                .is_ok_and(|l| l.items.len() == 6)
+                .is_ok_and(|l| l.items.len() == 7)
         }
     })
     .await;
@@ -253,7 +253,7 @@ async fn browse_pause_and_resume_in_headless_chromium() {
     let b = browser.expect("connecting to chromedriver");
 
     // Targets: every target is listed (the table fills as the operator reconciles).
-    eventually("the targets table to list all 6 targets", 120, || {
+    eventually("the targets table to list all 7 targets", 120, || {
         let b = &b;
         let url = &url;
         async move {
@@ -262,11 +262,11 @@ async fn browse_pause_and_resume_in_headless_chromium() {
                 .await
                 .map(|r| r.len())
                 .unwrap_or(0)
-                == 6
+                == 7
         }
     })
     .await;
-    assert!(text(&b, "#matched").await.starts_with("6 targets"));
+    assert!(text(&b, "#matched").await.starts_with("7 targets"));
     for name in [
         "storefront-ast",
         "checkout",
@@ -301,7 +301,7 @@ async fn browse_pause_and_resume_in_headless_chromium() {
     );
     assert_eq!(
         b.find_all(Locator::Css("tr.target")).await.unwrap().len(),
-        6
+        7
     );
     b.find(Locator::Id("filter"))
         .await
@@ -324,7 +324,7 @@ async fn browse_pause_and_resume_in_headless_chromium() {
 
     // Overview.
     b.goto(&format!("{url}/")).await.unwrap();
-    assert!(text(&b, "#targets-count").await.contains('6'));
+    assert!(text(&b, "#targets-count").await.contains('7'));
     shot(&b, "overview").await;
 
     // A target's chart.

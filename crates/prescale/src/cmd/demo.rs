@@ -72,7 +72,7 @@ fn attach_traces(sim: &Sim, dir: &std::path::Path) -> anyhow::Result<Vec<(String
 const WORKLOADS: [(&str, &str, &str, u32, &str, &str); 6] = [
     ("shop", "Deployment", "storefront", 3, "500m", "512Mi"),
     ("shop", "Deployment", "checkout", 2, "250m", "256Mi"),
-    ("shop", "Deployment", "search", 3, "250m", "256Mi"),
+    ("shop", "Deployment", "catalog", 3, "250m", "256Mi"),
     ("shop", "StatefulSet", "cart-db", 1, "1", "2Gi"),
     ("payments", "Deployment", "gateway", 2, "300m", "384Mi"),
     ("payments", "Deployment", "ledger", 1, "200m", "1Gi"),
@@ -84,7 +84,7 @@ const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
 
 /// The workload scaled horizontally and autonomously: its HPA (cpu at 80 %) is fed
 /// prescale's replica floor ahead of the daily rise; the HPA's spec is never written.
-const HORIZONTAL: (&str, &str) = ("shop", "search");
+const HORIZONTAL: (&str, &str) = ("shop", "catalog");
 
 /// The horizontal workload's AIScaleTarget: the template's settings, horizontal
 /// autonomous, vertical left to recommendations.
