@@ -85,6 +85,16 @@ const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
 /// The workload scaled horizontally and autonomously: its HPA (cpu at 80 %) is fed
 /// prescale's replica floor ahead of the daily rise; the HPA's spec is never written.
 const HORIZONTAL: (&str, &str) = ("shop", "catalog");
+/// The horizontal workload's demand, in pods' requests at the load pattern's level
+/// (`sim.prescale.io/demand-scale`): its daily rise needs several replicas, its trough
+/// the HPA's minimum. The others' whole demand is about one pod's requests.
+const HORIZONTAL_DEMAND_SCALE: f64 = 5.0;
+/// The HPA's bounds and cpu target, as its owner wrote them.
+const HPA_MIN: u32 = 2;
+const HPA_MAX: u32 = 12;
+const HPA_TARGET: f64 = 0.8;
+/// Simulated seconds a new pod needs to become Ready: the lag an HPA alone cannot avoid.
+const STARTUP_SECS: i64 = 90;
 
 /// The horizontal workload's AIScaleTarget: the template's settings, horizontal
 /// autonomous, vertical left to recommendations.
@@ -92,7 +102,8 @@ fn horizontal_target(template: &serde_json::Value) -> serde_json::Value {
     let mut spec = template["spec"]["template"].clone();
     spec["scaleTargetRef"] =
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1});
-    spec["horizontal"] = json!({"mode": "autonomous", "minReplicas": 2, "maxReplicas": 12});
+    spec["horizontal"] =
+        json!({"mode": "autonomous", "minReplicas": HPA_MIN, "maxReplicas": HPA_MAX});
     json!({"apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
            "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0}, "spec": spec})
 }
@@ -102,9 +113,10 @@ fn horizontal_hpa() -> serde_json::Value {
     json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
            "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1},
-                    "minReplicas": 2, "maxReplicas": 12,
+                    "minReplicas": HPA_MIN, "maxReplicas": HPA_MAX,
                     "metrics": [{"type": "Resource", "resource": {"name": "cpu",
-                                 "target": {"type": "Utilization", "averageUtilization": 80}}}]}})
+                                 "target": {"type": "Utilization",
+                                            "averageUtilization": (HPA_TARGET * 100.0).round() as i32}}}]}})
 }
 
 /// The autonomous workload's AIScaleTarget: the template's settings, with vertical
@@ -186,10 +198,15 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
         } else {
             "true"
         };
+        let annotations = if (ns, name) == HORIZONTAL {
+            json!({prescale_sim::cluster::load::DEMAND_SCALE_ANNOTATION: HORIZONTAL_DEMAND_SCALE.to_string()})
+        } else {
+            json!({})
+        };
         let obj = json!({
             "metadata": {"name": name, "labels": {"thoras.ai/enabled": enrolled, "app": name}},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "serviceName": name,
-                     "template": {"metadata": {"labels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations},
                                   "spec": {"containers": [{"name": "app", "image": format!("example/{name}:1"),
                                            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}}}
         });
@@ -220,8 +237,10 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
 }
 
 /// A week of the synthetic load's usage (what the collector would have recorded every
-/// minute), written into `history` ending at `now`. Workloads that replay a trace start
-/// with none: a trace has no past.
+/// minute: each container's peak over the pods, and the replicas), written into `history`
+/// ending at `now`. The horizontal workload's replicas are what its HPA would have kept;
+/// the others' their declared ones. Workloads that replay a trace start with none: a
+/// trace has no past.
 fn backfill(
     history: &dyn prescale_store::HistoryStore,
     now: i64,
@@ -242,9 +261,21 @@ fn backfill(
             container: container.into(),
             metric,
         };
+        let horizontal = (ns, name) == HORIZONTAL;
+        let scale = if horizontal {
+            HORIZONTAL_DEMAND_SCALE
+        } else {
+            1.0
+        };
         let mut batch = vec![];
         for t in (now - BACKFILLED_DAYS * 86_400..now).step_by(60) {
-            let usage = prescale_sim::cluster::load::workload_usage(&owner, &base, replicas, t);
+            let replicas = if horizontal {
+                let demand = prescale_sim::cluster::load::demand(&owner, t) * scale;
+                ((demand / HPA_TARGET).ceil() as u32).clamp(HPA_MIN, HPA_MAX)
+            } else {
+                replicas
+            };
+            let usage = prescale_sim::cluster::load::pod_usage(&owner, &base, replicas, scale, t);
             for (container, (cpu, mem)) in usage {
                 batch.push((series(&container, Metric::Cpu), (t, cpu)));
                 batch.push((series(&container, Metric::Memory), (t, mem)));
@@ -451,6 +482,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let sim = Sim::new(Arc::new(Clock::new(jiff::Timestamp::now(), args.speed)));
+        sim.set_startup_delay(STARTUP_SECS);
         seed(&sim)?;
         let traced = match &args.traces {
             Some(dir) => attach_traces(&sim, dir)?,
