@@ -18,6 +18,7 @@ pub mod http;
 pub mod install;
 pub mod leader;
 pub mod metrics;
+pub mod metrics_api;
 pub mod pause;
 pub mod pause_switch;
 pub mod podautoscaler;

@@ -255,6 +255,7 @@ pub async fn run(
         oom: oom.clone(),
         gate: target_gate.clone(),
         shared: shared.clone(),
+        custom: Arc::default(),
     };
     {
         let (cache, queues) = (cache.clone(), queues.clone());

@@ -169,7 +169,8 @@ fn metrics_not_forecast_are_named() {
     let mut h = hpa("web", 10);
     h.metrics = serde_json::from_value(serde_json::json!([
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}},
-        {"type": "External", "external": {"metric": {"name": "queue"}, "target": {"type": "Value", "value": "5"}}},
+        {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app",
+            "target": {"type": "Utilization", "averageUtilization": 60}}},
     ]))
     .unwrap();
     let m = horizontal_metrics(Some(&h), &Default::default());
@@ -184,7 +185,7 @@ fn metrics_not_forecast_are_named() {
     let ws = [workload(2, &hpas)];
     let s = suggestion(6, true);
     let d = decide_floor(&inputs(&s, &ws, &m));
-    assert!(d.note.contains("External/queue"), "{}", d.note);
+    assert!(d.note.contains("ContainerResource/cpu"), "{}", d.note);
 }
 
 proptest! {

@@ -2,9 +2,10 @@
 //! on (`metrics`), the workload's total — per-pod usage times the pods that ran then, so
 //! a daily cycle the HPA follows stays visible in it — is forecast over the horizontal
 //! horizon (`forecast_peak`, plus `forecast_buffer_percentage`), and the HPA's own formula
-//! (`prescale_forecast::replicas::needed`) turns the peak into replicas; the largest
-//! need, `multipleOf`/`allowedReplicas`, `scaling_behavior` and the bounds follow
-//! (`decide_replicas`).
+//! (`prescale_forecast::replicas::needed`) turns the peak into replicas; each Pods, Object
+//! and External metric's recorded load (`sampler`) likewise, with `desired = ceil(peak /
+//! target)`; the largest need, `multipleOf`/`allowedReplicas`, `scaling_behavior` and the
+//! bounds follow (`decide_replicas`).
 //!
 //! Unlike a container's request, the suggestion keeps no hysteresis and no floor of the
 //! daily peak (`prescale_forecast::decide`): once the forecast peak has left the horizon
@@ -79,13 +80,15 @@ fn forecast(
     )
 }
 
-/// The replicas `spec` suggests from `history` at `now`, with `models` the horizontal
-/// forecast's cpu and memory settings; `None` when no metric has usage or a request to
-/// be a fraction of.
+/// The replicas `spec` suggests from `history` (and `custom`, each Pods/Object/External
+/// metric's recorded load by id) at `now`, with `models` the horizontal forecast's cpu
+/// and memory settings (custom metrics use the cpu one); `None` when no metric has usage
+/// or a request to be a fraction of.
 pub fn suggest_replicas(
     spec: &HorizontalSpec,
     metrics: &HorizontalMetrics,
     history: &[ContainerHistory],
+    custom: &BTreeMap<String, Vec<(i64, f64)>>,
     (cpu_model, memory_model): (&EffectiveModel, &EffectiveModel),
     previous: Option<&Suggestion>,
     now: i64,
@@ -137,6 +140,24 @@ pub fn suggest_replicas(
             });
         }
     }
+    for m in &metrics.custom {
+        let id = m.id();
+        let Some(samples) = custom.get(&id).filter(|s| !s.is_empty()) else {
+            continue;
+        };
+        // Rates and counts carry the risk of CPU (a shortfall is latency, not a kill).
+        let Some((peak, calibrated)) = forecast(samples, cpu_model, Resource::Cpu, now) else {
+            continue;
+        };
+        enough &= calibrated;
+        peaks.insert(id.clone(), peak);
+        if let Some(replicas) = needed(peak, Goal::AverageValue(m.target)) {
+            needs.push(Need {
+                metric: id,
+                replicas,
+            });
+        }
+    }
     let steps = steps(spec.scaling_behavior.as_ref(), |s| {
         s.absolute.as_ref()?.pods.map(f64::from)
     });
@@ -175,5 +196,70 @@ mod tests {
             ..h
         };
         assert_eq!(total_series(&[unknown], "cpu")[0], (0, 2.0));
+    }
+
+    /// Pods, Object and External metrics: `desired = ⌈forecast peak of the recorded load /
+    /// target⌉`, the largest need drives, and a metric without history is left out.
+    #[test]
+    fn custom_metrics_follow_the_hpas_formula_on_their_forecast_load() {
+        use super::super::metrics::{CustomMetric, CustomSource};
+        let spec: HorizontalSpec =
+            serde_json::from_value(serde_json::json!({"minReplicas": 1, "maxReplicas": 50}))
+                .unwrap();
+        let model = prescale_api::settings::effective_model(
+            &serde_json::from_value(serde_json::json!({
+                "forecast_blocks": "15m", "forecast_interval": "15m", "min_lookback_to_scale": "1h"}))
+            .unwrap(),
+            None,
+            "cpu",
+        )
+        .unwrap();
+        let metric = |source, name: &str, target: f64| CustomMetric {
+            source,
+            name: name.into(),
+            selector: None,
+            target,
+            per_replica: false,
+        };
+        let metrics = HorizontalMetrics {
+            custom: vec![
+                metric(CustomSource::Pods, "rps", 10.0),
+                metric(CustomSource::External, "queue", 5.0),
+                metric(CustomSource::External, "silent", 1.0),
+            ],
+            ..HorizontalMetrics::default()
+        };
+        let day = 86_400;
+        let flat =
+            |v: f64| -> Vec<(i64, f64)> { (0..2 * day).step_by(60).map(|t| (t, v)).collect() };
+        // The suggestion with `rps` at 95 and the queue at `queue`, flat for two days.
+        let with_queue = |queue: f64| {
+            let custom = BTreeMap::from([
+                ("Pods/rps".to_string(), flat(95.0)),
+                ("External/queue".to_string(), flat(queue)),
+            ]);
+            suggest_replicas(
+                &spec,
+                &metrics,
+                &[],
+                &custom,
+                (&model, &model),
+                None,
+                2 * day,
+            )
+            .unwrap()
+        };
+        let s = with_queue(12.0);
+        // ⌈95 / 10⌉ = 10 against ⌈12 / 5⌉ = 3; a flat series is forecast flat.
+        assert_eq!((s.replicas, s.driver.as_str()), (10, "Pods/rps"));
+        assert_eq!(s.peaks.len(), 2, "{:?}", s.peaks);
+        assert!(
+            (s.peaks["External/queue"] - 12.0).abs() < 0.5,
+            "{:?}",
+            s.peaks
+        );
+        // The queue grows: it drives.
+        let s = with_queue(120.0);
+        assert_eq!((s.replicas, s.driver.as_str()), (24, "External/queue"));
     }
 }

@@ -412,13 +412,20 @@ async fn run_forecast(
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let histories = histories(&*store, &workloads, t)?;
+        let custom =
+            crate::horizontal::sampler::histories(&*store, &spec, &workloads, hpa.as_ref(), t)?;
         let results: BTreeMap<Direction, _> = due
             .iter()
             .map(|d| {
-                (
-                    *d,
-                    suggest(&d.spec(&spec), &histories, hpa.as_ref(), prior.as_ref(), t),
-                )
+                let s = suggest(
+                    &d.spec(&spec),
+                    &histories,
+                    &custom,
+                    hpa.as_ref(),
+                    prior.as_ref(),
+                    t,
+                );
+                (*d, s)
             })
             .collect();
         Ok::<_, StoreError>((history_summary(&histories, backfilled), results))

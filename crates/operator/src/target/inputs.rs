@@ -19,7 +19,7 @@ use crate::vertical::pods::PodView;
 use crate::workload::WorkloadView;
 
 /// How far back forecasts read history.
-const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
+pub const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 
 /// The plan's view of each workload: pod counts from the workload's own status, its pods
 /// as the cache shows them, the HPAs that scale it, the PodDisruptionBudgets that cover

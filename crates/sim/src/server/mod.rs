@@ -1,6 +1,7 @@
 //! The HTTP face of the simulated API server: Kubernetes REST paths mapped onto the store.
 
 mod admission;
+mod custom_metrics;
 mod discovery;
 pub mod protobuf;
 mod request;
@@ -46,6 +47,8 @@ pub struct Sim {
     request_log: Mutex<Option<Vec<request_log::RequestRecord>>>,
     /// Bearer tokens TokenReview accepts (`add_token`).
     tokens: Mutex<review::Tokens>,
+    /// Values the external metrics API serves: (namespace, metric) → value.
+    external_metrics: Mutex<std::collections::BTreeMap<(String, String), f64>>,
     pub clock: Arc<Clock>,
 }
 
@@ -78,6 +81,7 @@ impl Sim {
             tokens: Mutex::default(),
             traces: Mutex::default(),
             throttling: Mutex::default(),
+            external_metrics: Mutex::default(),
             startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
             clock,
         })
@@ -120,6 +124,28 @@ impl Sim {
     ) -> MutexGuard<'_, std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>
     {
         self.traces.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sets the value external.metrics.k8s.io serves for `metric` in `namespace` (`None`:
+    /// served no more).
+    pub fn set_external_metric(&self, namespace: &str, metric: &str, value: Option<f64>) {
+        let mut m = self
+            .external_metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let key = (namespace.to_string(), metric.to_string());
+        match value {
+            Some(v) => m.insert(key, v),
+            None => m.remove(&key),
+        };
+    }
+
+    pub(crate) fn external_metric(&self, namespace: &str, metric: &str) -> Option<f64> {
+        self.external_metrics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(namespace.to_string(), metric.to_string()))
+            .copied()
     }
 
     /// Sets how long a scheduled pod takes to become Ready (simulated seconds).
@@ -239,6 +265,9 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         ));
     }
     if let Some(resp) = discovery::serve(&sim, &path) {
+        return resp;
+    }
+    if let Some(resp) = custom_metrics::serve(&sim, &path, &query) {
         return resp;
     }
     let target = match parse_path(&sim.store(), &path) {
