@@ -63,20 +63,19 @@ async fn status_pause_and_resume_name_what_is_missing_and_how_to_fix_it() {
     );
     assert!(!err.contains("Status {"), "no debug dump: {err}");
 
-    let mut store = cluster.sim.store();
-    for crd in prescale_api::crd::crds() {
-        store
-            .create(
-                &(
-                    "apiextensions.k8s.io".into(),
-                    "customresourcedefinitions".into(),
-                ),
-                "",
-                serde_json::to_value(crd).unwrap(),
-            )
-            .unwrap();
+    // The store's lock is released before the next command runs.
+    {
+        let mut store = cluster.sim.store();
+        for crd in prescale_api::crd::crds() {
+            let key = (
+                "apiextensions.k8s.io".to_string(),
+                "customresourcedefinitions".to_string(),
+            );
+            store
+                .create(&key, "", serde_json::to_value(crd).unwrap())
+                .unwrap();
+        }
     }
-    drop(store);
 
     // The operator's namespace does not exist: every verb says which and what the flag is.
     for verb in ["status", "pause", "resume"] {
@@ -92,15 +91,15 @@ async fn status_pause_and_resume_name_what_is_missing_and_how_to_fix_it() {
     }
 
     // With the namespace, the round trip works.
-    let mut store = cluster.sim.store();
-    store
+    cluster
+        .sim
+        .store()
         .create(
             &("".into(), "namespaces".into()),
             "",
             serde_json::json!({"metadata": {"name": "ops"}}),
         )
         .unwrap();
-    drop(store);
     let out = prescale(&kc, &["pause", "--namespace", "ops"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let out = prescale(&kc, &["status", "--namespace", "ops"]).await;
