@@ -31,3 +31,19 @@ async fn a_metrics_address_in_use_is_named_by_its_flag() {
     );
     drop(taken);
 }
+
+#[test]
+fn a_watched_namespace_that_cannot_exist_is_refused() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["operator", "--watch-namespaces", "shop,Payments"])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("'--watch-namespaces <WATCH_NAMESPACES>'")
+            && err.contains("\"Payments\" must be a lowercase RFC 1123 label"),
+        "{err}"
+    );
+}

@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub backfill_days: u32,
     /// Manage only these namespaces (comma-separated); default: every namespace.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = namespace_name)]
     pub watch_namespaces: Vec<String>,
     /// Manage only the ClusterAIScaleTemplates whose labels match this selector
     /// (`key=value[,key=value]`); default: every template.
@@ -94,6 +94,16 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
     s.parse()
         .map(|a| Listen(Some(a)))
         .map_err(|e| format!("{s}: {e} (expected HOST:PORT or `off`)"))
+}
+
+/// A namespace name as the API server accepts it: a typo such as `Shop` would otherwise
+/// watch a namespace that cannot exist, and the operator would manage nothing, silently.
+fn namespace_name(text: &str) -> Result<String, String> {
+    use prescale_api::validate::{NameKind, name_problem};
+    match name_problem(NameKind::Label, text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
+    }
 }
 
 /// Binds the dashboard's listener, saying which flag is wrong when it cannot: `flag` is
