@@ -110,7 +110,12 @@ pub async fn run(
     let shared = Arc::new(Shared::default());
     let mut tasks = Tasks::default();
     if let Some(addr) = config.metrics_addr {
-        let listener_check = tokio::net::TcpListener::bind(addr).await?;
+        let listener_check = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("--metrics-addr {addr}: cannot listen: {e} (pass a free HOST:PORT)"),
+            )
+        })?;
         drop(listener_check);
         let shared = shared.clone();
         tasks.0.push(tokio::spawn(async move {

@@ -514,7 +514,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 now: { let c = sim.clock.clone(); move || c.now() },
                 real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
             }),
-            dashboard: super::operator::bind_dashboard(Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)))).await?,
+            dashboard: super::operator::bind_dashboard(
+                Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port))),
+                &format!("--dashboard-port {}", args.dashboard_port),
+                "another demo or operator may be using it: pass --dashboard-port 0 for a free port",
+            ).await?,
             webhook: None,
         };
         let dashboard_url = format!("http://{}", operator.dashboard.as_ref().and_then(|l| l.local_addr().ok()).context("the dashboard's address")?);
