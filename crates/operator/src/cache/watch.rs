@@ -27,7 +27,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::{Cache, Change, strip};
-use crate::collector::owners::{WorkloadRef, workload_of_pod};
+use crate::collector::owners::WorkloadRef;
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::scope::Scope;
 use crate::workload::{self, Kind};
@@ -71,7 +71,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// What a watch saw.
-enum Seen<'a, K> {
+pub(super) enum Seen<'a, K> {
     /// An object was created or changed.
     Applied(&'a K),
     /// An object was deleted.
@@ -148,11 +148,6 @@ where
     })
 }
 
-/// A namespaced object's (namespace, name).
-type ObjectKey = (String, String);
-/// What a template reads of a target: its generation and labels.
-type TemplateView = (Option<i64>, BTreeMap<String, String>);
-
 /// Starts every watch. `system_namespace` holds the pause ConfigMap.
 pub fn start(
     client: &Client,
@@ -180,29 +175,11 @@ pub fn start(
             }
         },
         {
-            // What templates read of a target (its generation counts spec changes, and its
-            // labels): a change of anything else is a status change.
-            let mut seen_before: HashMap<ObjectKey, TemplateView> = HashMap::new();
+            let mut changes = super::target_changes::TargetChanges::default();
             move |seen| {
-                let (t, deleted) = match seen {
-                    Seen::Applied(t) | Seen::Relisted(t) => (t, false),
-                    Seen::Deleted(t) => (t, true),
-                    Seen::Listed => return,
-                };
-                let key = (t.namespace().unwrap_or_default(), t.name_any());
-                let status_only = if deleted {
-                    seen_before.remove(&key);
-                    false
-                } else {
-                    let now = (t.metadata.generation, t.labels().clone());
-                    seen_before.insert(key.clone(), now.clone()).as_ref() == Some(&now)
-                };
-                let _ = tx.send(Change::Target {
-                    namespace: key.0,
-                    name: key.1,
-                    deleted,
-                    status_only,
-                });
+                for change in changes.seen(seen) {
+                    let _ = tx.send(change);
+                }
             }
         },
     ));
@@ -278,13 +255,9 @@ pub fn start(
             };
             if relevant {
                 let namespace = p.namespace().unwrap_or_default();
-                let rs_owners = owners
-                    .state_filter(|rs| rs.namespace().as_deref() == Some(namespace.as_str()))
-                    .into_iter()
-                    .map(|rs| (rs.name_any(), rs.owner_references().to_vec()))
-                    .collect();
+                let workload = super::pod_workload(&owners, &namespace, p.owner_references());
                 let _ = tx.send(Change::Pod {
-                    workload: workload_of_pod(p.owner_references(), &rs_owners),
+                    workload,
                     namespace,
                 });
             }
