@@ -7,6 +7,7 @@
 //! Every change that can matter is reported as a `Change` on a channel; what it triggers
 //! is the controllers' business (`crate::triggers`). Reading the cache makes no request.
 
+mod decode;
 pub mod strip;
 mod target_changes;
 mod watch;

@@ -91,10 +91,28 @@ fn reflect<K>(
     writer: Writer<K>,
     scope: Scope,
     strip: fn(&mut K),
-    mut on: impl FnMut(Seen<'_, K>) + Send + 'static,
+    on: impl FnMut(Seen<'_, K>) + Send + 'static,
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+{
+    let events = watcher::watcher(api, config).default_backoff();
+    reflect_events(what, events, writer, scope, strip, on)
+}
+
+/// `reflect` of a stream of watch events already made (the targets' are decoded one by
+/// one: `decode`).
+fn reflect_events<K>(
+    what: &str,
+    events: impl futures::Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
+    writer: Writer<K>,
+    scope: Scope,
+    strip: fn(&mut K),
+    mut on: impl FnMut(Seen<'_, K>) + Send + 'static,
+) -> JoinHandle<()>
+where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
     let what = what.to_string();
@@ -107,8 +125,7 @@ where
                 .is_none_or(|ns| scope.admits_namespace(ns)),
             Event::Init | Event::InitDone => true,
         };
-        let stream = watcher::watcher(api, config)
-            .default_backoff()
+        let stream = events
             .try_filter(move |ev| std::future::ready(in_scope(ev)))
             .modify(strip)
             .reflect(writer);
@@ -162,10 +179,21 @@ pub fn start(
     let w = Writer::<AIScaleTarget>::new(());
     let targets = w.as_reader();
     let tx = changes.clone();
-    tasks.push(reflect(
-        "aiscaletargets",
-        Api::all(client.clone()),
+    let mut skipper = super::decode::Skipper::new(targets.clone());
+    let events = watcher::watcher(
+        Api::<super::decode::Decoded>::all(client.clone()),
         all.clone(),
+    )
+    .default_backoff()
+    .filter_map(move |event| {
+        std::future::ready(match event {
+            Ok(e) => skipper.typed(e).map(Ok),
+            Err(e) => Some(Err(e)),
+        })
+    });
+    tasks.push(reflect_events(
+        "aiscaletargets",
+        events,
         w,
         scope.clone(),
         |t| {
