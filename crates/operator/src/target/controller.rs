@@ -377,7 +377,7 @@ async fn reconcile_target(
     let provisioning = provisioning(&outcome.status, &workloads);
     ctx.set_provisioning(&memory.provisioning, &provisioning);
     memory.provisioning = provisioning;
-    let applied = apply(ctx, ast, &mut memory, outcome).await;
+    let applied = apply(ctx, ast, &workloads, &mut memory, outcome).await;
     let next_forecast = forecast::next(&ast.spec, &memory.last_forecast, &id);
     ctx.remember(key, memory);
     applied?;
@@ -483,6 +483,7 @@ async fn run_forecast(
 async fn apply(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
+    workloads: &[WorkloadView],
     memory: &mut Memory,
     outcome: TargetOutcome,
 ) -> Result<(), TargetError> {
@@ -538,11 +539,9 @@ async fn apply(
         .map_err(finalizer_err("adding the finalizer to"))?;
     }
     // Forget issued restarts the cache now shows on the template.
-    let cached_tokens: BTreeMap<String, Option<String>> = ctx
-        .cache
-        .resolve(ast)
-        .into_iter()
-        .map(|w| (w.id(), w.restart_token))
+    let cached_tokens: BTreeMap<String, Option<String>> = workloads
+        .iter()
+        .map(|w| (w.id(), w.restart_token.clone()))
         .collect();
     memory
         .restarts_issued
