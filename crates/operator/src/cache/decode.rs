@@ -21,7 +21,10 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone)]
 pub enum Decoded {
     Target(Box<AIScaleTarget>),
-    Undecodable { metadata: ObjectMeta, error: String },
+    Undecodable {
+        metadata: Box<ObjectMeta>,
+        error: String,
+    },
 }
 
 impl<'de> Deserialize<'de> for Decoded {
@@ -51,7 +54,10 @@ pub fn decode(json: &str) -> Decoded {
     let metadata = serde_json::from_str::<MetaOnly>(json)
         .unwrap_or_default()
         .metadata;
-    Decoded::Undecodable { metadata, error }
+    Decoded::Undecodable {
+        metadata: Box::new(metadata),
+        error,
+    }
 }
 
 impl Resource for Decoded {
@@ -73,13 +79,13 @@ impl Resource for Decoded {
     fn meta(&self) -> &ObjectMeta {
         match self {
             Decoded::Target(t) => &t.metadata,
-            Decoded::Undecodable { metadata, .. } => metadata,
+            Decoded::Undecodable { metadata, .. } => metadata.as_ref(),
         }
     }
     fn meta_mut(&mut self) -> &mut ObjectMeta {
         match self {
             Decoded::Target(t) => &mut t.metadata,
-            Decoded::Undecodable { metadata, .. } => metadata,
+            Decoded::Undecodable { metadata, .. } => metadata.as_mut(),
         }
     }
 }
@@ -121,7 +127,7 @@ impl Skipper {
         })
     }
 
-    fn report(&mut self, metadata: ObjectMeta, error: String) {
+    fn report(&mut self, metadata: Box<ObjectMeta>, error: String) {
         let id = (
             metadata.uid.clone().unwrap_or_default(),
             metadata.resource_version.clone().unwrap_or_default(),
