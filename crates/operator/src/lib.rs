@@ -32,3 +32,4 @@ pub mod triggers;
 pub mod vertical;
 pub mod webhook;
 pub mod workload;
+pub mod workqueue;

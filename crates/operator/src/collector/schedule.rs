@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kube::{Client, ResourceExt};
+use kube::Client;
 use prescale_api::AIScaleTarget;
 use prescale_store::HistoryStore;
 
@@ -42,10 +42,21 @@ impl Collector {
     /// The targets this process works on, per namespace.
     fn targets_by_namespace(&self) -> BTreeMap<String, Vec<Arc<AIScaleTarget>>> {
         let mut out: BTreeMap<String, Vec<Arc<AIScaleTarget>>> = BTreeMap::new();
+        // Every second over every target: names are compared in place, a namespace copied
+        // once.
         for t in self.cache.targets.state() {
-            let ns = t.namespace().unwrap_or_default();
-            if self.gate.admits(&ns, &t.name_any()) {
-                out.entry(ns).or_default().push(t);
+            let ns = t.metadata.namespace.as_deref().unwrap_or_default();
+            if !self
+                .gate
+                .admits(ns, t.metadata.name.as_deref().unwrap_or_default())
+            {
+                continue;
+            }
+            match out.get_mut(ns) {
+                Some(targets) => targets.push(t),
+                None => {
+                    out.insert(ns.to_string(), vec![t]);
+                }
             }
         }
         out

@@ -314,7 +314,7 @@ fn ready_pods(cache: &Cache, namespace: &str, selector: &str) -> Result<Vec<Arc<
     }
     let selector = crate::selector::parse_selector_text(selector)?;
     Ok(cache.pods.state_filter(|p| {
-        p.namespace().as_deref() == Some(namespace)
+        crate::cache::in_namespace(p, namespace)
             && crate::selector::selector_matches(&selector, p.labels())
             && crate::workload::pod_is_ready(p)
     }))

@@ -20,6 +20,9 @@
 //!   and says why the ones held are held.
 //! - `Applied` (True): every pod of every workload runs the suggestion (within the dead
 //!   band).
+//! - `AppliedAtCreation` (True): `update_mode: initial` and nothing left to do: new pods
+//!   get the suggestion when they are created, running ones keep their requests (the
+//!   message counts how many run it). Terminal: the target is not rechecked for it.
 //! - `Deleting` (False): the target is deleted; the message says where its revert is.
 //!
 //! Beside the step, `super::revert` decides the revert of a target that is not (or no
@@ -37,6 +40,9 @@ use prescale_api::quantity::Quantity;
 use prescale_api::target::status::{ReplicaFloor, Suggestion};
 
 use super::plan::TargetInputs;
+
+/// `AbleToScale` of an `update_mode: initial` target with nothing left to apply.
+pub const APPLIED_AT_CREATION: &str = "AppliedAtCreation";
 use super::replicas::{floor_of, horizontal_autonomous};
 use super::revert::{FinalizerChange, REVERT_RECHECK, RevertInputs, revert};
 use crate::actuate::Action;
@@ -346,8 +352,13 @@ fn rollout_step(
     } = PodCounts::total(&counts);
     actions.extend(floor.action);
     let steps = action_counts(&actions);
+    // `initial` applies at pod creation only (the pod webhook): with no action left, its
+    // running pods keep their requests by design, so nothing is pending and nothing is
+    // rechecked; new pods (a pod change wakes the target) are counted as they come.
     let (reason, recheck) = if at == pods && actions.is_empty() {
         ("Applied", None)
+    } else if policy.update_mode == UpdateMode::Initial && actions.is_empty() {
+        (APPLIED_AT_CREATION, None)
     } else {
         ("Applying", Some(policy.interval))
     };

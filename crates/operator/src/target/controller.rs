@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::defaults::TARGET_FINALIZER;
@@ -214,56 +213,82 @@ impl TargetContext {
     }
 }
 
-/// Reconciles one target (the `kube_runtime::applier` reconciler).
-pub async fn reconcile(
-    ast: Arc<AIScaleTarget>,
-    ctx: Arc<TargetContext>,
-) -> Result<Action, TargetError> {
+/// Reconciles one target; returns when to look at it again unless a change comes first
+/// (`None`: only on a change). A failure is retried with backoff for this target alone.
+pub async fn reconcile(ast: Arc<AIScaleTarget>, ctx: &TargetContext) -> Option<Duration> {
     let (ns, name) = (ast.namespace().unwrap_or_default(), ast.name_any());
     if !ctx.gate.admits(&ns, &name) {
-        return Ok(Action::await_change());
+        return None;
     }
     if let Some(at) = ctx.memory_of(&(ns.clone(), name.clone())).retry_at {
         let now = Instant::now();
         if at > now {
-            return Ok(Action::requeue(at - now));
+            return Some(at - now);
         }
     }
     let started = Instant::now();
-    let result = reconcile_target(&ast, &ctx, (ns.clone(), name.clone())).await;
+    let result = reconcile_target(&ast, ctx, (ns.clone(), name.clone())).await;
     let failure = result.as_ref().err().map(TargetError::reason);
     ctx.shared.metrics.reconciled("target", started, failure);
     let mut memory = ctx.memory_of(&(ns.clone(), name.clone()));
-    match &result {
-        Ok(_) => {
+    let wake = match &result {
+        Ok(wake) => {
             memory.failures = 0;
             memory.retry_at = None;
+            *wake
         }
         Err(e) => {
+            // 5 s, doubling up to 5 minutes, for this target only.
             memory.failures += 1;
-            memory.retry_at = Some(Instant::now() + delay(memory.failures));
+            let wait = delay(memory.failures);
+            memory.retry_at = Some(Instant::now() + wait);
             tracing::warn!(target = %format!("{ns}/{name}"), error = %e, failures = memory.failures, "reconcile failed; retrying this target with backoff");
+            wait
         }
-    }
+    };
     ctx.remember((ns, name), memory);
-    result
+    Some(wake)
 }
 
-/// The retry of a failed target: 5 s, doubling up to 5 minutes, for that target only.
-pub fn error_policy(ast: Arc<AIScaleTarget>, _: &TargetError, ctx: Arc<TargetContext>) -> Action {
-    let key = (ast.namespace().unwrap_or_default(), ast.name_any());
-    let wait = ctx
-        .memory_of(&key)
-        .retry_at
-        .map_or(delay(1), |at| at.saturating_duration_since(Instant::now()));
-    Action::requeue(wait)
+impl TargetContext {
+    /// Whether new samples (or a new collection failure) in its namespace concern `ast`:
+    /// a forecast of it is due at the new data time, or what its status says about the
+    /// collection is no longer true. Any other target of the namespace keeps its own
+    /// schedule: waking all of them at every collection (each namespace every 15 s) was
+    /// a reconcile storm that told nothing new.
+    pub fn collection_concerns(&self, ast: &AIScaleTarget) -> bool {
+        let ns = ast.namespace().unwrap_or_default();
+        let (data_time, failing) = {
+            let health = self.collector.lock().unwrap_or_else(|e| e.into_inner());
+            (health.last_data_time(&ns), health.failing(&ns).is_some())
+        };
+        let reported_collecting = ast
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "MetricsAvailable"))
+            .map(|c| c.status == "True");
+        if reported_collecting != Some(!failing) {
+            return true;
+        }
+        if ast.metadata.deletion_timestamp.is_some()
+            || !validate_target_spec(&ast.spec, Some(&ns)).is_empty()
+            || self.cache.resolve(ast).is_empty()
+        {
+            return false;
+        }
+        let key = (ns, ast.name_any());
+        let memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let empty = BTreeMap::new();
+        let last = memory.get(&key).map_or(&empty, |m| &m.last_forecast);
+        !forecast::due(&ast.spec, data_time, last, &format!("{}/{}", key.0, key.1)).is_empty()
+    }
 }
 
 async fn reconcile_target(
     ast: &AIScaleTarget,
     ctx: &TargetContext,
     key: Key,
-) -> Result<Action, TargetError> {
+) -> Result<Duration, TargetError> {
     let (ns, name) = key.clone();
     let id = format!("{ns}/{name}");
     let workloads = ctx.cache.resolve(ast);
@@ -352,7 +377,7 @@ async fn reconcile_target(
     let provisioning = provisioning(&outcome.status, &workloads);
     ctx.set_provisioning(&memory.provisioning, &provisioning);
     memory.provisioning = provisioning;
-    let applied = apply(ctx, ast, &mut memory, outcome).await;
+    let applied = apply(ctx, ast, &workloads, &mut memory, outcome).await;
     let next_forecast = forecast::next(&ast.spec, &memory.last_forecast, &id);
     ctx.remember(key, memory);
     applied?;
@@ -374,7 +399,7 @@ async fn reconcile_target(
                 .max(Duration::from_millis(200)),
         );
     }
-    Ok(Action::requeue(wake))
+    Ok(wake)
 }
 
 /// Reads the history of `workloads` and runs the `due` directions' forecasts on the pool.
@@ -465,6 +490,7 @@ async fn run_forecast(
 async fn apply(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
+    workloads: &[WorkloadView],
     memory: &mut Memory,
     outcome: TargetOutcome,
 ) -> Result<(), TargetError> {
@@ -520,11 +546,9 @@ async fn apply(
         .map_err(finalizer_err("adding the finalizer to"))?;
     }
     // Forget issued restarts the cache now shows on the template.
-    let cached_tokens: BTreeMap<String, Option<String>> = ctx
-        .cache
-        .resolve(ast)
-        .into_iter()
-        .map(|w| (w.id(), w.restart_token))
+    let cached_tokens: BTreeMap<String, Option<String>> = workloads
+        .iter()
+        .map(|w| (w.id(), w.restart_token.clone()))
         .collect();
     memory
         .restarts_issued

@@ -92,8 +92,14 @@ impl WorkloadView {
             name: obj.name_any(),
             uid: obj.uid().unwrap_or_default(),
             labels: obj.labels().clone(),
-            pod_labels: serde_json::from_value(template["metadata"]["labels"].clone())
-                .unwrap_or_default(),
+            // Read in place: views are made for every workload of a template pass, the
+            // janitor and the dashboard, and at each reconcile.
+            pod_labels: template["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
             replicas: spec["replicas"]
                 .as_u64()
                 .map_or(1, |r| u32::try_from(r).unwrap_or(u32::MAX)),
