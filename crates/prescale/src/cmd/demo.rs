@@ -498,6 +498,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut config = kube::Config::new(url.parse().context("the simulated cluster's URL")?);
         config.default_namespace = "default".into();
         let client = prescale_operator::client::operator_client(config).context("connecting to the simulated cluster")?;
+        let webhook_port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .context("finding a free port for the admission webhooks")?
+            .port();
         let operator = OperatorConfig {
             namespace: "prescale-system".into(),
             metrics_addr: None,
@@ -519,7 +523,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &format!("--dashboard-port {}", args.dashboard_port),
                 "another demo or operator may be using it: pass --dashboard-port 0 for a free port",
             ).await?,
-            webhook: None,
+            // The admission webhooks, registered by URL: new pods start with their
+            // autonomous target's requests, and the `*/scale` webhook holds the replica
+            // floor against the HPA's own writes (without it the HPA would undo each
+            // raise at its next sync).
+            webhook: Some(prescale_operator::webhook::WebhookConfig {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], webhook_port)),
+                certs: prescale_operator::webhook::CertSource::SelfSigned,
+                url: Some(format!("https://127.0.0.1:{webhook_port}")),
+                service: prescale_operator::install::APP.into(),
+                refresh: Duration::from_secs(600),
+            }),
         };
         let dashboard_url = format!("http://{}", operator.dashboard.as_ref().and_then(|l| l.local_addr().ok()).context("the dashboard's address")?);
         // Writes from the dashboard need a token the (simulated) API server's TokenReview
