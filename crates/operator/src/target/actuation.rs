@@ -10,7 +10,9 @@
 //! - Only `horizontal` autonomous: `horizontal::floor`'s reason — `Applied` / `Applying`
 //!   (True: the floor is held, the workload is being scaled up to it), `WaitingForData`
 //!   (True), `NoSingleWorkload` / `HpaNotFound` / `MultipleHpas` / `MissingRequests`
-//!   (False: nothing is applied, the message says what to fix). With vertical autonomous
+//!   (False: nothing is applied, the message says what to fix), `FloorNotHeld` (False:
+//!   the HPA undid the last raise — the `*/scale` webhook is not answering — so the next
+//!   waits `RAISE_INTERVAL_SECS`). With vertical autonomous
 //!   too, horizontal's note is added to the vertical message and its action to the step.
 //! - `InvalidVerticalPolicy` (False): `spec.vertical` or a container's resources cannot be
 //!   read (the field is named).
@@ -220,8 +222,17 @@ fn rollout_step(
     };
     if !vertical_auto {
         let ok = !crate::horizontal::floor::HPA_PROBLEMS.contains(&floor.reason);
-        // A scale-up in steps continues within a minute (cluster time).
-        let recheck = floor.action.is_some().then_some(Duration::from_secs(60));
+        // A scale-up in steps continues within a minute (cluster time); a raise the HPA
+        // undid is tried again once its interval has passed.
+        let recheck = if floor.action.is_some() {
+            Some(Duration::from_secs(60))
+        } else if floor.reason == "FloorNotHeld" {
+            Some(Duration::from_secs(
+                crate::horizontal::floor::RAISE_INTERVAL_SECS as u64,
+            ))
+        } else {
+            None
+        };
         return Actuation {
             actions: floor.action.into_iter().collect(),
             recheck,

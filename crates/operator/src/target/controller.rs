@@ -100,6 +100,9 @@ struct Memory {
     refused: BTreeSet<(String, String)>,
     /// When this process last evicted a pod of each workload (`Kind/name`), cluster seconds.
     last_evictions: BTreeMap<String, i64>,
+    /// When this process last raised each workload's replicas (`Kind/name`), cluster
+    /// seconds, and to how many: a raise the HPA undoes is not repeated at once.
+    last_raises: BTreeMap<String, (i64, u32)>,
     /// The last restart token this process issued per workload (`Kind/name`), until the
     /// cache shows it on the workload's template (after that the template says it).
     restarts_issued: BTreeMap<String, String>,
@@ -365,6 +368,7 @@ async fn reconcile_target(
         oom_kills,
         refused: memory.refused.clone(),
         last_evictions: memory.last_evictions.clone(),
+        last_raises: memory.last_raises.clone(),
         restarts_issued: memory.restarts_issued.clone(),
         has_finalizer: ast.finalizers().iter().any(|f| f == TARGET_FINALIZER),
         deleting_since,
@@ -592,6 +596,12 @@ async fn apply(
             (action, &applied, &suggestion)
         {
             memory.refused.insert((id.clone(), pod.clone()));
+        }
+        if let (ClusterAction::ScaleUp { workload, to, .. }, Applied::Done) = (action, &applied) {
+            memory.last_raises.insert(
+                workload_id(&workload.kind, &workload.name),
+                (ctx.clock.now().as_second(), *to),
+            );
         }
         if let (ClusterAction::Evict { workload, .. }, Applied::Done) = (action, &applied) {
             memory.last_evictions.insert(

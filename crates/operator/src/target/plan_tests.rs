@@ -37,6 +37,7 @@ fn inputs() -> TargetInputs {
         oom_kills: vec![],
         refused: Default::default(),
         last_evictions: Default::default(),
+        last_raises: Default::default(),
         restarts_issued: Default::default(),
         has_finalizer: false,
         deleting_since: None,
