@@ -73,6 +73,26 @@ pub fn histories(
         .collect()
 }
 
+/// The Prometheus backfill of the custom metrics a target's horizontal forecast reads:
+/// (history id, query) of those Prometheus can give back (`promql::custom_query`).
+pub fn backfill_queries(
+    spec: &AIScaleTargetSpec,
+    workloads: &[WorkloadView],
+    hpa: Option<&HpaView>,
+) -> Vec<(String, String)> {
+    let (Some(h), [w]) = (spec.horizontal.as_ref(), workloads) else {
+        return vec![];
+    };
+    horizontal_metrics(hpa, h)
+        .custom
+        .iter()
+        .filter_map(|m| {
+            let query = crate::backfill::promql::custom_query(&w.namespace, &w.kind, &w.name, m)?;
+            Some((m.id(), query))
+        })
+        .collect()
+}
+
 /// Records the custom metrics of a namespace's targets; remembers when each was last
 /// recorded and the last failure of each (logged once).
 #[derive(Default)]

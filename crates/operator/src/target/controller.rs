@@ -416,9 +416,11 @@ async fn run_forecast(
     t: i64,
 ) -> Result<ForecastOutcome, TargetError> {
     let target = format!("{}/{}", ast.namespace().unwrap_or_default(), ast.name_any());
+    let hpa = single_hpa(&ctx.cache, workloads);
     let backfilled = backfilled_days(
         ctx.backfill.as_ref(),
         workloads,
+        &crate::horizontal::sampler::backfill_queries(&ast.spec, workloads, hpa.as_ref()),
         ctx.clock.now().as_second(),
     );
     let permit = ctx
@@ -430,7 +432,6 @@ async fn run_forecast(
             target: target.clone(),
             message: e.to_string(),
         })?;
-    let hpa = single_hpa(&ctx.cache, workloads);
     let (store, spec, workloads, due, prior) = (
         ctx.store.clone(),
         ast.spec.clone(),
