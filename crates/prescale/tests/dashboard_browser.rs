@@ -315,11 +315,21 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        b.find_all(Locator::Css("tr.target")).await.unwrap().len(),
-        1,
-        "filtered to shop/search-ast"
-    );
+    // The filter's answer is a new page: wait for it rather than count the old one's rows.
+    eventually("the table filtered to shop/search-ast", 30, || {
+        let b = &b;
+        async move {
+            b.current_url()
+                .await
+                .is_ok_and(|u| u.as_str().contains("search"))
+                && b.find_all(Locator::Css("tr.target"))
+                    .await
+                    .map(|r| r.len())
+                    .unwrap_or(0)
+                    == 1
+        }
+    })
+    .await;
     shot(&b, "targets-filtered").await;
 
     // Overview.
