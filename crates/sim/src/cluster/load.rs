@@ -288,14 +288,24 @@ mod tests {
         pod
     }
 
-    #[test]
-    fn demand_follows_the_template_not_what_the_pod_was_resized_to() {
+    /// A store with a stopped clock, the pods key, and the base requests of a template of
+    /// one container at 1 cpu and 256Mi.
+    fn one_cpu_template() -> (jiff::Timestamp, Store, (String, String), String) {
         let start = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let mut store = Store::new(Arc::new(Clock::new(start, 0.0)));
-        let pods = ("".to_string(), "pods".to_string());
+        let store = Store::new(Arc::new(Clock::new(start, 0.0)));
         let template =
             [json!({"name": "app", "resources": {"requests": {"cpu": "1", "memory": "256Mi"}}})];
-        let base = base_requests(&template);
+        (
+            start,
+            store,
+            ("".to_string(), "pods".to_string()),
+            base_requests(&template),
+        )
+    }
+
+    #[test]
+    fn demand_follows_the_template_not_what_the_pod_was_resized_to() {
+        let (_, mut store, pods, base) = one_cpu_template();
         // Created at 1 cpu, resized to 100m: still the demand of 1 cpu.
         store
             .create(
@@ -327,12 +337,7 @@ mod tests {
 
     #[test]
     fn demand_scale_multiplies_the_demand_and_pod_usage_matches_what_pods_report() {
-        let start = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let mut store = Store::new(Arc::new(Clock::new(start, 0.0)));
-        let pods = ("".to_string(), "pods".to_string());
-        let template =
-            [json!({"name": "app", "resources": {"requests": {"cpu": "1", "memory": "256Mi"}}})];
-        let base = base_requests(&template);
+        let (start, mut store, pods, base) = one_cpu_template();
         for (i, scale) in [(0, None), (1, Some("4")), (2, Some("-3"))] {
             let mut pod = ready_pod(
                 &format!("w{i}-0"),
