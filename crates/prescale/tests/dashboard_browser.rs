@@ -144,7 +144,9 @@ async fn add_autonomous_target(client: &kube::Client) {
         "metadata": {"name": "search-ast", "namespace": "shop"},
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "search"},
                  "model": {"forecast_blocks": "15m", "forecast_interval": "15m", "mode": "balanced"},
-                 "vertical": {"mode": "autonomous", "containers": [{"name": "*"}]}}}))
+                 // Autonomous needs lower bounds: the demo's validating webhook says so.
+                 "vertical": {"mode": "autonomous", "containers": [{"name": "*",
+                     "cpu": {"lowerbound": "50m"}, "memory": {"lowerbound": "64Mi"}}]}}}))
     .unwrap();
     Api::<AIScaleTarget>::namespaced(client.clone(), "shop")
         .create(&PostParams::default(), &t)
