@@ -74,7 +74,6 @@ pub async fn read_pause(client: &Client, namespace: &str) -> Result<PauseState, 
     Ok(pause_state(cm.as_ref().and_then(|c| c.data.as_ref())))
 }
 
-/// Targets reconciled at once.
 /// Target reconciles at once. Bounded, so a burst (the pause, a resync) is a steady stream
 /// of requests rather than thousands at once; reconciles waiting for the forecast pool
 /// hold a slot, hence room to spare.

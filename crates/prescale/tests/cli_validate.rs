@@ -136,3 +136,13 @@ fn malformed_yaml_is_named_by_file_and_line() {
     );
     assert!(!err.contains("<input>"), "{err}");
 }
+
+#[test]
+fn a_manifest_without_documents_is_a_problem() {
+    for empty in ["", "# only a comment\n---\n"] {
+        let out = validate(empty);
+        assert_eq!(out.status.code(), Some(1), "{empty:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("-: no documents"), "{err}");
+    }
+}

@@ -140,7 +140,10 @@ where
                 Ok(Event::Init) => {}
                 Err(e) if !failing => {
                     failing = true;
-                    tracing::warn!(resource = %what, error = %e, "watch failed; retrying with backoff");
+                    match failure_hint(&e) {
+                        Some(hint) => tracing::warn!(resource = %what, error = %e, hint, "watch failed; retrying with backoff"),
+                        None => tracing::warn!(resource = %what, error = %e, "watch failed; retrying with backoff"),
+                    }
                     continue;
                 }
                 Err(e) => {
@@ -153,6 +156,28 @@ where
             }
         }
     })
+}
+
+/// What a user can do about a watch that fails to list: the two causes that never clear
+/// by themselves are a resource the API server does not serve (prescale's CRDs not
+/// installed) and a permission the operator's account lacks.
+fn failure_hint(e: &watcher::Error) -> Option<&'static str> {
+    let (watcher::Error::InitialListFailed(kube::Error::Api(status))
+    | watcher::Error::WatchStartFailed(kube::Error::Api(status))) = e
+    else {
+        return None;
+    };
+    match status.code {
+        404 => Some(
+            "the API server does not serve this resource: install prescale's CRDs \
+             (`prescale install`, or `prescale crds | kubectl apply -f -`)",
+        ),
+        403 => Some(
+            "the operator's account may not list or watch this resource: apply the RBAC \
+             rules of `prescale install` (or the Helm chart) to its ServiceAccount",
+        ),
+        _ => None,
+    }
 }
 
 fn ready_future<K>(store: reflector::Store<K>) -> futures::future::BoxFuture<'static, ()>
@@ -553,4 +578,24 @@ fn watch_optional_kind(
             let _ = settled_rx.wait_for(|s| *s).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listing_failed(code: u16) -> watcher::Error {
+        watcher::Error::InitialListFailed(kube::Error::Api(Box::new(kube::core::Status {
+            code,
+            ..Default::default()
+        })))
+    }
+
+    #[test]
+    fn a_missing_crd_or_permission_gets_a_hint_and_other_failures_none() {
+        assert!(failure_hint(&listing_failed(404)).unwrap().contains("prescale crds"));
+        assert!(failure_hint(&listing_failed(403)).unwrap().contains("RBAC"));
+        assert_eq!(failure_hint(&listing_failed(500)), None);
+        assert_eq!(failure_hint(&watcher::Error::NoResourceVersion), None);
+    }
 }

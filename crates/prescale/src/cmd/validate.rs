@@ -54,6 +54,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
+        if docs.is_empty() {
+            // As `kubectl apply -f` refuses a file without objects: an empty manifest is
+            // almost always the wrong file or a failed template render, not a valid one.
+            lines.push(Line(
+                Stream::Err,
+                format!("{shown}: no documents (the file is empty or holds only comments)"),
+            ));
+            problems += 1;
+            continue;
+        }
         for (i, doc) in docs.iter().enumerate() {
             let at = format!(
                 "{shown}: document {} ({})",
