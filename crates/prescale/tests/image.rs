@@ -1,12 +1,12 @@
 //! scripts/image: the OCI archive it writes is unpacked the way a container runtime does
 //! (index → manifest → config and layers), and prescale runs out of that root filesystem,
-//! chrooted into it as the image's user, so it can use nothing the image lacks (a
-//! dynamically linked binary would not even start there).
+//! chrooted into it as the image's user, so it can use nothing the image lacks (not even a
+//! shared library of this machine: the image must carry each one the binary loads).
 //!
-//! The image is built with `--dev`: the same script, static linking and assembly as a
-//! release image, but a dev-profile binary, because a release build takes 8+ minutes on
-//! the 2-core machine CI runs on. cargo keeps the build, so a second run only reassembles
-//! the image. PRESCALE_SKIP_IMAGE=1 skips the test (developers only; CI never sets it).
+//! The image is built with `--binary`: the same script and assembly as a release image,
+//! around the dev-profile binary this test suite has just built, because a release build
+//! takes 8+ minutes on the 2-core machine CI runs on. PRESCALE_SKIP_IMAGE=1 skips the test
+//! (developers only; CI never sets it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -98,7 +98,8 @@ fn image_archive_runs_prescale_from_its_root_filesystem() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("prescale.oci.tar");
     run(Command::new(repo().join("scripts/image"))
-        .arg("--dev")
+        .arg("--binary")
+        .arg(env!("CARGO_BIN_EXE_prescale"))
         .arg("--out")
         .arg(&archive));
 
