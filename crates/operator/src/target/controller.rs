@@ -410,7 +410,7 @@ async fn reconcile_target(
 async fn run_forecast(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     previous: Option<prescale_api::target::status::Suggestion>,
     due: &[Direction],
     t: i64,
@@ -495,7 +495,7 @@ async fn run_forecast(
 async fn apply(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     memory: &mut Memory,
     outcome: TargetOutcome,
 ) -> Result<(), TargetError> {
