@@ -52,10 +52,20 @@ impl Enrolment {
         }
         // A template's spec and deletion are in its resourceVersion.
         for t in cache.templates.state() {
-            add(one(("template", &t.metadata.name, &t.metadata.resource_version)));
+            add(one((
+                "template",
+                &t.metadata.name,
+                &t.metadata.resource_version,
+            )));
         }
         for w in cache.workloads() {
-            add(one((&w.namespace, &w.kind, &w.name, &w.labels, &w.pod_labels)));
+            add(one((
+                &w.namespace,
+                &w.kind,
+                &w.name,
+                &w.labels,
+                &w.pod_labels,
+            )));
         }
         for w in &self.scaled {
             add(one(("scaled", w)));

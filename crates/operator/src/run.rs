@@ -310,13 +310,15 @@ pub async fn run(
 
     // The history of workloads no target resolves any more is discarded (seed 002).
     let (janitor_tx, janitor_rx) = mpsc::unbounded::<()>();
-    tasks.0.push(tokio::spawn(crate::janitor::discard_unenrolled(
-        cache.clone(),
-        pod_autoscalers,
-        store.clone(),
-        janitor_rx,
-        config.resync,
-    )));
+    tasks
+        .0
+        .push(tokio::spawn(crate::janitor::discard_unenrolled(
+            cache.clone(),
+            pod_autoscalers,
+            store.clone(),
+            janitor_rx,
+            config.resync,
+        )));
     let _ = janitor_tx.unbounded_send(());
 
     // Changes → work.

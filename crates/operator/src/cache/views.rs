@@ -112,7 +112,10 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again[0]), "unchanged: the same view");
         let changed = views.of(&kind, &deployment("a", "2", "api"));
         assert!(!Arc::ptr_eq(&first, &changed));
-        assert_eq!(changed.pod_labels["app"], "api", "a new version is read again");
+        assert_eq!(
+            changed.pod_labels["app"], "api",
+            "a new version is read again"
+        );
         assert_eq!(views.len(), 1, "one view per object");
     }
 

@@ -440,11 +440,7 @@ fn watch_kind(
     let store = w.as_reader();
     let tx = changes.clone();
     let kind_name = kind.kind.clone();
-    let (views, relists, listed) = (
-        cache.views.clone(),
-        cache.relists.clone(),
-        store.clone(),
-    );
+    let (views, relists, listed) = (cache.views.clone(), cache.relists.clone(), store.clone());
     let task = reflect(
         &kind.plural,
         Api::all_with(client.clone(), &resource),

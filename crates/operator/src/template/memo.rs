@@ -112,8 +112,7 @@ impl PlanMemo {
         relists: u64,
     ) -> Plan {
         self.passes += 1;
-        if self.templates != templates || self.relists != relists || self.passes > FULL_PASS_EVERY
-        {
+        if self.templates != templates || self.relists != relists || self.passes > FULL_PASS_EVERY {
             self.kept.clear();
             self.templates = templates.to_vec();
             self.relists = relists;
@@ -257,7 +256,10 @@ mod tests {
         workloads[3] = workload(3, true);
         let plan = memo.plan("prod", &templates, &workloads, &targets, 1);
         assert_eq!(memo.last_planned, 2);
-        assert_eq!(plan, plan_template("prod", &templates, &workloads, &targets));
+        assert_eq!(
+            plan,
+            plan_template("prod", &templates, &workloads, &targets)
+        );
         assert!(plan.actions.contains(&Action::Delete {
             namespace: "ns1".into(),
             name: "w1-ast".into()
@@ -280,7 +282,11 @@ mod tests {
                 memo.last_planned
             })
             .collect();
-        assert_eq!(planned.iter().filter(|n| **n == 50).count(), 1, "{planned:?}");
+        assert_eq!(
+            planned.iter().filter(|n| **n == 50).count(),
+            1,
+            "{planned:?}"
+        );
     }
 
     #[test]
@@ -308,7 +314,10 @@ mod tests {
         let respecced = views.of_all(&[target(2, None, "4")]);
         assert!(!Arc::ptr_eq(&relabelled[0], &respecced[0]));
         assert!(views.of_all(&[]).is_empty());
-        assert!(views.by_uid.is_empty(), "a target that is gone is forgotten");
+        assert!(
+            views.by_uid.is_empty(),
+            "a target that is gone is forgotten"
+        );
     }
 
     #[derive(Debug, Clone)]

@@ -183,7 +183,13 @@ pub fn plan_template(
     targets: &[Arc<TargetView>],
 ) -> Plan {
     plan_template_with(name, templates, workloads, targets, |w, index| {
-        Arc::new(plan_workload(name, templates, w, index.on(w), index.named_for(w)))
+        Arc::new(plan_workload(
+            name,
+            templates,
+            w,
+            index.on(w),
+            index.named_for(w),
+        ))
     })
 }
 
@@ -212,10 +218,7 @@ pub fn plan_template_with(
         return plan;
     }
     let index = TargetIndex::new(targets);
-    let parts: Vec<Arc<WorkloadPlan>> = workloads
-        .iter()
-        .map(|w| of_workload(w, &index))
-        .collect();
+    let parts: Vec<Arc<WorkloadPlan>> = workloads.iter().map(|w| of_workload(w, &index)).collect();
     let mut wanted: HashSet<(&str, &str)> = HashSet::new();
     for part in &parts {
         plan.actions.extend(part.action.iter().cloned());

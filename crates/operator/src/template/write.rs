@@ -356,7 +356,8 @@ mod tests {
     fn writes_stand_in_for_the_cache_until_it_shows_them() {
         let now = Instant::now();
         let mut e = Expectations::default();
-        let views = |ts: &[Arc<AIScaleTarget>]| ts.iter().map(|t| Arc::new(target_view(t))).collect();
+        let views =
+            |ts: &[Arc<AIScaleTarget>]| ts.iter().map(|t| Arc::new(target_view(t))).collect();
         let old = target("web", "1", "10%");
         // Updated (rv 1 → 2), created, deleted; the cache has seen none of it.
         let updated = target("web", "2", "25%");
