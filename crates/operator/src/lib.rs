@@ -16,6 +16,7 @@ pub mod finalizer;
 pub mod horizontal;
 pub mod http;
 pub mod install;
+pub mod janitor;
 pub mod leader;
 pub mod metrics;
 pub mod metrics_api;

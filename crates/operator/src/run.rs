@@ -309,13 +309,15 @@ pub async fn run(
 
     // The history of workloads no target resolves any more is discarded (seed 002).
     let (janitor_tx, janitor_rx) = mpsc::unbounded::<()>();
-    tasks.0.push(tokio::spawn(discard_unenrolled(
-        cache.clone(),
-        pod_autoscalers,
-        store.clone(),
-        janitor_rx,
-        config.resync,
-    )));
+    tasks
+        .0
+        .push(tokio::spawn(crate::janitor::discard_unenrolled(
+            cache.clone(),
+            pod_autoscalers,
+            store.clone(),
+            janitor_rx,
+            config.resync,
+        )));
     let _ = janitor_tx.unbounded_send(());
 
     // Changes → work.
@@ -415,77 +417,4 @@ pub async fn run(
         let _ = tokio::task::spawn_blocking(move || store.release_claims(&worker)).await;
     }
     Ok(())
-}
-
-/// Deletes the history of every workload no target resolves and no template owns (seed
-/// 002: unenrolling discards history), when a target goes, when kinds change, and at every resync. Judged
-/// on every target, before claims split them, so each process reaches the same verdict.
-async fn discard_unenrolled(
-    cache: Arc<Cache>,
-    pod_autoscalers: crate::podautoscaler::controller::PodAutoscalers,
-    store: Arc<dyn HistoryStore>,
-    mut wake: mpsc::UnboundedReceiver<()>,
-    resync: Duration,
-) {
-    loop {
-        tokio::select! {
-            _ = wake.next() => {}
-            _ = tokio::time::sleep(resync) => {}
-        }
-        // Fold a burst of deletions into one pass.
-        while let Ok(()) = wake.try_recv() {}
-        // PodAutoscalers' targets are enrolled too; until they are listed, judge nothing.
-        let Some(scaled) = pod_autoscalers.targets() else {
-            continue;
-        };
-        // Enrolled: resolved by a target, or owned by a live template (whose target may
-        // not be created yet — at start-up, or after the template appears).
-        let templates: Vec<_> = cache
-            .templates
-            .state()
-            .iter()
-            .map(|t| crate::template::controller::view(t))
-            .filter(|t| !t.deleting)
-            .collect();
-        let enrolled: std::collections::HashSet<(String, String, String)> = cache
-            .targets
-            .state()
-            .iter()
-            .flat_map(|t| cache.resolve(t))
-            .chain(
-                cache
-                    .workloads()
-                    .into_iter()
-                    .filter(|w| crate::template::plan::owner_of(&templates, w).is_some()),
-            )
-            .map(|w| (w.namespace, w.kind, w.name))
-            .chain(scaled)
-            .collect();
-        let store = store.clone();
-        let discarded = tokio::task::spawn_blocking(move || {
-            let held: std::collections::HashSet<(String, String, String)> = store
-                .series()?
-                .into_iter()
-                .map(|k| (k.namespace, k.kind, k.workload))
-                .collect();
-            let mut discarded = vec![];
-            for w in held.difference(&enrolled) {
-                store.delete_workload(&w.0, &w.1, &w.2)?;
-                discarded.push(w.clone());
-            }
-            Ok::<_, prescale_store::StoreError>(discarded)
-        })
-        .await;
-        match discarded {
-            Ok(Ok(gone)) => {
-                for (ns, kind, name) in gone {
-                    tracing::info!(namespace = %ns, kind = %kind, name = %name, "workload unenrolled: its history is discarded");
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "discarding unenrolled history failed; retried at the next change")
-            }
-            Err(e) => tracing::warn!(error = %e, "discarding unenrolled history did not finish"),
-        }
-    }
 }

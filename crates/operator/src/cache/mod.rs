@@ -10,9 +10,11 @@
 mod decode;
 pub mod strip;
 mod target_changes;
+mod views;
 mod watch;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
@@ -26,6 +28,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 
+pub use self::views::WorkloadViews;
 pub use self::watch::{CacheTasks, start};
 use crate::collector::owners::{WorkloadRef, controller, workload_of_pod};
 use crate::pause::PauseState;
@@ -105,6 +108,10 @@ pub struct Cache {
     /// Events whose `involvedObject` is an AIScaleTarget (field selector).
     pub target_events: Store<Event>,
     pause: tokio::sync::watch::Receiver<PauseState>,
+    /// Workload views, built once per version of each workload (`views`).
+    views: Arc<WorkloadViews>,
+    /// How many (re)lists of targets, templates and workloads have completed.
+    relists: Arc<AtomicU64>,
 }
 
 impl Cache {
@@ -126,51 +133,51 @@ impl Cache {
     }
 
     /// Every workload in scope.
-    pub fn workloads(&self) -> Vec<WorkloadView> {
+    pub fn workloads(&self) -> Vec<Arc<WorkloadView>> {
         self.workload_stores()
             .iter()
-            .flat_map(|(kind, store)| {
-                store
-                    .state()
-                    .into_iter()
-                    .map(move |o| WorkloadView::of(kind, &o))
-            })
+            .flat_map(|(kind, store)| self.views.of_all(kind, store.state().iter().map(|o| &**o)))
             .collect()
     }
 
     /// The workloads of one namespace.
-    pub fn workloads_in(&self, namespace: &str) -> Vec<WorkloadView> {
+    pub fn workloads_in(&self, namespace: &str) -> Vec<Arc<WorkloadView>> {
         self.workload_stores()
             .iter()
             .flat_map(|(kind, store)| {
-                store
-                    .state_filter(|o| in_namespace(o, namespace))
-                    .into_iter()
-                    .map(move |o| WorkloadView::of(kind, &o))
+                let objects = store.state_filter(|o| in_namespace(o, namespace));
+                self.views.of_all(kind, objects.iter().map(|o| &**o))
             })
             .collect()
     }
 
     /// One workload, when it exists and its kind is served.
-    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<WorkloadView> {
+    pub fn workload(&self, kind: &str, namespace: &str, name: &str) -> Option<Arc<WorkloadView>> {
         let stores = self.workloads.read().unwrap_or_else(|e| e.into_inner());
         let (kind, store) = stores.get(kind)?;
         let key = ObjectRef::new_with(name, kind.api_resource()).within(namespace);
-        store.get(&key).map(|o| WorkloadView::of(kind, &o))
+        store.get(&key).map(|o| self.views.of(kind, &o))
     }
 
-    /// The workloads `target` resolves (see `workload::resolve`), without scanning every
+    /// The workloads `target` resolves (see `workload::resolves`), without scanning every
     /// workload when it names one by `scaleTargetRef`.
-    pub fn resolve(&self, target: &AIScaleTarget) -> Vec<WorkloadView> {
+    pub fn resolve(&self, target: &AIScaleTarget) -> Vec<Arc<WorkloadView>> {
         let ns = target.namespace().unwrap_or_default();
         let candidates = match &target.spec.scale_target_ref {
             Some(r) => self.workload(&r.kind, &ns, &r.name).into_iter().collect(),
             None => self.workloads_in(&ns),
         };
-        crate::workload::resolve(target, &candidates)
+        candidates
             .into_iter()
-            .cloned()
+            .filter(|w| crate::workload::resolves(target, w))
             .collect()
+    }
+
+    /// How many (re)lists of targets, templates and workloads have completed: a pass that
+    /// keeps what it decided per object (the template plan's memo) starts again from
+    /// scratch when this changes, as after a watch was down.
+    pub fn relists(&self) -> u64 {
+        self.relists.load(Ordering::Relaxed)
     }
 
     /// The workload a pod belongs to.

@@ -3,9 +3,10 @@
 //! relevant event reported as a `Change`. Optional workload kinds (Argo Rollouts) are
 //! watched while their CustomResourceDefinition is established.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Debug;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures::{StreamExt, TryStreamExt};
@@ -201,9 +202,11 @@ pub fn start(
     let mut tasks = vec![];
     let mut ready = vec![];
 
+    let relists = Arc::new(AtomicU64::new(0));
     let w = Writer::<AIScaleTarget>::new(());
     let targets = w.as_reader();
     let tx = changes.clone();
+    let listed = relists.clone();
     let mut skipper = super::decode::Skipper::new(targets.clone());
     let events = watcher::watcher(
         Api::<super::decode::Decoded>::all(client.clone()),
@@ -230,6 +233,9 @@ pub fn start(
         {
             let mut changes = super::target_changes::TargetChanges::default();
             move |seen| {
+                if matches!(seen, Seen::Listed) {
+                    listed.fetch_add(1, Ordering::Relaxed);
+                }
                 for change in changes.seen(seen) {
                     let _ = tx.send(change);
                 }
@@ -241,6 +247,7 @@ pub fn start(
     let w = Writer::<ClusterAIScaleTemplate>::new(());
     let templates = w.as_reader();
     let tx = changes.clone();
+    let listed = relists.clone();
     let mut template_config = all.clone();
     template_config.label_selector = scope.template_selector.clone();
     tasks.push(reflect(
@@ -252,7 +259,10 @@ pub fn start(
         |t| {
             t.metadata.managed_fields = None;
         },
-        move |_| {
+        move |seen| {
+            if matches!(seen, Seen::Listed) {
+                listed.fetch_add(1, Ordering::Relaxed);
+            }
             let _ = tx.send(Change::Template);
         },
     ));
@@ -419,6 +429,8 @@ pub fn start(
         pdbs,
         target_events,
         pause: pause_rx,
+        views: Arc::default(),
+        relists,
     });
     let tasks = Arc::new(Mutex::new(tasks));
     for kind in Kind::all() {
@@ -453,6 +465,7 @@ fn watch_kind(
     let store = w.as_reader();
     let tx = changes.clone();
     let kind_name = kind.kind.clone();
+    let (views, relists, listed) = (cache.views.clone(), cache.relists.clone(), store.clone());
     let task = reflect(
         &kind.plural,
         Api::all_with(client.clone(), &resource),
@@ -462,8 +475,18 @@ fn watch_kind(
         workload::strip,
         move |seen| {
             let o = match seen {
-                Seen::Applied(o) | Seen::Relisted(o) | Seen::Deleted(o) => o,
-                Seen::Listed => return,
+                Seen::Applied(o) | Seen::Relisted(o) => o,
+                Seen::Deleted(o) => {
+                    views.forget(o.metadata.uid.as_deref().unwrap_or_default());
+                    o
+                }
+                Seen::Listed => {
+                    let live: HashSet<String> =
+                        listed.state().iter().filter_map(|o| o.uid()).collect();
+                    views.retain_kind(&kind_name, |uid| live.contains(uid));
+                    relists.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
             };
             let _ = tx.send(Change::Workload {
                 kind: kind_name.clone(),
@@ -545,6 +568,7 @@ fn watch_optional_kind(
             }
             (false, true) => {
                 kind_task = None;
+                cache.views.retain_kind(&kind_for_task.kind, |_| false);
                 cache
                     .workloads
                     .write()

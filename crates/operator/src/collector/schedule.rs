@@ -86,8 +86,8 @@ impl Collector {
                 .iter()
                 .flat_map(|t| self.cache.resolve(t))
                 .map(|w| WorkloadRef {
-                    kind: w.kind,
-                    name: w.name,
+                    kind: w.kind.clone(),
+                    name: w.name.clone(),
                 })
                 .collect();
             let pods: Vec<_> = pods

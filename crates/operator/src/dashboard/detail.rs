@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use prescale_store::{HistoryStore, Metric, SeriesKey};
 use serde::Serialize;
@@ -39,7 +40,7 @@ pub struct Detail {
 /// Sums, per bucket time, the bucket maxima of each workload container's `metric`.
 fn summed(
     store: &dyn HistoryStore,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     metric: Metric,
     from: i64,
     to: i64,
@@ -85,7 +86,7 @@ fn rises(series: &[(i64, f64)]) -> Vec<(i64, f64)> {
 pub fn gather(
     store: &dyn HistoryStore,
     target: TargetRow,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     timeline: Vec<Point>,
     pauses: Vec<PausePeriod>,
     events: Vec<EventRow>,

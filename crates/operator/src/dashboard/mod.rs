@@ -19,8 +19,8 @@ mod routes;
 pub mod snapshot;
 pub mod timeline;
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use kube::Client;
 use prescale_store::HistoryStore;
@@ -35,9 +35,17 @@ use crate::clock::Clock;
 pub use self::routes::router;
 
 /// How often the sampler reads every target into rows (the timeline's point and what the
-/// overview and targets pages show until the next sample), in real time; less often when
-/// a sample takes more than a fifth of it.
+/// overview and targets pages show until the next sample), in real time, while someone
+/// views the dashboard; less often when a sample takes more than a fifth of it. The pause
+/// is recorded this often whatever happens.
 pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How often it reads them when no page has been viewed for `VIEWED_FOR`: the timeline
+/// keeps its points (a change shows at most this late in it), but an idle dashboard does
+/// not read every target and series every few seconds — on a large cluster that was a
+/// tenth of the operator's CPU, spent for nobody.
+pub const IDLE_SAMPLE_EVERY: Duration = Duration::from_secs(60);
+/// How long after a page view the dashboard counts as viewed.
+pub const VIEWED_FOR: Duration = Duration::from_secs(300);
 /// How long a write waits for the cache to see the pause it wrote, so the page it
 /// redirects to shows it.
 const WRITE_SETTLE: Duration = Duration::from_secs(5);
@@ -56,6 +64,9 @@ pub struct Dashboard {
     /// a page view over thousands of targets costs a sort and a page, not a read of every
     /// series (it is one sample old at most; the pause shown is always current).
     latest: RwLock<Option<Arc<Vec<TargetRow>>>>,
+    /// When `latest` was sampled, and when a page last read it.
+    sampled_at: Mutex<Option<Instant>>,
+    viewed_at: Mutex<Option<Instant>>,
     pub sessions: Sessions,
 }
 
@@ -85,19 +96,32 @@ impl Dashboard {
             clock,
             timeline: Timeline::default(),
             latest: RwLock::new(None),
+            sampled_at: Mutex::new(None),
+            viewed_at: Mutex::new(None),
             sessions: Sessions::default(),
         });
         let sampler = {
             let d = dashboard.clone();
             tokio::spawn(async move {
+                let mut cost = Duration::ZERO;
                 loop {
-                    let d2 = d.clone();
-                    // Reading thousands of series is blocking work for the store.
-                    let started = tokio::time::Instant::now();
-                    let _ = tokio::task::spawn_blocking(move || d2.sample()).await;
+                    let every = if d.viewed_within(VIEWED_FOR) {
+                        SAMPLE_EVERY
+                    } else {
+                        IDLE_SAMPLE_EVERY
+                    };
                     // On a cluster where a sample is slow, sample less often rather than
                     // spend more than a fifth of a core on it.
-                    tokio::time::sleep(SAMPLE_EVERY.max(started.elapsed() * 4)).await;
+                    if d.sample_age().is_none_or(|age| age >= every.max(cost * 4)) {
+                        let d2 = d.clone();
+                        // Reading thousands of series is blocking work for the store.
+                        let started = Instant::now();
+                        let _ = tokio::task::spawn_blocking(move || d2.sample()).await;
+                        cost = started.elapsed();
+                    } else {
+                        d.timeline.record_pause(d.cache.pause().paused, d.now());
+                    }
+                    tokio::time::sleep(SAMPLE_EVERY).await;
                 }
             })
         };
@@ -111,21 +135,49 @@ impl Dashboard {
     /// Reads every target's row, records the timeline's point and keeps the rows for the
     /// pages. Blocking work (thousands of series reads): the sampler runs it every
     /// `SAMPLE_EVERY` on a blocking thread.
-    pub fn sample(&self) {
+    pub fn sample(&self) -> Arc<Vec<TargetRow>> {
         let rows = Arc::new(self.read_rows());
         self.timeline
             .record(&rows, self.cache.pause().paused, self.now());
-        *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(rows);
+        *self.latest.write().unwrap_or_else(|e| e.into_inner()) = Some(rows.clone());
+        *self.sampled_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        rows
     }
 
-    /// Every target's row as last sampled (read now when there is no sample yet).
+    /// Every target's row as last sampled, for a page: sampled now when there is no
+    /// sample yet or it is older than two `SAMPLE_EVERY` (the first view after the
+    /// dashboard was idle), so a page is never an idle minute behind.
     pub fn rows(&self) -> Arc<Vec<TargetRow>> {
+        self.viewed();
         let latest = self
             .latest
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        latest.unwrap_or_else(|| Arc::new(self.read_rows()))
+        match latest {
+            Some(rows) if self.sample_age().is_some_and(|age| age < SAMPLE_EVERY * 2) => rows,
+            _ => self.sample(),
+        }
+    }
+
+    /// A page is being viewed: the sampler samples every `SAMPLE_EVERY` for a while.
+    fn viewed(&self) {
+        *self.viewed_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether a page was viewed within `period`.
+    fn viewed_within(&self, period: Duration) -> bool {
+        self.viewed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some_and(|at| at.elapsed() < period)
+    }
+
+    fn sample_age(&self) -> Option<Duration> {
+        self.sampled_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|at| at.elapsed())
     }
 
     /// Every target's row, read now from memory (the cache and the store).
@@ -150,6 +202,7 @@ impl Dashboard {
 
     /// One target over the last `hours`, or `None` when there is no such target.
     pub fn detail(&self, namespace: &str, name: &str, hours: i64) -> Option<detail::Detail> {
+        self.viewed();
         let target = self
             .cache
             .targets

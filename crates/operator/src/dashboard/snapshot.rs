@@ -3,6 +3,7 @@
 //! request to the API server is made here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
@@ -88,7 +89,7 @@ fn latest_usage(store: &dyn HistoryStore, w: &WorkloadView, now: i64) -> PerPod 
 /// One target's row from what was read about it.
 pub fn row(
     t: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     running: &Running,
     used: PerPod,
     events: &[EventRow],
@@ -133,7 +134,7 @@ pub fn row(
     TargetRow {
         namespace: t.namespace().unwrap_or_default(),
         name: t.name_any(),
-        workloads: workloads.iter().map(WorkloadView::id).collect(),
+        workloads: workloads.iter().map(|w| w.id()).collect(),
         vertical: mode_word(t.spec.vertical.as_ref().and_then(|v| v.mode.as_ref())),
         horizontal: mode_word(t.spec.horizontal.as_ref().and_then(|h| h.mode.as_ref())),
         autonomous: crate::pause_switch::is_autonomous(t),
@@ -177,7 +178,7 @@ pub fn rows_of(
     cache: &Cache,
     store: &dyn HistoryStore,
     t: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     events: &[EventRow],
     now: i64,
 ) -> TargetRow {

@@ -65,6 +65,26 @@ struct State {
     pauses: Vec<PausePeriod>,
 }
 
+impl State {
+    fn record_pause(&mut self, paused: bool, now: i64) {
+        let open = self.pauses.last().is_some_and(|p| p.to.is_none());
+        match (paused, open) {
+            (true, false) => self.pauses.push(PausePeriod {
+                from: now,
+                to: None,
+            }),
+            (false, true) => {
+                if let Some(p) = self.pauses.last_mut() {
+                    p.to = Some(now);
+                }
+            }
+            _ => {}
+        }
+        let excess = self.pauses.len().saturating_sub(MAX_POINTS);
+        self.pauses.drain(..excess);
+    }
+}
+
 #[derive(Default)]
 pub struct Timeline {
     state: Mutex<State>,
@@ -88,21 +108,15 @@ impl Timeline {
             seen.insert(key);
         }
         s.targets.retain(|k, _| seen.contains(k));
-        let open = s.pauses.last().is_some_and(|p| p.to.is_none());
-        match (paused, open) {
-            (true, false) => s.pauses.push(PausePeriod {
-                from: now,
-                to: None,
-            }),
-            (false, true) => {
-                if let Some(p) = s.pauses.last_mut() {
-                    p.to = Some(now);
-                }
-            }
-            _ => {}
-        }
-        let excess = s.pauses.len().saturating_sub(MAX_POINTS);
-        s.pauses.drain(..excess);
+        s.record_pause(paused, now);
+    }
+
+    /// Records the pause as of `now` alone (cheap: between samples of the rows).
+    pub fn record_pause(&self, paused: bool, now: i64) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record_pause(paused, now);
     }
 
     /// The points of one target, oldest first.
@@ -168,7 +182,16 @@ mod tests {
                 to: Some(40)
             }]
         );
+        t.record_pause(true, 45);
         t.record(&[], false, 50);
+        assert_eq!(
+            t.pauses()[1],
+            PausePeriod {
+                from: 45,
+                to: Some(50)
+            },
+            "the pause is recorded between samples of the rows"
+        );
         assert!(
             t.of("shop", "web").is_empty(),
             "a deleted target is forgotten"

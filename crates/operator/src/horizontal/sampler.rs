@@ -43,11 +43,11 @@ pub fn series_key(w: &WorkloadView, metric: &CustomMetric) -> SeriesKey {
 pub fn custom_metrics_of(
     cache: &Cache,
     target: &AIScaleTarget,
-) -> Option<(WorkloadView, HorizontalMetrics)> {
+) -> Option<(Arc<WorkloadView>, HorizontalMetrics)> {
     let h = target.spec.horizontal.as_ref()?;
     let workloads = cache.resolve(target);
     let hpa = single_hpa(cache, &workloads);
-    let [w] = <[WorkloadView; 1]>::try_from(workloads).ok()?;
+    let [w] = <[Arc<WorkloadView>; 1]>::try_from(workloads).ok()?;
     let metrics = horizontal_metrics(hpa.as_ref(), h);
     (!metrics.custom.is_empty()).then_some((w, metrics))
 }
@@ -58,7 +58,7 @@ pub fn custom_metrics_of(
 pub fn histories(
     store: &dyn HistoryStore,
     spec: &AIScaleTargetSpec,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     hpa: Option<&HpaView>,
     now: i64,
 ) -> Result<BTreeMap<String, Vec<(i64, f64)>>, StoreError> {
@@ -77,7 +77,7 @@ pub fn histories(
 /// (history id, query) of those Prometheus can give back (`promql::custom_query`).
 pub fn backfill_queries(
     spec: &AIScaleTargetSpec,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     hpa: Option<&HpaView>,
 ) -> Vec<(String, String)> {
     let (Some(h), [w]) = (spec.horizontal.as_ref(), workloads) else {

@@ -8,14 +8,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::defaults::TARGET_FINALIZER;
 use prescale_api::target::status::AIScaleTargetStatus;
 use prescale_api::validate::validate_target_spec;
 use prescale_store::{HistoryStore, StoreError};
-use serde_json::json;
 
 use super::actuation::workload_id;
 use super::events::{action_event, record_event};
@@ -27,10 +26,10 @@ use super::plan::{
 };
 use super::provisioning::provisioning;
 use super::revert::FinalizerChange;
+use super::status_write::write_status;
 use super::suggest::suggest;
 use crate::actuate::{Action as ClusterAction, ActuateError, Actuator, Applied};
 use crate::cache::Cache;
-use crate::client::FIELD_MANAGER;
 use crate::clock::Clock;
 use crate::collector::backoff::{CollectorHealth, delay};
 use crate::collector::oom::OomTracker;
@@ -410,7 +409,7 @@ async fn reconcile_target(
 async fn run_forecast(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     previous: Option<prescale_api::target::status::Suggestion>,
     due: &[Direction],
     t: i64,
@@ -495,7 +494,7 @@ async fn run_forecast(
 async fn apply(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     memory: &mut Memory,
     outcome: TargetOutcome,
 ) -> Result<(), TargetError> {
@@ -507,7 +506,7 @@ async fn apply(
         .is_some_and(|(s, rv)| *s == outcome.status && *rv == ast.resource_version());
     if outcome.status != current && !already_written {
         memory.pending = Some((outcome.status.clone(), outcome.events.clone()));
-        write_status(ctx, ast, &outcome.status)
+        write_status(&ctx.client, ast, &outcome.status)
             .await
             .map_err(|source| TargetError::StatusWrite {
                 target: target.clone(),
@@ -626,29 +625,4 @@ async fn apply(
         tracing::info!(target = %target, timed_out = outcome.revert_timed_out, "finalizer {TARGET_FINALIZER} removed");
     }
     Ok(())
-}
-
-/// Server-side apply of the whole status, forced: the operator owns every status field.
-async fn write_status(
-    ctx: &TargetContext,
-    ast: &AIScaleTarget,
-    status: &AIScaleTargetStatus,
-) -> Result<(), kube::Error> {
-    use kube::Resource;
-    let ns = ast.namespace().unwrap_or_default();
-    let request = kube::core::Request::new(AIScaleTarget::url_path(&(), Some(&ns)))
-        .patch_subresource(
-            "status",
-            &ast.name_any(),
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(json!({
-                "apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
-                "metadata": {"name": ast.name_any()}, "status": status,
-            })),
-        )
-        .map_err(kube::Error::BuildRequest)?;
-    // The answer (the whole object) is not read: the watch brings it to the cache, and
-    // parsing it here too costs as much as the write itself when a pause or a resync
-    // makes thousands at once.
-    ctx.client.request_text(request).await.map(drop)
 }

@@ -24,7 +24,7 @@ pub const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 /// The plan's view of each workload: pod counts from the workload's own status, its pods
 /// as the cache shows them, the HPAs that scale it, the PodDisruptionBudgets that cover
 /// its pods.
-pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<WorkloadInput> {
+pub fn workload_inputs(cache: &Cache, workloads: &[Arc<WorkloadView>]) -> Vec<WorkloadInput> {
     let mut pods_by_ns: BTreeMap<&str, Vec<(WorkloadRef, Arc<Pod>)>> = BTreeMap::new();
     for w in workloads {
         pods_by_ns
@@ -63,7 +63,7 @@ pub fn workload_inputs(cache: &Cache, workloads: &[WorkloadView]) -> Vec<Workloa
 
 /// The single HPA of a target's single workload, whose metrics its replicas follow (none,
 /// or several: seed 001's 80 % rule; the plan says why nothing is applied).
-pub fn single_hpa(cache: &Cache, workloads: &[WorkloadView]) -> Option<HpaView> {
+pub fn single_hpa(cache: &Cache, workloads: &[Arc<WorkloadView>]) -> Option<HpaView> {
     let [w] = workloads else { return None };
     match cache.hpas_of(&w.namespace, &w.kind, &w.name).as_slice() {
         [h] => Some(HpaView::of(h)),
@@ -75,7 +75,7 @@ pub fn single_hpa(cache: &Cache, workloads: &[WorkloadView]) -> Option<HpaView> 
 /// container's current requests and its workload's replicas.
 pub fn histories(
     store: &dyn HistoryStore,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     now: i64,
 ) -> Result<Vec<ContainerHistory>, StoreError> {
     let mut out = vec![];
@@ -142,7 +142,7 @@ pub fn history_summary(
 /// far (the least over the target's workloads: what every one of them has).
 pub fn backfilled_days(
     backfill: Option<&std::sync::Arc<crate::backfill::Backfill>>,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
     custom: &[(String, String)],
     now: i64,
 ) -> Option<f64> {

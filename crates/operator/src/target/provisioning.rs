@@ -1,6 +1,8 @@
 //! One target's share of `prescale_provisioning_ratio`: what its suggestion recommends
 //! beside what its workloads request, per resource. Pure.
 
+use std::sync::Arc;
+
 use prescale_api::target::status::AIScaleTargetStatus;
 
 use crate::workload::WorkloadView;
@@ -9,7 +11,7 @@ use crate::workload::WorkloadView;
 /// `memory` in bytes, replicas included), for `prescale_provisioning_ratio`.
 pub fn provisioning(
     status: &AIScaleTargetStatus,
-    workloads: &[WorkloadView],
+    workloads: &[Arc<WorkloadView>],
 ) -> Vec<(&'static str, f64, f64)> {
     let Some(s) = &status.suggestion else {
         return vec![];

@@ -16,7 +16,8 @@ use prescale_api::mode::ConflictResolution as ApiConflict;
 use prescale_api::template::{ClusterAIScaleTemplate, ClusterAIScaleTemplateStatus};
 use serde_json::json;
 
-use super::plan::{ConflictResolution, NamespacePolicy, TemplateView, plan_template};
+use super::memo::{PlanMemo, TargetViews};
+use super::plan::{ConflictResolution, NamespacePolicy, TemplateView};
 use super::write::{Expectations, add_finalizer, apply, apply_params, remove_finalizer};
 pub use super::write::{TemplateError, update_with_retry};
 use crate::cache::Cache;
@@ -62,6 +63,9 @@ pub struct TemplateContext {
     /// The status last written per template and the resourceVersion it was written over:
     /// until the cache shows the write, the cached template is older than the server's.
     written: Mutex<HashMap<String, (ClusterAIScaleTemplateStatus, Option<String>)>>,
+    /// What a pass keeps for the next (`memo`): the targets' views, each template's plan.
+    target_views: Mutex<TargetViews>,
+    memos: Mutex<HashMap<String, PlanMemo>>,
 }
 
 impl TemplateContext {
@@ -81,6 +85,8 @@ impl TemplateContext {
             shared,
             expectations: Mutex::default(),
             written: Mutex::default(),
+            target_views: Mutex::default(),
+            memos: Mutex::default(),
         }
     }
 }
@@ -134,12 +140,24 @@ async fn reconcile_template(
         .collect();
     let workloads = ctx.cache.workloads();
     let cached_targets = ctx.cache.targets.state();
+    let target_views = ctx
+        .target_views
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .of_all(&cached_targets);
     let targets = ctx
         .expectations
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .targets(&cached_targets, Instant::now());
-    let plan = plan_template(&name, &views, &workloads, &targets);
+        .targets(&cached_targets, target_views, Instant::now());
+    let plan = {
+        let mut memos = ctx.memos.lock().unwrap_or_else(|e| e.into_inner());
+        memos.retain(|n, _| views.iter().any(|t| t.name == *n));
+        let memo = memos.entry(name.clone()).or_default();
+        let plan = memo.plan(&name, &views, &workloads, &targets, ctx.cache.relists());
+        tracing::debug!(template = %name, planned = memo.last_planned, workloads = workloads.len(), "template planned");
+        plan
+    };
     let mut failures = vec![];
     for action in &plan.actions {
         let (ns, target) = match action {

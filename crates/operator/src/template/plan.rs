@@ -15,7 +15,8 @@
 //!
 //! Only differences produce actions, so a resync of unchanged objects writes nothing.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
@@ -52,7 +53,7 @@ impl NamespacePolicy {
 }
 
 /// A template as the planner sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TemplateView {
     pub name: String,
     /// RFC 3339 creation time; ties are broken by name.
@@ -91,7 +92,7 @@ pub struct DesiredTarget {
     pub namespace: String,
     pub name: String,
     pub template: String,
-    pub owner: WorkloadView,
+    pub owner: Arc<WorkloadView>,
     /// The full spec, scaleTargetRef included.
     pub spec: serde_json::Value,
 }
@@ -119,12 +120,87 @@ pub struct Plan {
     pub lost_to: Vec<(String, String)>,
 }
 
+/// What one workload contributes to a template's plan: a function of the templates, the
+/// workload, the targets on it and the target named after it alone, so a pass can keep it
+/// while those are unchanged (`memo::PlanMemo`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct WorkloadPlan {
+    pub action: Option<Action>,
+    pub managed: bool,
+    pub skipped_conflict: Option<String>,
+    pub lost_to: Option<(String, String)>,
+    /// Targets `(namespace, name)` this workload accounts for: not deleted as orphans.
+    pub wanted: Vec<(String, String)>,
+}
+
+/// The targets on each workload and by name, so a plan over thousands of workloads and
+/// targets stays linear.
+pub struct TargetIndex<'a> {
+    on_workload: HashMap<(&'a str, &'a str, &'a str), Vec<&'a Arc<TargetView>>>,
+    named: HashMap<(&'a str, &'a str), &'a Arc<TargetView>>,
+}
+
+impl<'a> TargetIndex<'a> {
+    pub fn new(targets: &'a [Arc<TargetView>]) -> Self {
+        let mut on_workload: HashMap<_, Vec<_>> = HashMap::new();
+        let mut named = HashMap::new();
+        for t in targets {
+            if let Some((kind, workload)) = &t.target {
+                on_workload
+                    .entry((t.namespace.as_str(), kind.as_str(), workload.as_str()))
+                    .or_default()
+                    .push(t);
+            }
+            named.insert((t.namespace.as_str(), t.name.as_str()), t);
+        }
+        TargetIndex { on_workload, named }
+    }
+
+    /// The targets whose `scaleTargetRef` is `w`.
+    pub fn on<'s>(&'s self, w: &'s WorkloadView) -> &'s [&'s Arc<TargetView>] {
+        // Looked up with the workload's own strings: the index, read for as long as
+        // both live.
+        let on_workload: &'s HashMap<(&'s str, &'s str, &'s str), Vec<&'s Arc<TargetView>>> =
+            &self.on_workload;
+        on_workload
+            .get(&(w.namespace.as_str(), w.kind.as_str(), w.name.as_str()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The target named as a template would name `w`'s (`<workload>-ast`).
+    pub fn named_for<'s>(&'s self, w: &'s WorkloadView) -> Option<&'s Arc<TargetView>> {
+        let name = format!("{}{AST_NAME_SUFFIX}", w.name);
+        let named: &HashMap<(&str, &str), &'s Arc<TargetView>> = &self.named;
+        named.get(&(w.namespace.as_str(), name.as_str())).copied()
+    }
+}
+
 /// Plans the actions of template `name` given every template, workload and target.
 pub fn plan_template(
     name: &str,
     templates: &[TemplateView],
-    workloads: &[WorkloadView],
-    targets: &[TargetView],
+    workloads: &[Arc<WorkloadView>],
+    targets: &[Arc<TargetView>],
+) -> Plan {
+    plan_template_with(name, templates, workloads, targets, |w, index| {
+        Arc::new(plan_workload(
+            name,
+            templates,
+            w,
+            index.on(w),
+            index.named_for(w),
+        ))
+    })
+}
+
+/// `plan_template`, with each workload's part found by `of_workload` (planned, or kept
+/// from a previous pass over the same inputs).
+pub fn plan_template_with(
+    name: &str,
+    templates: &[TemplateView],
+    workloads: &[Arc<WorkloadView>],
+    targets: &[Arc<TargetView>],
+    mut of_workload: impl FnMut(&Arc<WorkloadView>, &TargetIndex<'_>) -> Arc<WorkloadPlan>,
 ) -> Plan {
     let mut plan = Plan::default();
     let Some(me) = templates.iter().find(|t| t.name == name) else {
@@ -141,99 +217,19 @@ pub fn plan_template(
             .collect();
         return plan;
     }
-
-    // Indexes, so a plan over thousands of workloads and targets stays linear.
-    let mut on_workload: HashMap<(&str, &str, &str), Vec<&TargetView>> = HashMap::new();
-    let mut named: HashMap<(&str, &str), &TargetView> = HashMap::new();
-    for t in targets {
-        if let Some((kind, workload)) = &t.target {
-            on_workload
-                .entry((t.namespace.as_str(), kind.as_str(), workload.as_str()))
-                .or_default()
-                .push(t);
-        }
-        named.insert((t.namespace.as_str(), t.name.as_str()), t);
+    let index = TargetIndex::new(targets);
+    let parts: Vec<Arc<WorkloadPlan>> = workloads.iter().map(|w| of_workload(w, &index)).collect();
+    let mut wanted: HashSet<(&str, &str)> = HashSet::new();
+    for part in &parts {
+        plan.actions.extend(part.action.iter().cloned());
+        plan.managed += usize::from(part.managed);
+        plan.skipped_conflicts
+            .extend(part.skipped_conflict.iter().cloned());
+        plan.lost_to.extend(part.lost_to.iter().cloned());
+        wanted.extend(part.wanted.iter().map(|(ns, n)| (ns.as_str(), n.as_str())));
     }
-    let targets_of = |w: &WorkloadView| -> Vec<&TargetView> {
-        on_workload
-            .get(&(w.namespace.as_str(), w.kind.as_str(), w.name.as_str()))
-            .cloned()
-            .unwrap_or_default()
-    };
-
-    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
-    for w in workloads.iter().filter(|w| applies(me, w)) {
-        let owner = owner_of(templates, w).map(|t| t.name.as_str());
-        if owner != Some(name) {
-            if let Some(winner) = owner {
-                plan.lost_to
-                    .push((format!("{}/{}", w.namespace, w.name), winner.to_string()));
-                // The winner decides about targets on this workload, ours included.
-                targets_of(w).iter().for_each(|t| {
-                    wanted.insert((t.namespace.clone(), t.name.clone()));
-                });
-            }
-            continue;
-        }
-        plan.managed += 1;
-        let desired = desired_target(me, w);
-        let existing_for_workload = targets_of(w);
-        let by_name = named
-            .get(&(desired.namespace.as_str(), desired.name.as_str()))
-            .copied();
-
-        // A target some other party (a person, or a template that no longer exists)
-        // created for this workload is a conflict; one managed by another *live* template
-        // that lost the oldest-wins contest is simply taken over.
-        let foreign = existing_for_workload
-            .iter()
-            .chain(by_name.iter())
-            .find(|t| t.managed_by() != Some(name) && !managed_by_live_template(t, templates));
-        if let Some(foreign) = foreign {
-            wanted.insert((foreign.namespace.clone(), foreign.name.clone()));
-            match me.conflict_resolution {
-                ConflictResolution::Skip => {
-                    plan.skipped_conflicts
-                        .push(format!("{}/{}", w.namespace, w.name));
-                    continue;
-                }
-                ConflictResolution::Override => {
-                    let taken = DesiredTarget {
-                        name: foreign.name.clone(),
-                        ..desired
-                    };
-                    if !up_to_date(foreign, &taken) {
-                        plan.actions.push(Action::Update(taken));
-                    }
-                    continue;
-                }
-            }
-        }
-        // A target this template took over (`override`) keeps its name: it is the
-        // workload's target from then on, not a reason to create `<workload>-ast`.
-        let current = by_name.or_else(|| {
-            existing_for_workload
-                .iter()
-                .copied()
-                .find(|t| t.managed_by() == Some(name))
-        });
-        let desired = match current {
-            Some(t) => DesiredTarget {
-                name: t.name.clone(),
-                ..desired
-            },
-            None => desired,
-        };
-        wanted.insert((desired.namespace.clone(), desired.name.clone()));
-        match current {
-            Some(existing) if up_to_date(existing, &desired) => {}
-            Some(_) => plan.actions.push(Action::Update(desired)),
-            None => plan.actions.push(Action::Create(desired)),
-        }
-    }
-
     for t in targets.iter().filter(|t| t.managed_by() == Some(name)) {
-        if !wanted.contains(&(t.namespace.clone(), t.name.clone())) {
+        if !wanted.contains(&(t.namespace.as_str(), t.name.as_str())) {
             plan.actions.push(Action::Delete {
                 namespace: t.namespace.clone(),
                 name: t.name.clone(),
@@ -241,6 +237,90 @@ pub fn plan_template(
         }
     }
     plan
+}
+
+/// What template `name` decides about workload `w`, given the targets whose
+/// `scaleTargetRef` is `w` (`on_workload`) and the target named `<workload>-ast`
+/// (`by_name`).
+pub fn plan_workload(
+    name: &str,
+    templates: &[TemplateView],
+    w: &Arc<WorkloadView>,
+    on_workload: &[&Arc<TargetView>],
+    by_name: Option<&Arc<TargetView>>,
+) -> WorkloadPlan {
+    let mut part = WorkloadPlan::default();
+    let Some(me) = templates.iter().find(|t| t.name == name) else {
+        return part;
+    };
+    if !applies(me, w) {
+        return part;
+    }
+    let owner = owner_of(templates, w).map(|t| t.name.as_str());
+    if owner != Some(name) {
+        if let Some(winner) = owner {
+            part.lost_to = Some((format!("{}/{}", w.namespace, w.name), winner.to_string()));
+            // The winner decides about targets on this workload, ours included.
+            part.wanted = on_workload
+                .iter()
+                .map(|t| (t.namespace.clone(), t.name.clone()))
+                .collect();
+        }
+        return part;
+    }
+    part.managed = true;
+    let desired = desired_target(me, w);
+
+    // A target some other party (a person, or a template that no longer exists)
+    // created for this workload is a conflict; one managed by another *live* template
+    // that lost the oldest-wins contest is simply taken over.
+    let foreign = on_workload
+        .iter()
+        .copied()
+        .chain(by_name)
+        .find(|t| t.managed_by() != Some(name) && !managed_by_live_template(t, templates));
+    if let Some(foreign) = foreign {
+        part.wanted
+            .push((foreign.namespace.clone(), foreign.name.clone()));
+        match me.conflict_resolution {
+            ConflictResolution::Skip => {
+                part.skipped_conflict = Some(format!("{}/{}", w.namespace, w.name));
+            }
+            ConflictResolution::Override => {
+                let taken = DesiredTarget {
+                    name: foreign.name.clone(),
+                    ..desired
+                };
+                if !up_to_date(foreign, &taken) {
+                    part.action = Some(Action::Update(taken));
+                }
+            }
+        }
+        return part;
+    }
+    // A target this template took over (`override`) keeps its name: it is the
+    // workload's target from then on, not a reason to create `<workload>-ast`.
+    let current = by_name.or_else(|| {
+        on_workload
+            .iter()
+            .copied()
+            .find(|t| t.managed_by() == Some(name))
+    });
+    let desired = match current {
+        Some(t) => DesiredTarget {
+            name: t.name.clone(),
+            ..desired
+        },
+        None => desired,
+    };
+    part.wanted
+        .push((desired.namespace.clone(), desired.name.clone()));
+    part.action = match current {
+        Some(existing) if up_to_date(existing, &desired) => None,
+        Some(_) => Some(Action::Update(desired)),
+        None => Some(Action::Create(desired)),
+    };
+    part
 }
 
 fn applies(t: &TemplateView, w: &WorkloadView) -> bool {
@@ -260,7 +340,7 @@ fn managed_by_live_template(t: &TargetView, templates: &[TemplateView]) -> bool 
         .is_some_and(|m| templates.iter().any(|tpl| tpl.name == m && !tpl.deleting))
 }
 
-fn desired_target(t: &TemplateView, w: &WorkloadView) -> DesiredTarget {
+fn desired_target(t: &TemplateView, w: &Arc<WorkloadView>) -> DesiredTarget {
     let mut spec = match &t.spec {
         serde_json::Value::Object(map) => map.clone(),
         _ => serde_json::Map::new(),

@@ -24,8 +24,8 @@ fn template(name: &str, created: &str) -> TemplateView {
     }
 }
 
-fn workload(ns: &str, name: &str, enabled: bool) -> WorkloadView {
-    WorkloadView {
+fn workload(ns: &str, name: &str, enabled: bool) -> Arc<WorkloadView> {
+    Arc::new(WorkloadView {
         api_version: "apps/v1".into(),
         kind: "Deployment".into(),
         namespace: ns.into(),
@@ -37,27 +37,27 @@ fn workload(ns: &str, name: &str, enabled: bool) -> WorkloadView {
             labels(&[])
         },
         ..Default::default()
-    }
+    })
 }
 
-fn existing(d: &DesiredTarget) -> TargetView {
-    TargetView {
+fn existing(d: &DesiredTarget) -> Arc<TargetView> {
+    Arc::new(TargetView {
         namespace: d.namespace.clone(),
         name: d.name.clone(),
         labels: labels(&[(MANAGED_BY_TEMPLATE_LABEL, &d.template)]),
         target: Some((d.owner.kind.clone(), d.owner.name.clone())),
         spec: d.spec.clone(),
-    }
+    })
 }
 
-fn manual(ns: &str, name: &str, workload: &str) -> TargetView {
-    TargetView {
+fn manual(ns: &str, name: &str, workload: &str) -> Arc<TargetView> {
+    Arc::new(TargetView {
         namespace: ns.into(),
         name: name.into(),
         labels: labels(&[]),
         target: Some(("Deployment".into(), workload.into())),
         spec: json!({"scaleTargetRef": {"kind": "Deployment", "name": workload}}),
-    }
+    })
 }
 
 fn created(plan: &Plan) -> Vec<DesiredTarget> {
@@ -247,7 +247,7 @@ fn overlapping_templates_oldest_wins_and_loser_says_so() {
     assert_eq!(created(&old).len(), 1);
     // A target the younger template made earlier is taken over, not duplicated or fought over.
     let mut made_by_young = existing(&created(&old)[0]);
-    made_by_young
+    Arc::make_mut(&mut made_by_young)
         .labels
         .insert(MANAGED_BY_TEMPLATE_LABEL.into(), "young".into());
     let targets = [made_by_young];

@@ -147,7 +147,7 @@ pub fn target_view(t: &AIScaleTarget) -> TargetView {
 /// resourceVersion it replaced (`None`: created).
 #[derive(Debug, Clone)]
 struct Expected {
-    view: Option<TargetView>,
+    view: Option<Arc<TargetView>>,
     replaced: Option<String>,
     at: Instant,
 }
@@ -162,16 +162,24 @@ pub struct Expectations {
 const EXPECTATION_TTL: Duration = Duration::from_secs(60);
 
 impl Expectations {
-    /// The targets as the plan should see them: the cache's, with the writes it does not
-    /// show yet laid over them.
-    pub fn targets(&mut self, cached: &[Arc<AIScaleTarget>], now: Instant) -> Vec<TargetView> {
+    /// The targets as the plan should see them: the cache's (`cached`, whose views are
+    /// `views`, in the same order), with the writes it does not show yet laid over them.
+    pub fn targets(
+        &mut self,
+        cached: &[Arc<AIScaleTarget>],
+        views: Vec<Arc<TargetView>>,
+        now: Instant,
+    ) -> Vec<Arc<TargetView>> {
         self.entries
             .retain(|_, e| now.duration_since(e.at) < EXPECTATION_TTL);
-        let mut out = vec![];
+        let mut out = Vec::with_capacity(views.len());
         let mut seen = std::collections::HashSet::new();
-        for t in cached {
+        for (t, view) in cached.iter().zip(views) {
+            if self.entries.is_empty() {
+                out.push(view);
+                continue;
+            }
             let key = (t.namespace().unwrap_or_default(), t.name_any());
-            seen.insert(key.clone());
             match self.entries.get(&key) {
                 // The cache still holds the version the write replaced.
                 Some(e) if e.replaced.is_some() && e.replaced == t.resource_version() => {
@@ -179,10 +187,11 @@ impl Expectations {
                 }
                 Some(_) => {
                     self.entries.remove(&key);
-                    out.push(target_view(t));
+                    out.push(view);
                 }
-                None => out.push(target_view(t)),
+                None => out.push(view),
             }
+            seen.insert(key);
         }
         self.entries.retain(|key, e| {
             let created_unseen = e.replaced.is_none() && !seen.contains(key);
@@ -198,7 +207,7 @@ impl Expectations {
         self.entries.insert(
             (t.namespace().unwrap_or_default(), t.name_any()),
             Expected {
-                view,
+                view: view.map(Arc::new),
                 replaced,
                 at: Instant::now(),
             },
@@ -326,7 +335,7 @@ mod tests {
         )
     }
 
-    fn buffers(views: &[TargetView]) -> Vec<(String, String)> {
+    fn buffers(views: &[Arc<TargetView>]) -> Vec<(String, String)> {
         let mut out: Vec<_> = views
             .iter()
             .map(|v| {
@@ -347,6 +356,8 @@ mod tests {
     fn writes_stand_in_for_the_cache_until_it_shows_them() {
         let now = Instant::now();
         let mut e = Expectations::default();
+        let views =
+            |ts: &[Arc<AIScaleTarget>]| ts.iter().map(|t| Arc::new(target_view(t))).collect();
         let old = target("web", "1", "10%");
         // Updated (rv 1 → 2), created, deleted; the cache has seen none of it.
         let updated = target("web", "2", "25%");
@@ -357,25 +368,28 @@ mod tests {
         e.expect(&gone, None, Some("4".into()));
         let stale = vec![old.clone(), gone.clone()];
         assert_eq!(
-            buffers(&e.targets(&stale, now)),
+            buffers(&e.targets(&stale, views(&stale), now)),
             [("api".into(), "10%".into()), ("web".into(), "25%".into())]
         );
         // The cache catches up: its own objects are used and the expectations go.
         let fresh = vec![updated.clone(), created.clone()];
         assert_eq!(
-            buffers(&e.targets(&fresh, now)),
+            buffers(&e.targets(&fresh, views(&fresh), now)),
             [("api".into(), "10%".into()), ("web".into(), "25%".into())]
         );
         assert!(e.entries.is_empty());
         // Someone else changed it after our write: theirs wins.
         e.expect(&updated, Some(target_view(&updated)), Some("1".into()));
-        let theirs = target("web", "7", "50%");
+        let theirs = [target("web", "7", "50%")];
         assert_eq!(
-            buffers(&e.targets(&[theirs], now)),
+            buffers(&e.targets(&theirs, views(&theirs), now)),
             [("web".into(), "50%".into())]
         );
         // An expectation the cache never confirms expires.
         e.expect(&created, Some(target_view(&created)), None);
-        assert!(e.targets(&[], Instant::now() + EXPECTATION_TTL).is_empty());
+        assert!(
+            e.targets(&[], vec![], Instant::now() + EXPECTATION_TTL)
+                .is_empty()
+        );
     }
 }

@@ -77,7 +77,7 @@ pub fn target_of(
         t.metadata.namespace.as_deref() == Some(namespace)
             && match (&t.spec.scale_target_ref, &view) {
                 (Some(r), _) => r.kind == workload.kind && r.name == workload.name,
-                (None, Some(view)) => !crate::workload::resolve(t, [view]).is_empty(),
+                (None, Some(view)) => crate::workload::resolves(t, view),
                 (None, None) => false,
             }
     });

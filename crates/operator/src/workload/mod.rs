@@ -196,15 +196,24 @@ pub fn strip(obj: &mut DynamicObject) {
     });
 }
 
-/// The workloads `target` resolves among `workloads` (any namespace; filtered here): its
-/// `scaleTargetRef`, or every workload of its namespace whose pod template matches its
-/// `selector`.
+/// The workloads `target` resolves among `workloads` (any namespace; filtered here).
 pub fn resolve<'a>(
     target: &AIScaleTarget,
     workloads: impl IntoIterator<Item = &'a WorkloadView>,
 ) -> Vec<&'a WorkloadView> {
-    let ns = target.namespace().unwrap_or_default();
-    let matches = |w: &WorkloadView| match (&target.spec.scale_target_ref, &target.spec.selector) {
+    workloads
+        .into_iter()
+        .filter(|w| resolves(target, w))
+        .collect()
+}
+
+/// Whether `target` resolves workload `w`: its `scaleTargetRef` names it, or its
+/// `selector` matches the pod template of a workload of its namespace.
+pub fn resolves(target: &AIScaleTarget, w: &WorkloadView) -> bool {
+    if target.metadata.namespace.as_deref() != Some(w.namespace.as_str()) {
+        return false;
+    }
+    match (&target.spec.scale_target_ref, &target.spec.selector) {
         (Some(r), _) => {
             r.name == w.name
                 && r.kind == w.kind
@@ -215,11 +224,7 @@ pub fn resolve<'a>(
         }
         (None, Some(sel)) => selects(sel, w),
         (None, None) => false,
-    };
-    workloads
-        .into_iter()
-        .filter(|w| w.namespace == ns && matches(w))
-        .collect()
+    }
 }
 
 /// Whether `selector` (a target's) matches the workload's pod template labels.
