@@ -209,6 +209,64 @@ impl<'a> Replays<'a> {
     }
 }
 
+impl Replays<'_> {
+    /// The expected value of the horizon's samples: every calibrated candidate's raw
+    /// estimate scaled by the weighted mean ratio of the replayed samples to their block's
+    /// estimate, or shifted by their mean difference (the one with the lower squared
+    /// error), and of the candidates the one with the lowest error. (`Forecast::peak`
+    /// then holds that expectation.) The cold-start forecast, not calibrated, when no
+    /// candidate could be.
+    pub fn expected(&self) -> Forecast {
+        let mut best: Option<Forecast> = None;
+        for c in &self.candidates {
+            let (correction, loss) = c.expected();
+            let candidate = Forecast {
+                peak: correction.apply(c.raw_now).min(self.ceiling),
+                model: c.model,
+                relative_error: loss,
+                calibrated: true,
+                daily_peak: self.daily_peak,
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| candidate.relative_error < b.relative_error)
+            {
+                best = Some(candidate);
+            }
+        }
+        best.unwrap_or_else(|| self.at(0.5))
+    }
+}
+
+impl Candidate {
+    /// The mean correction (scale or shift) with the lower squared error, and that error's
+    /// root over the mean usage.
+    fn expected(&self) -> (Correction, f64) {
+        let loss = |c: Correction| {
+            let n = self.samples.len().max(1) as f64;
+            let l: f64 = self
+                .samples
+                .iter()
+                .map(|(raw, u)| (u - c.apply(*raw)).powi(2))
+                .sum();
+            let mean = self.used / n;
+            if mean > 0.0 {
+                (l / n).sqrt() / mean
+            } else {
+                0.0
+            }
+        };
+        [
+            Correction::Scale(self.ratios.mean().unwrap_or(1.0)),
+            Correction::Shift(self.diffs.mean().unwrap_or(0.0)),
+        ]
+        .into_iter()
+        .map(|c| (c, loss(c)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("two corrections")
+    }
+}
+
 /// The selection window of one forecast time.
 struct Window<'a> {
     history: &'a [f64],

@@ -1,10 +1,11 @@
-//! Horizontal: how many replicas a forecast peak needs, by the HPA's own formula for each
+//! Horizontal: how many replicas a forecast load needs, by the HPA's own formula for each
 //! kind of metric target, and the rules seed 001 applies on top of it — the largest need
 //! over metrics, `multipleOf` or `allowedReplicas`, `minReplicas`/`maxReplicas`, and
-//! `scaling_behavior` steps from the previous suggestion. Pure functions over plain data;
+//! `scaling_behavior` steps from the previous suggestion, and the horizontal forecast those
+//! needs are computed on (`total_expected`). Pure functions over plain data;
 //! the operator maps an HPA's metrics and an AIScaleTarget's settings onto these types.
 
-use crate::forecaster::forecast_peak;
+use crate::forecaster::Replays;
 use crate::recommend::{ReplicaPolicy, Step};
 use crate::seasons::detect_cycles_today;
 
@@ -147,26 +148,37 @@ pub fn fed(suggested: u32, hpa_live: u32) -> u32 {
 mod tests;
 
 /// How the horizontal forecast is made (the operator's `horizontal.model`, or the
-/// backtest's flags).
+/// backtest's flags). No risk rate: the floor provisions the expected load (see
+/// `total_expected`), whatever the mode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TotalForecast {
-    /// Seconds ahead the peak is forecast over.
+    /// Seconds ahead the load is forecast over.
     pub horizon: i64,
-    /// The share of samples allowed above the forecast (the mode's rate).
-    pub rate: f64,
     /// `forecast_buffer_percentage` as a fraction.
     pub buffer: f64,
     /// `min_lookback_to_scale` in seconds.
     pub min_lookback: i64,
 }
 
-/// The horizontal forecast: the peak of a workload's total (`values` on a grid of `step`
-/// seconds from `start`, all before `now`) over the next `f.horizon`, with its buffer, and
-/// whether it may be acted on (calibrated, on at least `min_lookback` of history). Unlike a
-/// container's request (`crate::decide`), no hysteresis and no daily-peak floor: once the
-/// peak has left the horizon the forecast drops with it, so a replica floor never holds
-/// replicas up after the peak. The operator and the horizontal backtest both call this.
-pub fn total_peak(
+/// The horizontal forecast: the *expected* load of a workload's total (`values` on a grid
+/// of `step` seconds from `start`, all before `now`) over the next `f.horizon` — the mean
+/// of the horizon's samples as the seasonal models expect it (`Replays::expected`) — with
+/// its buffer, and whether it may be acted on (calibrated, on at least `min_lookback` of
+/// history).
+///
+/// Why the expectation and not an upper quantile of the horizon's peak: the floor feeds
+/// an HPA that keeps its own headroom (its target utilisation) and answers any load above
+/// the floor within its own lag. What it cannot do is see a rise coming — the daily
+/// cycle, a trend — so that is what the floor provisions: the replicas the HPA would run
+/// at the load the horizon is expected to bring (the HPA's formula at its own target, in
+/// `needed`), in place before it comes. An upper quantile sized at the HPA's target counts
+/// the margin twice (the quantile's, then the HPA's headroom) and holds it for the whole
+/// cadence: docs/BENCHMARKS.md measures both. Unlike a container's request
+/// (`crate::decide`), no hysteresis and no daily-peak floor: once a predicted rise has
+/// passed the forecast drops with it, so a replica floor never holds replicas up after it,
+/// and scale-downs are the HPA's own (its stabilisation). The operator and the horizontal
+/// backtest both call this.
+pub fn total_expected(
     values: &[f64],
     start: i64,
     step: i64,
@@ -176,8 +188,10 @@ pub fn total_peak(
     let step = step.max(1);
     let horizon = (f.horizon / step).max(1) as usize;
     let cycles = detect_cycles_today(values, start, step, now);
-    let forecast = forecast_peak(values, step, horizon, f.rate, &cycles).ok()?;
-    let peak = forecast.peak.max(0.0) * (1.0 + f.buffer.max(0.0));
+    let forecast = Replays::new(values, step, horizon, &cycles)
+        .ok()?
+        .expected();
+    let level = forecast.peak.max(0.0) * (1.0 + f.buffer.max(0.0));
     let enough = forecast.calibrated && crate::decide::history_span(values, step) >= f.min_lookback;
-    peak.is_finite().then_some((peak, enough))
+    level.is_finite().then_some((level, enough))
 }

@@ -131,6 +131,69 @@ fn the_hpa_still_scales_above_the_floor() {
     assert_eq!(fed(5, 2), 5);
 }
 
+/// A daily cycle on a 5-minute grid: a 2-hour rise to 5 × the base at 12:00, with noise
+/// that repeats every day.
+fn cycle(days: usize) -> Vec<f64> {
+    (0..days * 288)
+        .map(|i| {
+            let of_day = i % 288;
+            let rise = if (144..168).contains(&of_day) {
+                40.0
+            } else {
+                0.0
+            };
+            10.0 + rise + ((i * 7919) % 13) as f64 * 0.5
+        })
+        .collect()
+}
+
+#[test]
+fn the_floor_provisions_the_expected_rise_before_it_comes_and_drops_after() {
+    let values = cycle(14);
+    let how = TotalForecast {
+        horizon: 1200,
+        buffer: 0.0,
+        min_lookback: 3600,
+    };
+    let at = |day_sample: usize| {
+        let i = 13 * 288 + day_sample;
+        total_expected(&values[..i], 0, 300, i as i64 * 300, how).unwrap()
+    };
+    // Ten minutes before the rise, the horizon holds it: the expectation is the raised
+    // level's, not the base.
+    let (before, enough) = at(142);
+    assert!(enough);
+    assert!(before > 25.0, "{before}");
+    // Long after it, the forecast is the base level again: nothing is held up.
+    let (after, _) = at(200);
+    assert!((10.0..20.0).contains(&after), "{after}");
+    // The expectation, not an upper quantile: below the highest sample of the raised level.
+    assert!(before <= 56.0, "{before}");
+}
+
+#[test]
+fn the_expectation_is_not_acted_on_without_enough_history() {
+    let values = cycle(14);
+    let how = TotalForecast {
+        horizon: 1200,
+        buffer: 0.0,
+        min_lookback: 30 * 86_400,
+    };
+    let (_, enough) = total_expected(&values, 0, 300, values.len() as i64 * 300, how).unwrap();
+    assert!(!enough);
+    let cold = total_expected(
+        &values[..10],
+        0,
+        300,
+        3000,
+        TotalForecast {
+            min_lookback: 0,
+            ..how
+        },
+    );
+    assert!(cold.is_none_or(|(_, enough)| !enough), "{cold:?}");
+}
+
 fn step() -> impl Strategy<Value = Option<Step>> {
     prop_oneof![
         Just(None),

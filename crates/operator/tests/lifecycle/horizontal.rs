@@ -34,6 +34,11 @@ const PEAK: f64 = 8.0;
 /// The sim starts at 09:00 of this day.
 pub const START: &str = "2026-11-30T09:00:00Z";
 const PATIENCE: Duration = Duration::from_secs(240);
+/// Replicas `web` runs ahead of the rise. The floor is the HPA's formula (70 %) on the
+/// *expected* load of the 3-hour horizon: from 11:30 on it holds half an hour of ramp
+/// (5 on average), the 8 of the peak until 14:00 and the way down, 6 pods' worth on
+/// average, so 9 replicas; from 11:00, 5.5 → 8. The HPA alone runs 3 (2 / 0.7).
+const AHEAD: i32 = 8;
 
 /// Demand (pods' worth of requests) at second `s` of the day: a 30-minute ramp from
 /// `BASE` to `PEAK` at 12:00, held until 14:00, down by 14:30.
@@ -239,8 +244,9 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     });
     crate::webhook_scenarios::registered(env).await;
 
-    // Before the rise: the floor is the forecast peak's need, and web runs it.
-    w.web_at_least("web scaled up ahead of the peak", 10).await;
+    // Before the rise: the floor is the expected load's need, and web runs it.
+    w.web_at_least("web scaled up ahead of the peak", AHEAD)
+        .await;
     assert!(of_day() < RISE, "risen before the load does");
     let t = w.asts.get("web").await.unwrap();
     let floor = t.status.unwrap().replica_floor.unwrap();
@@ -265,7 +271,8 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     cms.replace(SYSTEM_CONFIG_MAP, &PostParams::default(), &pause(false))
         .await
         .unwrap();
-    w.web_at_least("resumed: web back at the floor", 10).await;
+    w.web_at_least("resumed: web back at the floor", AHEAD)
+        .await;
 
     // Recommendation mode: the same, through the target's own mode.
     let mode = |m: &str| Patch::Merge(json!({"spec": {"horizontal": {"mode": m}}}));
@@ -277,13 +284,13 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     w.web_at_most("recommendation: the HPA alone scales web down", 4)
         .await;
     w.asts.patch("web", &pp, &mode("autonomous")).await.unwrap();
-    w.web_at_least("autonomous again: web back at the floor", 10)
+    w.web_at_least("autonomous again: web back at the floor", AHEAD)
         .await;
 
     // Ready before the load; the HPA alone has not moved yet.
     w.until("web's pods ready before the load", || async {
         let (web, control) = (w.ready("web").await, w.ready("control").await);
-        (web >= 10 && control <= 4)
+        (web >= AHEAD as usize && control <= 4)
             .then_some(())
             .ok_or(format!("web {web} ready, control {control}"))
     })
