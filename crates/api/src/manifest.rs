@@ -328,6 +328,23 @@ mod tests {
     }
 
     #[test]
+    fn a_number_where_a_duration_belongs_is_told_the_unit_not_just_to_quote_it() {
+        let yaml = TARGET.replace("forecast_blocks: 15m", "forecast_blocks: 15");
+        assert_ne!(yaml, TARGET, "the fixture sets forecast_blocks: 15m");
+        let errors = problems(&yaml);
+        let e = errors
+            .iter()
+            .find(|e| e.path == "spec.model.forecast_blocks")
+            .unwrap();
+        assert!(
+            e.message
+                .contains("must be a duration with a unit, e.g. 15m"),
+            "{e}"
+        );
+        assert!(!e.message.contains("quote it: \"15\""), "{e}");
+    }
+
+    #[test]
     fn a_fractional_quantity_must_be_quoted() {
         let yaml = format!(
             "{TARGET}  vertical:\n    containers:\n    - name: app\n      cpu: {{lowerbound: 0.5}}\n      memory: {{lowerbound: 1Mi}}\n"

@@ -77,6 +77,60 @@ pub enum InstallError {
     ReplicasNeedSharedStore,
     #[error("--persistence-size {0:?} is not a quantity such as 5Gi")]
     BadSize(String),
+    /// `problem` names the value (`"Bad_NS" must be a lowercase RFC 1123 label: ...`).
+    #[error("--{flag}: {problem}")]
+    BadName { flag: &'static str, problem: String },
+    #[error(
+        "--image-tag {0:?} is not an image tag: letters, digits, '_', '.' and '-', at most 128, starting with a letter, digit or '_' (e.g. 0.1.0)"
+    )]
+    BadImageTag(String),
+}
+
+/// The names the options give objects, checked as the API server will check them, so a
+/// wrong flag is refused here rather than by `kubectl apply` halfway through the manifest.
+fn check_names(opts: &InstallOptions) -> Result<(), InstallError> {
+    use prescale_api::validate::{NameKind, name_problem};
+    let names = [
+        ("namespace", NameKind::Label, Some(&opts.namespace)),
+        (
+            "image-pull-secret",
+            NameKind::Subdomain,
+            opts.image_pull_secret.as_ref(),
+        ),
+        (
+            "postgres-secret",
+            NameKind::Subdomain,
+            opts.postgres_secret.as_ref(),
+        ),
+        (
+            "storage-class-name",
+            NameKind::Subdomain,
+            opts.storage_class_name.as_ref(),
+        ),
+        (
+            "volume-name",
+            NameKind::Subdomain,
+            opts.volume_name.as_ref(),
+        ),
+    ];
+    for (flag, kind, value) in names {
+        let Some(value) = value else { continue };
+        if let Some(problem) = name_problem(kind, value) {
+            return Err(InstallError::BadName { flag, problem });
+        }
+    }
+    if !is_image_tag(&opts.image_tag) {
+        return Err(InstallError::BadImageTag(opts.image_tag.clone()));
+    }
+    Ok(())
+}
+
+/// The OCI distribution spec's tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+fn is_image_tag(tag: &str) -> bool {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    tag.len() <= 128
+        && tag.chars().next().is_some_and(word)
+        && tag.chars().all(|c| word(c) || c == '.' || c == '-')
 }
 
 /// Every object of the installation, in apply order.
@@ -93,6 +147,7 @@ pub fn install_objects(
     if prescale_api::quantity::parse(&opts.persistence_size).is_err() {
         return Err(InstallError::BadSize(opts.persistence_size.clone()));
     }
+    check_names(opts)?;
     let ns = opts.namespace.as_str();
     let mut objects = vec![json!({
         "apiVersion": "v1", "kind": "Namespace",
@@ -386,5 +441,40 @@ mod tests {
             2
         );
         assert!(!kinds(&objects).contains(&"PersistentVolumeClaim"));
+    }
+
+    #[test]
+    fn names_and_tags_the_server_would_refuse_are_refused_with_their_flag() {
+        let bad = |opts: InstallOptions| install_objects(&opts, vec![]).unwrap_err().to_string();
+        let err = bad(InstallOptions {
+            namespace: "Bad_NS".into(),
+            ..Default::default()
+        });
+        assert!(
+            err.starts_with("--namespace: \"Bad_NS\" must be a lowercase RFC 1123 label"),
+            "{err}"
+        );
+        let err = bad(InstallOptions {
+            image_pull_secret: Some("my secret".into()),
+            ..Default::default()
+        });
+        assert!(
+            err.starts_with("--image-pull-secret: \"my secret\" must be"),
+            "{err}"
+        );
+        for tag in ["", "-rc1", "a:b", &"x".repeat(129)] {
+            let err = bad(InstallOptions {
+                image_tag: tag.into(),
+                ..Default::default()
+            });
+            assert!(err.contains("is not an image tag"), "{tag:?}: {err}");
+        }
+        for tag in ["0.1.0", "v1.2.3-rc.1", "latest", "_x"] {
+            let opts = InstallOptions {
+                image_tag: tag.into(),
+                ..Default::default()
+            };
+            assert!(install_objects(&opts, vec![]).is_ok(), "{tag:?}");
+        }
     }
 }

@@ -52,18 +52,43 @@ pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp) -> Lease
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeaseError {
-    #[error("reading Lease {namespace}/{name}: {source}")]
+    #[error("reading Lease {namespace}/{name}: {}", explain(source, namespace))]
     Read {
         namespace: String,
         name: String,
         source: kube::Error,
     },
-    #[error("writing Lease {namespace}/{name}: {source}")]
+    #[error("writing Lease {namespace}/{name}: {}", explain(source, namespace))]
     Write {
         namespace: String,
         name: String,
         source: kube::Error,
     },
+}
+
+/// What went wrong, for the log line an operator that cannot lead repeats: a missing
+/// namespace (an operator run outside the cluster without `--namespace`) says how to fix
+/// it, and an API error is the server's answer rather than kube's debug dump of it.
+fn explain(source: &kube::Error, namespace: &str) -> String {
+    match source {
+        kube::Error::Api(status)
+            if status.code == 404
+                && status
+                    .details
+                    .as_ref()
+                    .is_some_and(|d| d.kind == "namespaces") =>
+        {
+            format!(
+                "namespace {namespace} does not exist: create it (kubectl create namespace \
+             {namespace}) or pass --namespace with the namespace the operator should use"
+            )
+        }
+        kube::Error::Api(status) => format!(
+            "the API server answered {} {}: {}",
+            status.code, status.reason, status.message
+        ),
+        other => other.to_string(),
+    }
 }
 
 pub struct LeaseLock {
@@ -262,5 +287,42 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(decide(Some(&no_times), "b", ts(0)), LeaseDecision::TakeOver);
+    }
+
+    #[test]
+    fn a_missing_namespace_says_how_to_fix_it() {
+        let mut status =
+            kube::core::Status::failure("namespaces \"ops\" not found", "NotFound").with_code(404);
+        status.details = Some(kube::core::response::StatusDetails {
+            name: "ops".into(),
+            group: String::new(),
+            kind: "namespaces".into(),
+            uid: String::new(),
+            causes: vec![],
+            retry_after_seconds: 0,
+        });
+        let err = LeaseError::Write {
+            namespace: "ops".into(),
+            name: "prescale-operator".into(),
+            source: kube::Error::Api(Box::new(status)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "writing Lease ops/prescale-operator: namespace ops does not exist: create it \
+             (kubectl create namespace ops) or pass --namespace with the namespace the operator \
+             should use"
+        );
+        let conflict =
+            kube::core::Status::failure("the object has been modified", "Conflict").with_code(409);
+        let err = LeaseError::Write {
+            namespace: "ops".into(),
+            name: "prescale-operator".into(),
+            source: kube::Error::Api(Box::new(conflict)),
+        };
+        assert_eq!(
+            err.to_string(),
+            "writing Lease ops/prescale-operator: the API server answered 409 Conflict: the \
+             object has been modified"
+        );
     }
 }

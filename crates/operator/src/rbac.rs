@@ -215,6 +215,24 @@ pub const GRANTS: &[Grant] = &[
         Cluster,
         "collector: CPU and memory usage per container",
     ),
+    // The adapters' metrics are named after their metrics, not a fixed resource: what
+    // the HPA controller itself is granted.
+    grant(
+        "custom.metrics.k8s.io",
+        "*",
+        // `namespaces/<ns>/pods/*/<metric>` and `<resource>/<name>/<metric>`: named reads.
+        &["get"],
+        Cluster,
+        "horizontal::sampler: the Pods and Object metrics of the targets' HPAs; podautoscaler::readings: `custom` sources",
+    ),
+    grant(
+        "external.metrics.k8s.io",
+        "*",
+        // `namespaces/<ns>/<metric>`: a list of the metric's series.
+        &["list"],
+        Cluster,
+        "horizontal::sampler: the External metrics of the targets' HPAs; podautoscaler::readings: `external` sources",
+    ),
     grant(
         "admissionregistration.k8s.io",
         "mutatingwebhookconfigurations",
@@ -258,7 +276,8 @@ pub const GRANTS: &[Grant] = &[
 
 /// Whether the grants allow `verb` on `group`/`resource` (`resource/subresource` for a
 /// subresource) in `namespace` (`None`: cluster-scoped or across all namespaces), for an
-/// operator installed in `operator_namespace`.
+/// operator installed in `operator_namespace`. A grant of resource `*` covers every
+/// resource and subresource of its group, as in RBAC.
 pub fn allows(
     group: &str,
     resource: &str,
@@ -268,7 +287,7 @@ pub fn allows(
 ) -> bool {
     GRANTS.iter().any(|g| {
         g.group == group
-            && g.resource == resource
+            && (g.resource == "*" || g.resource == resource)
             && g.verbs.contains(&verb)
             && match g.scope {
                 Cluster => true,

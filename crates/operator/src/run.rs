@@ -1,7 +1,9 @@
 //! The operator process. The cache's watches feed both controllers; each change is turned
-//! into work by `triggers`, and each controller is a `kube_runtime::applier` — one
-//! reconcile per object at a time, scheduled by changes, by each target's own next
-//! forecast and by a resync safety net, failed objects retried with backoff on their own.
+//! into work by `triggers`. The target controller runs from a fair work queue
+//! (`target::runner`, `workqueue`: first asked, first served, the pause first), the
+//! template controller is a `kube_runtime::applier`; each runs one reconcile per object
+//! at a time, scheduled by changes, by each target's own next forecast and by a resync
+//! safety net, failed objects retried with backoff on their own.
 //! Around them: leader election (only the Lease holder reconciles; a standby keeps its
 //! cache warm), the claims of a shared store, the collector's schedule, the removal of
 //! unenrolled history, and the HTTP server.
@@ -19,7 +21,6 @@ use kube::Client;
 use kube::api::Api;
 use kube::runtime::controller::{Config as ControllerConfig, applier};
 use kube::runtime::reflector::ObjectRef;
-use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 use prescale_store::HistoryStore;
 use tokio::task::JoinHandle;
@@ -34,6 +35,7 @@ use crate::leader::LeaseLock;
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::target::claims::{Claimed, Claims, Leading};
 use crate::target::controller::{Gate, TargetContext};
+use crate::target::runner::TargetQueue;
 use crate::template::controller::TemplateContext;
 use crate::triggers::dispatch;
 
@@ -73,7 +75,10 @@ pub async fn read_pause(client: &Client, namespace: &str) -> Result<PauseState, 
 }
 
 /// Targets reconciled at once.
-const TARGET_CONCURRENCY: u16 = 128;
+/// Target reconciles at once. Bounded, so a burst (the pause, a resync) is a steady stream
+/// of requests rather than thousands at once; reconciles waiting for the forecast pool
+/// hold a slot, hence room to spare.
+const TARGET_CONCURRENCY: usize = 128;
 
 /// Tasks aborted when dropped.
 #[derive(Default)]
@@ -88,14 +93,14 @@ impl Drop for Tasks {
 /// Where work is sent: each controller's queue.
 #[derive(Clone)]
 struct Queues {
-    targets: mpsc::UnboundedSender<ObjectRef<AIScaleTarget>>,
+    targets: Arc<TargetQueue>,
     templates: mpsc::UnboundedSender<()>,
 }
 
 impl Queues {
     fn all_targets(&self, cache: &Cache) {
         for t in cache.targets.state() {
-            let _ = self.targets.unbounded_send(ObjectRef::from_obj(t.as_ref()));
+            self.targets.add(ObjectRef::from_obj(t.as_ref()));
         }
     }
 }
@@ -110,7 +115,12 @@ pub async fn run(
     let shared = Arc::new(Shared::default());
     let mut tasks = Tasks::default();
     if let Some(addr) = config.metrics_addr {
-        let listener_check = tokio::net::TcpListener::bind(addr).await?;
+        let listener_check = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("--metrics-addr {addr}: cannot listen: {e} (pass a free HOST:PORT)"),
+            )
+        })?;
         drop(listener_check);
         let shared = shared.clone();
         tasks.0.push(tokio::spawn(async move {
@@ -180,10 +190,9 @@ pub async fn run(
         None => None,
     };
 
-    let (targets_tx, targets_rx) = mpsc::unbounded();
     let (templates_tx, templates_rx) = mpsc::unbounded();
     let queues = Queues {
-        targets: targets_tx,
+        targets: Arc::new(TargetQueue::default()),
         templates: templates_tx,
     };
     let (leading_tx, leading_rx) = tokio::sync::watch::channel(config.worker_only);
@@ -237,14 +246,30 @@ pub async fn run(
             .0
             .push(tokio::spawn(claimed.keep(claims, cache, move |gained| {
                 for (ns, name) in gained {
-                    let _ = queues
-                        .targets
-                        .unbounded_send(ObjectRef::new(&name).within(&ns));
+                    queues.targets.add(ObjectRef::new(&name).within(&ns));
                 }
             })));
     }
 
-    // The collector, on the operator's clock; new samples wake the namespace's targets.
+    let mut target_ctx = TargetContext::new(
+        client.clone(),
+        cache.clone(),
+        store.clone(),
+        config.clock.clone(),
+        health.clone(),
+        oom.clone(),
+        target_gate.clone(),
+        shared.clone(),
+    );
+    target_ctx.backfill = config.backfill.clone();
+    target_ctx.actuator = Arc::new(crate::actuate::KubeActuator {
+        client: client.clone(),
+    });
+    target_ctx.resync = config.resync;
+    let target_ctx = Arc::new(target_ctx);
+
+    // The collector, on the operator's clock; new samples wake the namespace's targets
+    // they concern (a forecast due, a collection failure to report or clear).
     let collector = Collector {
         client: client.clone(),
         store: store.clone(),
@@ -255,17 +280,15 @@ pub async fn run(
         oom: oom.clone(),
         gate: target_gate.clone(),
         shared: shared.clone(),
+        custom: Arc::default(),
     };
     {
-        let (cache, queues) = (cache.clone(), queues.clone());
+        let (cache, queues, ctx) = (cache.clone(), queues.clone(), target_ctx.clone());
         tasks.0.push(tokio::spawn(collector.run(move |ns| {
-            for t in cache
-                .targets
-                .state_filter(|t| t.metadata.namespace.as_deref() == Some(ns))
-            {
-                let _ = queues
-                    .targets
-                    .unbounded_send(ObjectRef::from_obj(t.as_ref()));
+            for t in cache.targets.state_filter(|t| cache::in_namespace(t, ns)) {
+                if ctx.collection_concerns(&t) {
+                    queues.targets.add(ObjectRef::from_obj(t.as_ref()));
+                }
             }
         })));
     }
@@ -296,23 +319,6 @@ pub async fn run(
     )));
     let _ = janitor_tx.unbounded_send(());
 
-    let mut target_ctx = TargetContext::new(
-        client.clone(),
-        cache.clone(),
-        store.clone(),
-        config.clock.clone(),
-        health,
-        oom,
-        target_gate,
-        shared.clone(),
-    );
-    target_ctx.backfill = config.backfill.clone();
-    target_ctx.actuator = Arc::new(crate::actuate::KubeActuator {
-        client: client.clone(),
-    });
-    target_ctx.resync = config.resync;
-    let target_ctx = Arc::new(target_ctx);
-
     // Changes → work.
     {
         let (cache, queues, ctx, shared) = (
@@ -329,7 +335,11 @@ pub async fn run(
                 }
                 let work = dispatch(&change, &cache);
                 for t in work.targets {
-                    let _ = queues.targets.unbounded_send(t);
+                    if work.urgent {
+                        queues.targets.add_urgent(t);
+                    } else {
+                        queues.targets.add(t);
+                    }
                 }
                 if work.templates {
                     let _ = queues.templates.unbounded_send(());
@@ -338,6 +348,7 @@ pub async fn run(
                     let _ = janitor_tx.unbounded_send(());
                 }
                 if let Some((ns, name)) = work.forget {
+                    queues.targets.forget(&ObjectRef::new(&name).within(&ns));
                     ctx.forget(&ns, &name);
                 }
                 shared.metrics.managed_targets.set(cache.targets.len() as i64);
@@ -345,37 +356,14 @@ pub async fn run(
         }));
     }
 
-    let target_queue = stream::select(
-        targets_rx,
-        // Everything once at the start.
-        stream::iter(
-            cache
-                .targets
-                .state()
-                .iter()
-                .map(|t| ObjectRef::from_obj(t.as_ref()))
-                .collect::<Vec<_>>(),
-        ),
-    )
-    .map(Ok::<_, Infallible>);
-    let targets = applier(
-        |t, ctx| Box::pin(crate::target::controller::reconcile(t, ctx)),
-        crate::target::controller::error_policy,
-        target_ctx,
+    // Everything once at the start.
+    queues.all_targets(&cache);
+    tasks.0.push(tokio::spawn(crate::target::runner::run(
+        queues.targets.clone(),
         cache.targets.clone(),
-        target_queue,
-        // Bounded, so a burst (the pause, a resync) is a steady stream of requests rather
-        // than thousands at once; reconciles waiting for the forecast pool hold a slot,
-        // hence room to spare.
-        ControllerConfig::default().concurrency(TARGET_CONCURRENCY),
-    );
-    tasks
-        .0
-        .push(tokio::spawn(targets.for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "target reconcile not run");
-            }
-        })));
+        target_ctx,
+        TARGET_CONCURRENCY,
+    )));
     if !config.worker_only {
         let mut template_ctx = TemplateContext::new(
             client.clone(),

@@ -2,7 +2,6 @@
 //! the templates are planned again, whether history of unenrolled workloads is looked for.
 //! Decided from the change and the cache alone, without a request.
 
-use kube::ResourceExt;
 use kube::runtime::reflector::ObjectRef;
 use prescale_api::AIScaleTarget;
 
@@ -14,6 +13,8 @@ use crate::target::plan::autonomous;
 #[derive(Debug, Default, PartialEq)]
 pub struct Dispatch {
     pub targets: Vec<ObjectRef<AIScaleTarget>>,
+    /// The targets go ahead of other work (the pause: each must report it at once).
+    pub urgent: bool,
     pub templates: bool,
     /// Look for history of workloads no target resolves any more.
     pub janitor: bool,
@@ -30,7 +31,7 @@ fn targets_of(cache: &Cache, namespace: &str, w: &WorkloadRef) -> Vec<ObjectRef<
     let workload = cache.workload(&w.kind, namespace, &w.name);
     let targets = cache
         .targets
-        .state_filter(|t| t.namespace().as_deref() == Some(namespace));
+        .state_filter(|t| crate::cache::in_namespace(t, namespace));
     refs(targets.iter().map(|t| t.as_ref()).filter(|t| {
         match (&t.spec.scale_target_ref, &t.spec.selector, &workload) {
             (Some(r), _, _) => r.kind == w.kind && r.name == w.name,
@@ -59,6 +60,7 @@ pub fn dispatch(change: &Change, cache: &Cache) -> Dispatch {
                 vec![ObjectRef::new(name).within(namespace)]
             },
             templates: !status_only,
+            urgent: false,
             janitor: *deleted,
             forget: deleted.then(|| (namespace.clone(), name.clone())),
         },
@@ -110,6 +112,7 @@ pub fn dispatch(change: &Change, cache: &Cache) -> Dispatch {
                     .map(|t| t.as_ref())
                     .filter(|t| autonomous(&t.spec)),
             ),
+            urgent: true,
             ..Dispatch::default()
         },
     }

@@ -48,6 +48,21 @@ fn tools_present() -> bool {
 fn openmetrics(from: i64, to: i64, reset_at: i64) -> String {
     let mut cpu = String::new();
     let mut mem = String::new();
+    // A gauge an HPA's Pods metric reads (through an adapter): 3 and 5 in flight on
+    // web's pods, 100 on web-admin's, which must not be counted.
+    let mut in_flight = String::new();
+    for (pod, v) in [
+        ("web-5d8f7c9b4-abcde", 3.0),
+        ("web-5d8f7c9b4-fghij", 5.0),
+        ("web-admin-6f9d7c8b5-xyz12", 100.0),
+    ] {
+        for t in (from..=to).step_by(STEP as usize) {
+            let _ = writeln!(
+                in_flight,
+                r#"requests_in_flight{{namespace="shop",pod="{pod}"}} {v} {t}"#
+            );
+        }
+    }
     let pods: [(&str, &str, f64, f64); 6] = [
         ("web-5d8f7c9b4-abcde", "app", 0.2, 100.0),
         ("web-5d8f7c9b4-fghij", "app", 0.4, 300.0),
@@ -76,7 +91,7 @@ fn openmetrics(from: i64, to: i64, reset_at: i64) -> String {
         }
     }
     format!(
-        "# TYPE container_cpu_usage_seconds counter\n{cpu}# TYPE container_memory_working_set_bytes gauge\n{mem}# EOF\n"
+        "# TYPE container_cpu_usage_seconds counter\n{cpu}# TYPE container_memory_working_set_bytes gauge\n{mem}# TYPE requests_in_flight gauge\n{in_flight}# EOF\n"
     )
 }
 
@@ -156,7 +171,23 @@ async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it(
             retry_max: Duration::from_millis(400),
         },
     );
-    backfill.start("shop", "Deployment", "web", now);
+    let in_flight = prescale_operator::horizontal::metrics::CustomMetric {
+        source: prescale_operator::horizontal::metrics::CustomSource::Pods,
+        name: "requests_in_flight".into(),
+        selector: None,
+        target: 4.0,
+        per_replica: false,
+    };
+    let query =
+        prescale_operator::backfill::promql::custom_query("shop", "Deployment", "web", &in_flight)
+            .unwrap();
+    backfill.start(
+        "shop",
+        "Deployment",
+        "web",
+        vec![(in_flight.id(), query)],
+        now,
+    );
     let waiting = wait_for(&backfill, "first failure", Duration::from_secs(30), |p| {
         matches!(p, Progress::Retrying { .. })
     })
@@ -193,10 +224,15 @@ async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it(
     assert_eq!(
         names,
         vec![
+            (
+                "web".into(),
+                "Pods/requests_in_flight".into(),
+                Metric::ScalingMetric
+            ),
             ("web".into(), "app".into(), Metric::Cpu),
-            ("web".into(), "app".into(), Metric::Memory)
+            ("web".into(), "app".into(), Metric::Memory),
         ],
-        "only web's own containers, not pod-level series or other workloads"
+        "only web's own containers and its HPA's metric, not pod-level series or other workloads"
     );
     for key in &keys {
         let samples = store.read(key, 0, i64::MAX).unwrap();
@@ -222,6 +258,8 @@ async fn backfill_reads_days_of_history_from_a_real_prometheus_and_waits_for_it(
                     samples.len()
                 );
             }
+            // The HPA's Pods metric: the load over web's two pods, not web-admin's.
+            Metric::ScalingMetric => assert!(samples.iter().all(|s| s.1 == 8.0)),
             _ => assert!(samples.iter().all(|s| s.1 == 300.0 * MIB)),
         }
     }

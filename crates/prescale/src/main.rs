@@ -70,7 +70,7 @@ fn main() -> std::process::ExitCode {
         // The reader of our output has gone (`prescale crds | head`): end quietly.
         Err(err) if cmd::output::is_closed(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            let _ = cmd::output::errln!("error: {err:#}");
+            let _ = cmd::output::errln!("error: {}", cmd::report::render(&err));
             std::process::ExitCode::FAILURE
         }
     }

@@ -69,3 +69,22 @@ fn bad_csv_names_file_and_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.csv:3"), "{err}");
 }
+
+#[test]
+fn a_value_that_is_not_a_number_is_named_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.csv");
+    std::fs::write(&file, "timestamp,value\n0,1\n60,\n120,abc\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["backtest"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Line 3's empty value is a gap; line 4's is a mistake, not "no valid sample".
+    assert!(
+        err.contains("bad.csv:4: value \"abc\" is not a number"),
+        "{err}"
+    );
+}

@@ -48,3 +48,22 @@ fn bench_webhook_prints_its_figures_without_errors() {
     // Progress went to stderr, not into the JSON.
     assert!(stderr.contains("AIScaleTargets"), "{stderr}");
 }
+
+#[test]
+fn a_count_of_zero_is_refused_with_its_flag() {
+    for args in [
+        ["bench", "sim", "--pods", "0"],
+        ["bench", "forecast", "--runs", "0"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '0' for '{}", args[2])),
+            "{args:?}: {stderr}"
+        );
+    }
+}

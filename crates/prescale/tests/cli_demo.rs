@@ -71,3 +71,27 @@ fn demo_gives_every_workload_a_recommendation() {
         );
     }
 }
+
+#[test]
+fn a_dashboard_port_in_use_is_named_by_the_demos_own_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .args(["demo", "--duration", "1", "--dashboard-port", &port])
+        .arg("--kubeconfig-out")
+        .arg(dir.path().join("kubeconfig"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("--dashboard-port {port}: cannot listen"))
+            && err.contains("--dashboard-port 0"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("--dashboard-addr"),
+        "not the operator's flag: {err}"
+    );
+}

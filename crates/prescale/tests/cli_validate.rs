@@ -108,3 +108,31 @@ fn aibrix_pod_autoscalers_are_checked_too() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn malformed_yaml_is_named_by_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: thoras.ai/v1\nkind: AIScaleTarget\n spec: [\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prescale"))
+        .arg("validate")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let shown = file.display().to_string();
+    assert!(
+        err.starts_with(&format!("{shown}: not valid YAML")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{shown}:3:")),
+        "the snippet names the file: {err}"
+    );
+    assert!(!err.contains("<input>"), "{err}");
+}

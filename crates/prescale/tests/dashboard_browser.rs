@@ -144,7 +144,9 @@ async fn add_autonomous_target(client: &kube::Client) {
         "metadata": {"name": "search-ast", "namespace": "shop"},
         "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "search"},
                  "model": {"forecast_blocks": "15m", "forecast_interval": "15m", "mode": "balanced"},
-                 "vertical": {"mode": "autonomous", "containers": [{"name": "*"}]}}}))
+                 // Autonomous needs lower bounds: the demo's validating webhook says so.
+                 "vertical": {"mode": "autonomous", "containers": [{"name": "*",
+                     "cpu": {"lowerbound": "50m"}, "memory": {"lowerbound": "64Mi"}}]}}}))
     .unwrap();
     Api::<AIScaleTarget>::namespaced(client.clone(), "shop")
         .create(&PostParams::default(), &t)
@@ -315,11 +317,21 @@ async fn browse_pause_and_resume_in_headless_chromium() {
         .click()
         .await
         .unwrap();
-    assert_eq!(
-        b.find_all(Locator::Css("tr.target")).await.unwrap().len(),
-        1,
-        "filtered to shop/search-ast"
-    );
+    // The filter's answer is a new page: wait for it rather than count the old one's rows.
+    eventually("the table filtered to shop/search-ast", 30, || {
+        let b = &b;
+        async move {
+            b.current_url()
+                .await
+                .is_ok_and(|u| u.as_str().contains("search"))
+                && b.find_all(Locator::Css("tr.target"))
+                    .await
+                    .map(|r| r.len())
+                    .unwrap_or(0)
+                    == 1
+        }
+    })
+    .await;
     shot(&b, "targets-filtered").await;
 
     // Overview.

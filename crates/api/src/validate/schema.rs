@@ -103,9 +103,7 @@ fn wrong_type(
     schema: &JSONSchemaProps,
 ) -> Option<Value> {
     let hint = match (schema.type_.as_deref(), value) {
-        (Some("string"), Value::Number(_) | Value::Bool(_)) => {
-            format!(" (quote it: \"{value}\")")
-        }
+        (Some("string"), Value::Number(_) | Value::Bool(_)) => quoting_hint(value, schema),
         _ => String::new(),
     };
     errors.add(
@@ -113,6 +111,29 @@ fn wrong_type(
         format!("must be {}, found {}{hint}", expected(schema), found(value)),
     );
     None
+}
+
+/// How to write a number or boolean found where a string belongs. Quoting is the fix only
+/// when the quoted text is a valid string: `forecast_blocks: 15` needs a unit too, and
+/// "quote it" alone would trade this error for another. The field's CEL rules cannot be
+/// checked here, so their message is said beside the advice.
+fn quoting_hint(value: &Value, schema: &JSONSchemaProps) -> String {
+    let quoted = value.to_string();
+    let mut probe = Errors::default();
+    if !string(&mut probe, "", &quoted, schema)
+        && let Some(problem) = probe.0.first()
+    {
+        return format!(" (as a string, {})", problem.message);
+    }
+    let rule = schema
+        .x_kubernetes_validations
+        .iter()
+        .flatten()
+        .find_map(|r| r.message.as_deref());
+    match rule {
+        Some(rule) => format!(" (quote it, and it {rule})"),
+        None => format!(" (quote it: \"{quoted}\")"),
+    }
 }
 
 fn int_or_string(

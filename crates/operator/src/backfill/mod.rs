@@ -1,6 +1,7 @@
 //! Backfill from Prometheus (`--prometheus-url`): when a workload is enrolled, its last N
-//! days of CPU and memory usage are read from Prometheus into the history store, so a
-//! forecast is useful on the first day. It runs in its own task, newest data first, and
+//! days of CPU and memory usage — and of its HPA's Pods, Object and External metrics
+//! where Prometheus holds them (`promql::custom_query`) — are read from Prometheus into
+//! the history store, so a forecast is useful on the first day. It runs in its own task, newest data first, and
 //! retries with backoff while Prometheus is down — live collection never waits for it.
 
 pub mod prometheus;
@@ -10,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use prescale_store::{HistoryStore, SeriesKey};
+use prescale_store::{HistoryStore, Metric, SeriesKey};
 
 use self::prometheus::Prometheus;
 
@@ -95,9 +96,17 @@ impl Backfill {
         })
     }
 
-    /// Starts the backfill of a workload up to `now` (unix seconds), unless one was
-    /// started before in this process.
-    pub fn start(self: &Arc<Self>, namespace: &str, kind: &str, name: &str, now: i64) {
+    /// Starts the backfill of a workload up to `now` (unix seconds), with `custom` —
+    /// (history id, query) of its HPA's other metrics (`promql::custom_query`) — unless one
+    /// was started before in this process.
+    pub fn start(
+        self: &Arc<Self>,
+        namespace: &str,
+        kind: &str,
+        name: &str,
+        custom: Vec<(String, String)>,
+        now: i64,
+    ) {
         let id = (namespace.to_string(), kind.to_string(), name.to_string());
         {
             let mut progress = self.progress_map();
@@ -113,7 +122,7 @@ impl Backfill {
             );
         }
         let this = self.clone();
-        tokio::spawn(async move { this.run(id, now).await });
+        tokio::spawn(async move { this.run(id, custom, now).await });
     }
 
     pub fn progress(&self, namespace: &str, kind: &str, name: &str) -> Option<Progress> {
@@ -169,15 +178,25 @@ impl Backfill {
         }
     }
 
-    async fn run(self: Arc<Self>, id: WorkloadId, now: i64) {
+    async fn run(self: Arc<Self>, id: WorkloadId, custom: Vec<(String, String)>, now: i64) {
         let (ns, kind, name) = &id;
         let c = &self.config;
         let total = c.days as i64 * 86_400;
-        let queries = promql::queries(ns, kind, name, c.step_secs);
+        // (metric, query, the history's container: `None` for each series' `container`).
+        let queries: Vec<(Metric, String, Option<String>)> =
+            promql::queries(ns, kind, name, c.step_secs)
+                .into_iter()
+                .map(|(metric, query)| (metric, query, None))
+                .chain(
+                    custom
+                        .into_iter()
+                        .map(|(id, query)| (Metric::ScalingMetric, query, Some(id))),
+                )
+                .collect();
         let mut samples = 0;
         let mut covered = 0;
         for (start, end) in promql::chunks(now - total, now, c.step_secs, c.max_points) {
-            for (metric, query) in &queries {
+            for (metric, query, fixed) in &queries {
                 let series = self
                     .retrying(&id, covered, || {
                         self.prometheus.query_range(query, start, end, c.step_secs)
@@ -186,7 +205,12 @@ impl Backfill {
                 let batch: Arc<Vec<_>> = Arc::new(
                     series
                         .into_iter()
-                        .filter_map(|s| Some((s.labels.get("container")?.clone(), s.samples)))
+                        .filter_map(|s| {
+                            let container = fixed
+                                .clone()
+                                .or_else(|| s.labels.get("container").cloned())?;
+                            Some((container, s.samples))
+                        })
                         .flat_map(|(container, points)| {
                             let key = SeriesKey {
                                 namespace: ns.clone(),

@@ -64,6 +64,82 @@ pub fn queries(namespace: &str, kind: &str, name: &str, step_secs: i64) -> Vec<(
     ]
 }
 
+/// Whether `name` can be written bare as a PromQL metric name.
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// A metric's label selector text (`verb=GET,code!=500`) as PromQL matchers; `None` when
+/// it uses set-based requirements (`in`, `notin`, `exists`), which have no one-to-one
+/// PromQL form.
+fn matchers(selector: Option<&str>) -> Option<Vec<String>> {
+    let mut out = vec![];
+    for part in selector.unwrap_or_default().split(',').map(str::trim) {
+        if part.is_empty() {
+            continue;
+        }
+        let (key, op, value) = if let Some((k, v)) = part.split_once("!=") {
+            (k, "!=", v)
+        } else if let Some((k, v)) = part.split_once("==") {
+            (k, "=", v)
+        } else {
+            let (k, v) = part.split_once('=')?;
+            (k, "=", v)
+        };
+        let key = key.trim();
+        if !is_metric_name(key) || key.contains(':') || value.contains(['(', ')', ' ']) {
+            return None;
+        }
+        out.push(format!("{key}{op}{}", quoted(value.trim())));
+    }
+    Some(out)
+}
+
+/// The query backfilling one of an HPA's Pods, Object or External metrics, as the load
+/// the sampler records of it (`horizontal::metrics::CustomMetric`), or `None` when it
+/// cannot be read back from Prometheus. The series is taken to carry the metric's own
+/// name, as prometheus-adapter's default rules serve gauges (a metric the adapter derives
+/// from a counter, or renames, is recorded live only): for a Pods metric, summed over the
+/// workload's pods (`namespace`, `pod` labels); for an Object metric, the series whose
+/// label named after the object's kind (`ingress="main"`) names it; for an External
+/// metric, every series its selector matches. A `Value` target's load is the value × the
+/// Ready pods of the time, which Prometheus does not say: not backfilled.
+pub fn custom_query(
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    metric: &crate::horizontal::metrics::CustomMetric,
+) -> Option<String> {
+    use crate::horizontal::metrics::CustomSource;
+    if metric.per_replica || !is_metric_name(&metric.name) {
+        return None;
+    }
+    let mut labels = matchers(metric.selector.as_deref())?;
+    match &metric.source {
+        CustomSource::Pods => {
+            labels.insert(0, format!("namespace={}", quoted(namespace)));
+            labels.insert(1, format!("pod=~{}", quoted(&pod_regex(kind, name))));
+        }
+        CustomSource::Object {
+            kind: object_kind,
+            name: object,
+            ..
+        } => {
+            labels.insert(0, format!("namespace={}", quoted(namespace)));
+            labels.insert(
+                1,
+                format!("{}={}", object_kind.to_lowercase(), quoted(object)),
+            );
+        }
+        CustomSource::External => {}
+    }
+    Some(format!("sum({}{{{}}})", metric.name, labels.join(",")))
+}
+
 /// `[from, to]` cut into inclusive ranges of at most `max_points` points `step` apart,
 /// newest first (recent history matters most to a forecast, so it arrives first). Points
 /// are aligned to multiples of `step`, so ranges never share a point.
@@ -115,6 +191,47 @@ mod tests {
         assert!(!re("StatefulSet", "db").is_match("db-x"));
         assert!(re("DaemonSet", "agent.v2").is_match("agent.v2-x7k2p"));
         assert!(!re("DaemonSet", "agent.v2").is_match("agentxv2-x7k2p"));
+    }
+
+    #[test]
+    fn custom_metrics_are_queried_by_their_own_name_where_they_can_be() {
+        use crate::horizontal::metrics::{CustomMetric, CustomSource};
+        let m = |source, name: &str, selector: Option<&str>, per_replica| CustomMetric {
+            source,
+            name: name.into(),
+            selector: selector.map(Into::into),
+            target: 1.0,
+            per_replica,
+        };
+        let web = |metric: &CustomMetric| custom_query("shop", "Deployment", "web", metric);
+        assert_eq!(
+            web(&m(CustomSource::Pods, "rps", Some("verb=GET"), false)),
+            Some(r#"sum(rps{namespace="shop",pod=~"web-[a-z0-9]+-[a-z0-9]+",verb="GET"})"#.into())
+        );
+        let ingress = CustomSource::Object {
+            api_version: "networking.k8s.io/v1".into(),
+            kind: "Ingress".into(),
+            name: "main".into(),
+        };
+        assert_eq!(
+            web(&m(ingress, "hits", None, false)),
+            Some(r#"sum(hits{namespace="shop",ingress="main"})"#.into())
+        );
+        assert_eq!(
+            web(&m(CustomSource::External, "queue", Some("q!=low"), false)),
+            Some(r#"sum(queue{q!="low"})"#.into())
+        );
+        // Not backfilled: a Value target (its load needs the pods of the time), a name
+        // PromQL cannot take bare, a set-based selector.
+        assert_eq!(web(&m(CustomSource::External, "queue", None, true)), None);
+        assert_eq!(
+            web(&m(CustomSource::External, "queue-depth", None, false)),
+            None
+        );
+        assert_eq!(
+            web(&m(CustomSource::Pods, "rps", Some("verb in (GET)"), false)),
+            None
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! Every change that can matter is reported as a `Change` on a channel; what it triggers
 //! is the controllers' business (`crate::triggers`). Reading the cache makes no request.
 
+mod decode;
 pub mod strip;
+mod target_changes;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -25,7 +27,7 @@ use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 
 pub use self::watch::{CacheTasks, start};
-use crate::collector::owners::{WorkloadRef, workload_of_pod};
+use crate::collector::owners::{WorkloadRef, controller, workload_of_pod};
 use crate::pause::PauseState;
 use crate::workload::{Kind, WorkloadView};
 
@@ -63,6 +65,31 @@ pub enum Change {
     },
     /// The system-wide pause changed.
     Pause(PauseState),
+}
+
+/// Whether `o` lives in `namespace`, compared in place: these filters run over whole
+/// stores (every pod, every ReplicaSet) once per reconcile, and `ResourceExt::namespace`
+/// would copy the namespace of each object looked at.
+pub fn in_namespace<K: kube::Resource>(o: &K, namespace: &str) -> bool {
+    o.meta().namespace.as_deref() == Some(namespace)
+}
+
+/// The workload of a pod of `namespace` owned by `pod_owners`: its owning ReplicaSet is
+/// looked up by name, not found by scanning every ReplicaSet of the namespace.
+pub fn pod_workload(
+    replica_sets: &Store<ReplicaSet>,
+    namespace: &str,
+    pod_owners: &[OwnerReference],
+) -> Option<WorkloadRef> {
+    let rs_owners: BTreeMap<String, Vec<OwnerReference>> = controller(pod_owners)
+        .filter(|o| o.kind == "ReplicaSet")
+        .and_then(|o| {
+            let rs = replica_sets.get(&ObjectRef::new(&o.name).within(namespace))?;
+            Some((o.name.clone(), rs.owner_references().to_vec()))
+        })
+        .into_iter()
+        .collect();
+    workload_of_pod(pod_owners, &rs_owners)
 }
 
 /// The stores. Cloning a `Store` is cheap (it is shared).
@@ -117,7 +144,7 @@ impl Cache {
             .iter()
             .flat_map(|(kind, store)| {
                 store
-                    .state_filter(|o| o.namespace().as_deref() == Some(namespace))
+                    .state_filter(|o| in_namespace(o, namespace))
                     .into_iter()
                     .map(move |o| WorkloadView::of(kind, &o))
             })
@@ -146,28 +173,23 @@ impl Cache {
             .collect()
     }
 
-    /// The owners of every ReplicaSet of `namespace`, by ReplicaSet name.
-    pub fn replica_set_owners(&self, namespace: &str) -> BTreeMap<String, Vec<OwnerReference>> {
-        self.replica_sets
-            .state_filter(|rs| rs.namespace().as_deref() == Some(namespace))
-            .into_iter()
-            .map(|rs| (rs.name_any(), rs.owner_references().to_vec()))
-            .collect()
-    }
-
     /// The workload a pod belongs to.
     pub fn workload_of(&self, pod: &Pod) -> Option<WorkloadRef> {
-        let ns = pod.namespace().unwrap_or_default();
-        workload_of_pod(pod.owner_references(), &self.replica_set_owners(&ns))
+        let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
+        pod_workload(&self.replica_sets, ns, pod.owner_references())
     }
 
     /// The pods of `namespace`, each with its workload (pods no workload owns are left out).
     pub fn pods_by_workload(&self, namespace: &str) -> Vec<(WorkloadRef, Arc<Pod>)> {
-        let owners = self.replica_set_owners(namespace);
         self.pods
-            .state_filter(|p| p.namespace().as_deref() == Some(namespace))
+            .state_filter(|p| in_namespace(p, namespace))
             .into_iter()
-            .filter_map(|p| Some((workload_of_pod(p.owner_references(), &owners)?, p)))
+            .filter_map(|p| {
+                Some((
+                    pod_workload(&self.replica_sets, namespace, p.owner_references())?,
+                    p,
+                ))
+            })
             .collect()
     }
 
@@ -179,7 +201,7 @@ impl Cache {
         name: &str,
     ) -> Vec<Arc<HorizontalPodAutoscaler>> {
         self.hpas.state_filter(|h| {
-            h.namespace().as_deref() == Some(namespace)
+            in_namespace(h, namespace)
                 && h.spec.as_ref().is_some_and(|s| {
                     s.scale_target_ref.kind == kind && s.scale_target_ref.name == name
                 })
@@ -193,7 +215,7 @@ impl Cache {
         pod_labels: &BTreeMap<String, String>,
     ) -> Vec<Arc<PodDisruptionBudget>> {
         self.pdbs.state_filter(|p| {
-            p.namespace().as_deref() == Some(namespace)
+            in_namespace(p, namespace)
                 && p.spec
                     .as_ref()
                     .and_then(|s| s.selector.as_ref())

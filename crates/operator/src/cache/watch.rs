@@ -27,7 +27,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use super::{Cache, Change, strip};
-use crate::collector::owners::{WorkloadRef, workload_of_pod};
+use crate::collector::owners::WorkloadRef;
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::scope::Scope;
 use crate::workload::{self, Kind};
@@ -71,7 +71,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// What a watch saw.
-enum Seen<'a, K> {
+pub(super) enum Seen<'a, K> {
     /// An object was created or changed.
     Applied(&'a K),
     /// An object was deleted.
@@ -91,10 +91,28 @@ fn reflect<K>(
     writer: Writer<K>,
     scope: Scope,
     strip: fn(&mut K),
-    mut on: impl FnMut(Seen<'_, K>) + Send + 'static,
+    on: impl FnMut(Seen<'_, K>) + Send + 'static,
 ) -> JoinHandle<()>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + Hash + Clone + Send + Sync,
+{
+    let events = watcher::watcher(api, config).default_backoff();
+    reflect_events(what, events, writer, scope, strip, on)
+}
+
+/// `reflect` of a stream of watch events already made (the targets' are decoded one by
+/// one: `decode`).
+fn reflect_events<K>(
+    what: &str,
+    events: impl futures::Stream<Item = Result<Event<K>, watcher::Error>> + Send + 'static,
+    writer: Writer<K>,
+    scope: Scope,
+    strip: fn(&mut K),
+    mut on: impl FnMut(Seen<'_, K>) + Send + 'static,
+) -> JoinHandle<()>
+where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
     K::DynamicType: Eq + Hash + Clone + Send + Sync,
 {
     let what = what.to_string();
@@ -107,8 +125,7 @@ where
                 .is_none_or(|ns| scope.admits_namespace(ns)),
             Event::Init | Event::InitDone => true,
         };
-        let stream = watcher::watcher(api, config)
-            .default_backoff()
+        let stream = events
             .try_filter(move |ev| std::future::ready(in_scope(ev)))
             .modify(strip)
             .reflect(writer);
@@ -148,11 +165,6 @@ where
     })
 }
 
-/// A namespaced object's (namespace, name).
-type ObjectKey = (String, String);
-/// What a template reads of a target: its generation and labels.
-type TemplateView = (Option<i64>, BTreeMap<String, String>);
-
 /// Starts every watch. `system_namespace` holds the pause ConfigMap.
 pub fn start(
     client: &Client,
@@ -167,10 +179,21 @@ pub fn start(
     let w = Writer::<AIScaleTarget>::new(());
     let targets = w.as_reader();
     let tx = changes.clone();
-    tasks.push(reflect(
-        "aiscaletargets",
-        Api::all(client.clone()),
+    let mut skipper = super::decode::Skipper::new(targets.clone());
+    let events = watcher::watcher(
+        Api::<super::decode::Decoded>::all(client.clone()),
         all.clone(),
+    )
+    .default_backoff()
+    .filter_map(move |event| {
+        std::future::ready(match event {
+            Ok(e) => skipper.typed(e).map(Ok),
+            Err(e) => Some(Err(e)),
+        })
+    });
+    tasks.push(reflect_events(
+        "aiscaletargets",
+        events,
         w,
         scope.clone(),
         |t| {
@@ -180,29 +203,11 @@ pub fn start(
             }
         },
         {
-            // What templates read of a target (its generation counts spec changes, and its
-            // labels): a change of anything else is a status change.
-            let mut seen_before: HashMap<ObjectKey, TemplateView> = HashMap::new();
+            let mut changes = super::target_changes::TargetChanges::default();
             move |seen| {
-                let (t, deleted) = match seen {
-                    Seen::Applied(t) | Seen::Relisted(t) => (t, false),
-                    Seen::Deleted(t) => (t, true),
-                    Seen::Listed => return,
-                };
-                let key = (t.namespace().unwrap_or_default(), t.name_any());
-                let status_only = if deleted {
-                    seen_before.remove(&key);
-                    false
-                } else {
-                    let now = (t.metadata.generation, t.labels().clone());
-                    seen_before.insert(key.clone(), now.clone()).as_ref() == Some(&now)
-                };
-                let _ = tx.send(Change::Target {
-                    namespace: key.0,
-                    name: key.1,
-                    deleted,
-                    status_only,
-                });
+                for change in changes.seen(seen) {
+                    let _ = tx.send(change);
+                }
             }
         },
     ));
@@ -278,13 +283,9 @@ pub fn start(
             };
             if relevant {
                 let namespace = p.namespace().unwrap_or_default();
-                let rs_owners = owners
-                    .state_filter(|rs| rs.namespace().as_deref() == Some(namespace.as_str()))
-                    .into_iter()
-                    .map(|rs| (rs.name_any(), rs.owner_references().to_vec()))
-                    .collect();
+                let workload = super::pod_workload(&owners, &namespace, p.owner_references());
                 let _ = tx.send(Change::Pod {
-                    workload: workload_of_pod(p.owner_references(), &rs_owners),
+                    workload,
                     namespace,
                 });
             }

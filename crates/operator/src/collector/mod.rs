@@ -64,7 +64,10 @@ fn container_statuses(pod: &Pod) -> &[k8s_openapi::api::core::v1::ContainerStatu
 /// Restarts, OOM kills and replicas from pod status, per workload and container, summed
 /// over the workload's pods: `restarts` is the sum of restartCount (a counter; a drop
 /// means a pod went away), `oom_kills` the number of containers whose last termination was
-/// an OOM kill, `replicas` (container "") the number of pods.
+/// an OOM kill, `replicas` (container "") the number of Ready pods — those that share the
+/// load whose per-pod peak is recorded: counting pods still starting would make the
+/// workload's total (per-pod usage × replicas) look larger during every scale-up, and a
+/// replica floor forecast from it would feed on its own scale-ups.
 pub fn status_samples(
     namespace: &str,
     pods: &[(&WorkloadRef, &Pod)],
@@ -74,7 +77,11 @@ pub fn status_samples(
     for (owner, pod) in pods {
         *sums
             .entry(((*owner).clone(), String::new(), Metric::Replicas))
-            .or_default() += 1.0;
+            .or_default() += if crate::workload::pod_is_ready(pod) {
+            1.0
+        } else {
+            0.0
+        };
         for c in container_statuses(pod) {
             let oom = c
                 .last_state
@@ -246,15 +253,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn restarts_oom_kills_and_replicas_are_summed_per_container() {
-        let pod = |restarts: i32, oom: bool| -> Pod {
+    fn restarts_oom_kills_and_ready_replicas_are_summed_per_container() {
+        let pod = |restarts: i32, oom: bool, ready: bool| -> Pod {
             let last = if oom {
                 json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}})
             } else {
                 json!({})
             };
-            serde_json::from_value(json!({"status": {"containerStatuses": [
-                {"name": "app", "restartCount": restarts, "ready": true, "image": "x", "imageID": "",
+            serde_json::from_value(json!({"status": {
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                "containerStatuses": [
+                {"name": "app", "restartCount": restarts, "ready": ready, "image": "x", "imageID": "",
                  "lastState": last}]}}))
             .unwrap()
         };
@@ -262,8 +271,14 @@ mod tests {
             kind: "Deployment".into(),
             name: "web".into(),
         };
-        let (a, b) = (pod(2, true), pod(1, false));
-        let got = status_samples("shop", &[(&web, &a), (&web, &b)], 100);
+        // A third pod still starting: it counts for restarts, not as a replica sharing
+        // the load.
+        let (a, b, starting) = (
+            pod(2, true, true),
+            pod(1, false, true),
+            pod(0, false, false),
+        );
+        let got = status_samples("shop", &[(&web, &a), (&web, &b), (&web, &starting)], 100);
         let value = |container: &str, metric| {
             got.iter()
                 .find(|(k, _)| k.container == container && k.metric == metric)

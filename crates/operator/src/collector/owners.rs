@@ -22,7 +22,7 @@ fn is_workload(kind: &str) -> bool {
         .any(|(k, _)| *k == kind)
 }
 
-fn controller(refs: &[OwnerReference]) -> Option<&OwnerReference> {
+pub fn controller(refs: &[OwnerReference]) -> Option<&OwnerReference> {
     refs.iter()
         .find(|r| r.controller == Some(true))
         .or_else(|| refs.first())

@@ -1,14 +1,16 @@
 //! Collection on a schedule: every `interval` on the operator's clock, each namespace with
 //! targets this process works on, whose workloads have pods, is read from metrics.k8s.io —
 //! one request per namespace — and its samples recorded; then its targets are told. A
-//! namespace whose enrolled workloads have no pod makes no request. Failures back off per
-//! namespace (`backoff`) and are logged once per namespace and kind of failure.
+//! namespace whose enrolled workloads have no pod makes no request. The Pods, Object and
+//! External metrics of the namespace's targets' HPAs are read with it
+//! (`horizontal::sampler`). Failures back off per namespace (`backoff`) and are logged once
+//! per namespace and kind of failure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kube::{Client, ResourceExt};
+use kube::Client;
 use prescale_api::AIScaleTarget;
 use prescale_store::HistoryStore;
 
@@ -32,16 +34,29 @@ pub struct Collector {
     pub oom: Arc<Mutex<OomTracker>>,
     pub gate: Arc<dyn Gate>,
     pub shared: Arc<Shared>,
+    /// The HPAs' Pods, Object and External metrics, read after each collection.
+    pub custom: Arc<crate::horizontal::sampler::Sampler>,
 }
 
 impl Collector {
     /// The targets this process works on, per namespace.
     fn targets_by_namespace(&self) -> BTreeMap<String, Vec<Arc<AIScaleTarget>>> {
         let mut out: BTreeMap<String, Vec<Arc<AIScaleTarget>>> = BTreeMap::new();
+        // Every second over every target: names are compared in place, a namespace copied
+        // once.
         for t in self.cache.targets.state() {
-            let ns = t.namespace().unwrap_or_default();
-            if self.gate.admits(&ns, &t.name_any()) {
-                out.entry(ns).or_default().push(t);
+            let ns = t.metadata.namespace.as_deref().unwrap_or_default();
+            if !self
+                .gate
+                .admits(ns, t.metadata.name.as_deref().unwrap_or_default())
+            {
+                continue;
+            }
+            match out.get_mut(ns) {
+                Some(targets) => targets.push(t),
+                None => {
+                    out.insert(ns.to_string(), vec![t]);
+                }
             }
         }
         out
@@ -84,6 +99,11 @@ impl Collector {
             }
             match collect(&self.client, &self.store, &ns, &pods).await {
                 Ok(found) => {
+                    if let Some(t) = found.data_time {
+                        self.custom
+                            .sample(&self.client, &self.store, &self.cache, &targets, t)
+                            .await;
+                    }
                     let mut health = self.health.lock().unwrap_or_else(|e| e.into_inner());
                     health.succeeded(&ns, now, found.data_time);
                     let at = health.last_data_time(&ns).unwrap_or(0);

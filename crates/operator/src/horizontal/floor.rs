@@ -30,6 +30,13 @@ use crate::collector::owners::WorkloadRef;
 /// forecasting (down, failing) lets the HPA alone decide soon after.
 pub const FLOOR_GRACE_SECS: i64 = 300;
 
+/// After a raise, the least time before the next raise of the same workload. When the
+/// HPA writes the replicas back below the floor, the `*/scale` webhook that holds the
+/// floor is not answering (not registered, unreachable, `failurePolicy: Ignore`); raising
+/// again at once would fight the HPA at each of its syncs. Five minutes: the HPA's own
+/// default scale-down stabilisation.
+pub const RAISE_INTERVAL_SECS: i64 = 300;
+
 /// One workload of the target, as the floor decision sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloorWorkload<'a> {
@@ -59,6 +66,8 @@ pub struct FloorInputs<'a> {
     pub next_forecast: Option<i64>,
     /// `horizontal.scaling_behavior.scale_up` in pods.
     pub scale_up: Option<Step>,
+    /// When this process last raised the workload, and to how many replicas.
+    pub last_raise: Option<(i64, u32)>,
     pub now: Timestamp,
 }
 
@@ -83,11 +92,12 @@ fn nothing(reason: &'static str, note: impl Into<String>) -> FloorDecision {
 
 /// `AbleToScale` reasons of the horizontal part that a user must act on (each recorded
 /// once as a Warning Event when it starts).
-pub const HPA_PROBLEMS: [&str; 4] = [
+pub const HPA_PROBLEMS: [&str; 5] = [
     "NoSingleWorkload",
     "HpaNotFound",
     "MultipleHpas",
     "MissingRequests",
+    "FloorNotHeld",
 ];
 
 /// The floor and action of this round (see the module doc).
@@ -220,6 +230,21 @@ pub fn decide_floor(i: &FloorInputs<'_>) -> FloorDecision {
         valid_until: Time(valid_until),
     };
     let target = scale_up_to(w.replicas, floor, i.scale_up);
+    if let Some((at, to)) = i.last_raise
+        && target > w.replicas
+        && i.now.as_second() - at < RAISE_INTERVAL_SECS
+    {
+        let raised = Timestamp::from_second(at).map_or_else(|_| at.to_string(), |t| t.to_string());
+        return FloorDecision {
+            floor: Some(published),
+            action: None,
+            reason: "FloorNotHeld",
+            note: format!(
+                "horizontal: {}/{} runs {} replicas, below floor {floor}, after prescale raised it to {to} at {raised}: HPA {} scaled it back, so the `*/scale` admission webhook that holds the floor is not answering (check that the operator's MutatingWebhookConfiguration is registered and reachable); raised again at most once every {RAISE_INTERVAL_SECS} s{not_forecast}",
+                w.kind, w.name, w.replicas, hpa.name
+            ),
+        };
+    }
     let action = (target > w.replicas).then(|| Action::ScaleUp {
         namespace: i.namespace.to_string(),
         workload: WorkloadRef {

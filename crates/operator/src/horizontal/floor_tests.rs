@@ -50,6 +50,7 @@ fn inputs<'a>(
         metrics,
         next_forecast: Some(NOW + 900),
         scale_up: None,
+        last_raise: None,
         now: Timestamp::from_second(NOW).unwrap(),
     }
 }
@@ -75,6 +76,34 @@ fn below_the_floor_the_workload_is_scaled_up_and_the_floor_published() {
         Action::ScaleUp { from, to, .. } => assert_eq!((from, to), (2, 6)),
         other => panic!("{other:?}"),
     }
+}
+
+/// Without the `*/scale` webhook the HPA undoes a raise at its next sync: the floor is
+/// still published, the next raise waits `RAISE_INTERVAL_SECS` and the note says why.
+#[test]
+fn a_raise_the_hpa_undid_is_not_repeated_at_once() {
+    let hpas = [hpa("web", 10)];
+    let ws = [workload(2, &hpas)];
+    let (s, m) = (suggestion(6, true), cpu_metrics());
+    let mut i = inputs(&s, &ws, &m);
+    i.last_raise = Some((NOW - 30, 6));
+    let d = decide_floor(&i);
+    assert_eq!(d.action, None);
+    assert_eq!(d.floor.map(|f| f.replicas), Some(6));
+    assert_eq!(d.reason, "FloorNotHeld");
+    assert!(
+        d.note.contains("webhook") && d.note.contains("raised it to 6 at"),
+        "{}",
+        d.note
+    );
+    // Once the interval has passed, raised again.
+    i.last_raise = Some((NOW - RAISE_INTERVAL_SECS, 6));
+    assert!(decide_floor(&i).action.is_some());
+    // A raise that held (the replicas at the floor) blocks nothing.
+    let ws = [workload(6, &hpas)];
+    let mut i = inputs(&s, &ws, &m);
+    i.last_raise = Some((NOW - 30, 6));
+    assert_eq!(decide_floor(&i).reason, "Applied");
 }
 
 #[test]
@@ -169,7 +198,8 @@ fn metrics_not_forecast_are_named() {
     let mut h = hpa("web", 10);
     h.metrics = serde_json::from_value(serde_json::json!([
         {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}},
-        {"type": "External", "external": {"metric": {"name": "queue"}, "target": {"type": "Value", "value": "5"}}},
+        {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app",
+            "target": {"type": "Utilization", "averageUtilization": 60}}},
     ]))
     .unwrap();
     let m = horizontal_metrics(Some(&h), &Default::default());
@@ -184,7 +214,7 @@ fn metrics_not_forecast_are_named() {
     let ws = [workload(2, &hpas)];
     let s = suggestion(6, true);
     let d = decide_floor(&inputs(&s, &ws, &m));
-    assert!(d.note.contains("External/queue"), "{}", d.note);
+    assert!(d.note.contains("ContainerResource/cpu"), "{}", d.note);
 }
 
 proptest! {

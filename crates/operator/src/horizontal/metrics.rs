@@ -2,7 +2,9 @@
 //! workload's single HPA (its own targets), less `exclude_metrics`, plus
 //! `additional_metrics`; without an HPA, seed 001's rule (CPU and memory at 80 % of the
 //! request). Resource metrics (cpu, memory) are forecast from the collector's history;
-//! Pods, Object, External and ContainerResource metrics are named as not forecast yet.
+//! Pods, Object and External metrics from the history `sampler` records of them (the
+//! custom and external metrics APIs); ContainerResource metrics are named as not
+//! forecast.
 
 use k8s_openapi::api::autoscaling::v2::{HorizontalPodAutoscaler, MetricSpec, MetricTarget};
 use prescale_api::target::horizontal::{ExcludeMetric, HorizontalSpec};
@@ -27,11 +29,57 @@ pub struct ResourceMetric {
     pub target: ResourceTarget,
 }
 
+/// Where a Pods, Object or External metric is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CustomSource {
+    /// Per pod of the workload (custom.metrics.k8s.io), summed over its pods.
+    Pods,
+    /// One value of one object (custom.metrics.k8s.io).
+    Object {
+        api_version: String,
+        kind: String,
+        name: String,
+    },
+    /// One value (external.metrics.k8s.io), summed over the series the selector matches.
+    External,
+}
+
+/// A metric the HPA reads through the custom or external metrics API. What is recorded
+/// is the workload's *load* in the target's unit: the sum over pods for Pods, the value
+/// for an `AverageValue` target, and the value × Ready pods for a `Value` target — so
+/// that in every case the HPA's own formula is `desired = ceil(load / target)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomMetric {
+    pub source: CustomSource,
+    pub name: String,
+    /// The metric's label selector, as a selector string (`metric.selector`).
+    pub selector: Option<String>,
+    /// The target value (per pod for `AverageValue`).
+    pub target: f64,
+    /// `Value` target: the value is per replica, so the load is value × Ready pods.
+    pub per_replica: bool,
+}
+
+impl CustomMetric {
+    /// `Pods/rps`, `Object/requests`, `External/queue_depth`: the metric's name in
+    /// messages, `status.suggestion`'s driver, and its history's key.
+    pub fn id(&self) -> String {
+        let kind = match self.source {
+            CustomSource::Pods => "Pods",
+            CustomSource::Object { .. } => "Object",
+            CustomSource::External => "External",
+        };
+        format!("{kind}/{}", self.name)
+    }
+}
+
 /// What the horizontal forecast scales on.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HorizontalMetrics {
     pub resource: Vec<ResourceMetric>,
-    /// Metrics that apply but are not forecast by this version (`Pods/requests`, …).
+    pub custom: Vec<CustomMetric>,
+    /// Metrics that apply but are not forecast (`ContainerResource/cpu`, a target type
+    /// the HPA does not accept for the metric's type).
     pub not_forecast: Vec<String>,
 }
 
@@ -96,6 +144,75 @@ fn resource_target(t: &MetricTarget) -> Option<ResourceTarget> {
     }
 }
 
+fn value_of(q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> Option<f64> {
+    q.and_then(|q| quantity(&serde_json::Value::String(q.0.clone())))
+        .filter(|v| *v > 0.0)
+}
+
+/// The label selector of a metric identifier as selector text.
+fn selector_text(
+    s: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+) -> Option<String> {
+    let s = s?;
+    let mut parts: Vec<String> = s
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for e in s.match_expressions.iter().flatten() {
+        let values = e.values.clone().unwrap_or_default().join(",");
+        parts.push(match e.operator.as_str() {
+            "In" => format!("{} in ({values})", e.key),
+            "NotIn" => format!("{} notin ({values})", e.key),
+            "Exists" => e.key.clone(),
+            _ => format!("!{}", e.key),
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// A Pods, Object or External metric as the forecast reads it; `None` when its target
+/// is not one the HPA accepts for it (Pods: `AverageValue`; Object and External: `Value`
+/// or `AverageValue`).
+fn custom(m: &MetricSpec) -> Option<CustomMetric> {
+    let (source, metric, target) = match m.type_.as_str() {
+        "Pods" => {
+            let p = m.pods.as_ref()?;
+            (CustomSource::Pods, &p.metric, &p.target)
+        }
+        "Object" => {
+            let o = m.object.as_ref()?;
+            let d = &o.described_object;
+            let source = CustomSource::Object {
+                api_version: d.api_version.clone().unwrap_or_default(),
+                kind: d.kind.clone(),
+                name: d.name.clone(),
+            };
+            (source, &o.metric, &o.target)
+        }
+        "External" => {
+            let e = m.external.as_ref()?;
+            (CustomSource::External, &e.metric, &e.target)
+        }
+        _ => return None,
+    };
+    let (target, per_replica) = match (target.type_.as_str(), &source) {
+        ("AverageValue", _) => (value_of(target.average_value.as_ref())?, false),
+        ("Value", CustomSource::Object { .. } | CustomSource::External) => {
+            (value_of(target.value.as_ref())?, true)
+        }
+        _ => return None,
+    };
+    Some(CustomMetric {
+        source,
+        name: metric.name.clone(),
+        selector: selector_text(metric.selector.as_ref()),
+        target,
+        per_replica,
+    })
+}
+
 fn resource(name: &str, fraction: f64) -> MetricSpec {
     serde_json::from_value(serde_json::json!({"type": "Resource", "resource": {
         "name": name, "target": {"type": "Utilization",
@@ -126,12 +243,14 @@ pub fn horizontal_metrics(hpa: Option<&HpaView>, spec: &HorizontalSpec) -> Horiz
             .then(|| m.resource.as_ref().and_then(|r| resource_target(&r.target)))
             .flatten()
             .filter(|_| name == "cpu" || name == "memory");
-        match target {
-            Some(target) => out.resource.push(ResourceMetric { name, target }),
-            None => out.not_forecast.push(format!("{type_}/{name}")),
+        match (target, custom(m)) {
+            (Some(target), _) => out.resource.push(ResourceMetric { name, target }),
+            (None, Some(c)) => out.custom.push(c),
+            (None, None) => out.not_forecast.push(format!("{type_}/{name}")),
         }
     }
     out.resource.dedup();
+    out.custom.dedup();
     out
 }
 
@@ -186,7 +305,17 @@ mod tests {
             m.resource[1].target,
             ResourceTarget::AverageValue(512.0 * 1024.0 * 1024.0)
         );
-        assert_eq!(m.not_forecast, vec!["Pods/rps"]);
+        assert!(m.not_forecast.is_empty(), "{:?}", m.not_forecast);
+        assert_eq!(
+            m.custom,
+            vec![CustomMetric {
+                source: CustomSource::Pods,
+                name: "rps".into(),
+                selector: None,
+                target: 10.0,
+                per_replica: false,
+            }]
+        );
 
         let s = spec(json!({
             "exclude_metrics": [{"name": "cpu"}, {"type": "Pods"}],
@@ -211,7 +340,50 @@ mod tests {
                 ("cpu", ResourceTarget::AverageValue(0.5)),
             ]
         );
-        assert_eq!(m.not_forecast, vec!["External/queue"]);
+        assert_eq!(m.custom.len(), 1);
+        assert_eq!(m.custom[0].id(), "External/queue");
+        assert!(m.custom[0].per_replica, "a Value target is per replica");
+        assert!(m.not_forecast.is_empty());
+    }
+
+    #[test]
+    fn object_and_external_targets_and_what_is_not_forecast() {
+        let h = hpa(json!([
+            {"type": "Object", "object": {
+                "describedObject": {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "name": "main"},
+                "metric": {"name": "requests", "selector": {"matchLabels": {"verb": "GET"}}},
+                "target": {"type": "AverageValue", "averageValue": "2k"}}},
+            {"type": "External", "external": {"metric": {"name": "queue"},
+                "target": {"type": "Value", "value": "30"}}},
+            // Pods metrics only take AverageValue targets.
+            {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "Value", "value": "10"}}},
+            {"type": "ContainerResource", "containerResource": {"name": "cpu", "container": "app",
+                "target": {"type": "Utilization", "averageUtilization": 60}}},
+        ]));
+        let m = horizontal_metrics(Some(&h), &HorizontalSpec::default());
+        assert_eq!(
+            m.custom[0],
+            CustomMetric {
+                source: CustomSource::Object {
+                    api_version: "networking.k8s.io/v1".into(),
+                    kind: "Ingress".into(),
+                    name: "main".into()
+                },
+                name: "requests".into(),
+                selector: Some("verb=GET".into()),
+                target: 2000.0,
+                per_replica: false,
+            }
+        );
+        assert_eq!(
+            (
+                m.custom[1].id(),
+                m.custom[1].target,
+                m.custom[1].per_replica
+            ),
+            ("External/queue".into(), 30.0, true)
+        );
+        assert_eq!(m.not_forecast, vec!["Pods/rps", "ContainerResource/cpu"]);
     }
 
     #[test]

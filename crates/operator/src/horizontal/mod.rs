@@ -8,3 +8,4 @@
 pub mod floor;
 pub mod metrics;
 pub mod need;
+pub mod sampler;

@@ -59,7 +59,7 @@ pub fn conflict_of(
     let r = &pa.spec.scale_target_ref;
     cache
         .targets
-        .state_filter(|t| t.namespace().as_deref() == Some(ns.as_str()))
+        .state_filter(|t| crate::cache::in_namespace(t, &ns))
         .into_iter()
         .filter(|t| horizontally_autonomous(t))
         .find(|t| {

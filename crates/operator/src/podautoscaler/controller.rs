@@ -314,13 +314,9 @@ fn ready_pods(cache: &Cache, namespace: &str, selector: &str) -> Result<Vec<Arc<
     }
     let selector = crate::selector::parse_selector_text(selector)?;
     Ok(cache.pods.state_filter(|p| {
-        p.namespace().as_deref() == Some(namespace)
-            && p.metadata.deletion_timestamp.is_none()
+        crate::cache::in_namespace(p, namespace)
             && crate::selector::selector_matches(&selector, p.labels())
-            && p.status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            && crate::workload::pod_is_ready(p)
     }))
 }
 

@@ -13,19 +13,18 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::ResourceExt;
 use prescale_api::podautoscaler::{MetricSource, MetricSourceType, ProtocolType};
 use prescale_autoscale::MetricReading;
-use serde_json::Value;
 
 use super::prom_text::sum_of;
+use crate::metrics_api::{api_get, encode, values_of};
 
 /// How long one scrape or metrics API call may take.
-pub const READ_TIMEOUT: Duration = Duration::from_secs(3);
+pub use crate::metrics_api::READ_TIMEOUT;
 
 /// Where the sources of one PodAutoscaler are read.
 pub struct Reader<'a> {
@@ -139,7 +138,7 @@ impl Reader<'_> {
             self.namespace,
             encode(self.selector)
         );
-        let list = self.api_get(&path, "metrics.k8s.io").await?;
+        let list = api_get(self.client, &path, "metrics.k8s.io").await?;
         let mut usage = BTreeMap::new();
         for item in list["items"].as_array().into_iter().flatten() {
             let name = item["metadata"]["name"].as_str().unwrap_or_default();
@@ -199,7 +198,7 @@ impl Reader<'_> {
             encode(&source.target_metric),
             encode(self.selector)
         );
-        let list = self.api_get(&path, "custom.metrics.k8s.io").await?;
+        let list = api_get(self.client, &path, "custom.metrics.k8s.io").await?;
         let values = values_of(&list);
         if values.is_empty() {
             return Err(format!(
@@ -219,7 +218,7 @@ impl Reader<'_> {
             self.namespace,
             encode(&source.target_metric)
         );
-        let list = self.api_get(&path, "external.metrics.k8s.io").await?;
+        let list = api_get(self.client, &path, "external.metrics.k8s.io").await?;
         let values = values_of(&list);
         if values.is_empty() {
             return Err(format!(
@@ -248,67 +247,5 @@ impl Reader<'_> {
         let total = sum_of(&text, &source.target_metric)
             .ok_or_else(|| format!("{url} serves no sample of {}", source.target_metric))?;
         Ok(MetricReading { total, pods: 0 })
-    }
-
-    async fn api_get(&self, path: &str, api: &str) -> Result<Value, String> {
-        let request = http::Request::get(path)
-            .body(Vec::new())
-            .map_err(|e| e.to_string())?;
-        match tokio::time::timeout(READ_TIMEOUT, self.client.request::<Value>(request)).await {
-            Err(_) => Err(format!("{api} did not answer within {READ_TIMEOUT:?}")),
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(kube::Error::Api(s))) if s.code == 404 || s.code == 503 => Err(format!(
-                "{api} is not served (HTTP {}): install its adapter (e.g. metrics-server, prometheus-adapter)",
-                s.code
-            )),
-            Ok(Err(e)) => Err(format!("{api}: {e}")),
-        }
-    }
-}
-
-/// The values of a custom/external MetricValueList's items.
-fn values_of(list: &Value) -> Vec<f64> {
-    list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|i| crate::workload::quantity(&i["value"]))
-        .collect()
-}
-
-/// Percent-encodes what goes into a query string or a path segment.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selectors_and_metric_names_are_encoded() {
-        assert_eq!(
-            encode("app=web,tier in (a,b)"),
-            "app%3Dweb%2Ctier%20in%20%28a%2Cb%29"
-        );
-        assert_eq!(
-            encode("vllm:num_requests_running"),
-            "vllm%3Anum_requests_running"
-        );
-    }
-
-    #[test]
-    fn metric_value_lists_give_their_values() {
-        let list = serde_json::json!({"items": [{"value": "500m"}, {"value": "2"}, {"x": 1}]});
-        assert_eq!(values_of(&list), vec![0.5, 2.0]);
     }
 }

@@ -10,7 +10,9 @@
 //! - Only `horizontal` autonomous: `horizontal::floor`'s reason — `Applied` / `Applying`
 //!   (True: the floor is held, the workload is being scaled up to it), `WaitingForData`
 //!   (True), `NoSingleWorkload` / `HpaNotFound` / `MultipleHpas` / `MissingRequests`
-//!   (False: nothing is applied, the message says what to fix). With vertical autonomous
+//!   (False: nothing is applied, the message says what to fix), `FloorNotHeld` (False:
+//!   the HPA undid the last raise — the `*/scale` webhook is not answering — so the next
+//!   waits `RAISE_INTERVAL_SECS`). With vertical autonomous
 //!   too, horizontal's note is added to the vertical message and its action to the step.
 //! - `InvalidVerticalPolicy` (False): `spec.vertical` or a container's resources cannot be
 //!   read (the field is named).
@@ -20,6 +22,9 @@
 //!   and says why the ones held are held.
 //! - `Applied` (True): every pod of every workload runs the suggestion (within the dead
 //!   band).
+//! - `AppliedAtCreation` (True): `update_mode: initial` and nothing left to do: new pods
+//!   get the suggestion when they are created, running ones keep their requests (the
+//!   message counts how many run it). Terminal: the target is not rechecked for it.
 //! - `Deleting` (False): the target is deleted; the message says where its revert is.
 //!
 //! Beside the step, `super::revert` decides the revert of a target that is not (or no
@@ -37,6 +42,9 @@ use prescale_api::quantity::Quantity;
 use prescale_api::target::status::{ReplicaFloor, Suggestion};
 
 use super::plan::TargetInputs;
+
+/// `AbleToScale` of an `update_mode: initial` target with nothing left to apply.
+pub const APPLIED_AT_CREATION: &str = "AppliedAtCreation";
 use super::replicas::{floor_of, horizontal_autonomous};
 use super::revert::{FinalizerChange, REVERT_RECHECK, RevertInputs, revert};
 use crate::actuate::Action;
@@ -214,8 +222,17 @@ fn rollout_step(
     };
     if !vertical_auto {
         let ok = !crate::horizontal::floor::HPA_PROBLEMS.contains(&floor.reason);
-        // A scale-up in steps continues within a minute (cluster time).
-        let recheck = floor.action.is_some().then_some(Duration::from_secs(60));
+        // A scale-up in steps continues within a minute (cluster time); a raise the HPA
+        // undid is tried again once its interval has passed.
+        let recheck = if floor.action.is_some() {
+            Some(Duration::from_secs(60))
+        } else if floor.reason == "FloorNotHeld" {
+            Some(Duration::from_secs(
+                crate::horizontal::floor::RAISE_INTERVAL_SECS as u64,
+            ))
+        } else {
+            None
+        };
         return Actuation {
             actions: floor.action.into_iter().collect(),
             recheck,
@@ -346,8 +363,13 @@ fn rollout_step(
     } = PodCounts::total(&counts);
     actions.extend(floor.action);
     let steps = action_counts(&actions);
+    // `initial` applies at pod creation only (the pod webhook): with no action left, its
+    // running pods keep their requests by design, so nothing is pending and nothing is
+    // rechecked; new pods (a pod change wakes the target) are counted as they come.
     let (reason, recheck) = if at == pods && actions.is_empty() {
         ("Applied", None)
+    } else if policy.update_mode == UpdateMode::Initial && actions.is_empty() {
+        (APPLIED_AT_CREATION, None)
     } else {
         ("Applying", Some(policy.interval))
     };

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, Patch, PatchParams};
-use kube::runtime::controller::Action;
 use kube::{Client, ResourceExt};
 use prescale_api::AIScaleTarget;
 use prescale_api::defaults::TARGET_FINALIZER;
@@ -101,6 +100,9 @@ struct Memory {
     refused: BTreeSet<(String, String)>,
     /// When this process last evicted a pod of each workload (`Kind/name`), cluster seconds.
     last_evictions: BTreeMap<String, i64>,
+    /// When this process last raised each workload's replicas (`Kind/name`), cluster
+    /// seconds, and to how many: a raise the HPA undoes is not repeated at once.
+    last_raises: BTreeMap<String, (i64, u32)>,
     /// The last restart token this process issued per workload (`Kind/name`), until the
     /// cache shows it on the workload's template (after that the template says it).
     restarts_issued: BTreeMap<String, String>,
@@ -214,56 +216,82 @@ impl TargetContext {
     }
 }
 
-/// Reconciles one target (the `kube_runtime::applier` reconciler).
-pub async fn reconcile(
-    ast: Arc<AIScaleTarget>,
-    ctx: Arc<TargetContext>,
-) -> Result<Action, TargetError> {
+/// Reconciles one target; returns when to look at it again unless a change comes first
+/// (`None`: only on a change). A failure is retried with backoff for this target alone.
+pub async fn reconcile(ast: Arc<AIScaleTarget>, ctx: &TargetContext) -> Option<Duration> {
     let (ns, name) = (ast.namespace().unwrap_or_default(), ast.name_any());
     if !ctx.gate.admits(&ns, &name) {
-        return Ok(Action::await_change());
+        return None;
     }
     if let Some(at) = ctx.memory_of(&(ns.clone(), name.clone())).retry_at {
         let now = Instant::now();
         if at > now {
-            return Ok(Action::requeue(at - now));
+            return Some(at - now);
         }
     }
     let started = Instant::now();
-    let result = reconcile_target(&ast, &ctx, (ns.clone(), name.clone())).await;
+    let result = reconcile_target(&ast, ctx, (ns.clone(), name.clone())).await;
     let failure = result.as_ref().err().map(TargetError::reason);
     ctx.shared.metrics.reconciled("target", started, failure);
     let mut memory = ctx.memory_of(&(ns.clone(), name.clone()));
-    match &result {
-        Ok(_) => {
+    let wake = match &result {
+        Ok(wake) => {
             memory.failures = 0;
             memory.retry_at = None;
+            *wake
         }
         Err(e) => {
+            // 5 s, doubling up to 5 minutes, for this target only.
             memory.failures += 1;
-            memory.retry_at = Some(Instant::now() + delay(memory.failures));
+            let wait = delay(memory.failures);
+            memory.retry_at = Some(Instant::now() + wait);
             tracing::warn!(target = %format!("{ns}/{name}"), error = %e, failures = memory.failures, "reconcile failed; retrying this target with backoff");
+            wait
         }
-    }
+    };
     ctx.remember((ns, name), memory);
-    result
+    Some(wake)
 }
 
-/// The retry of a failed target: 5 s, doubling up to 5 minutes, for that target only.
-pub fn error_policy(ast: Arc<AIScaleTarget>, _: &TargetError, ctx: Arc<TargetContext>) -> Action {
-    let key = (ast.namespace().unwrap_or_default(), ast.name_any());
-    let wait = ctx
-        .memory_of(&key)
-        .retry_at
-        .map_or(delay(1), |at| at.saturating_duration_since(Instant::now()));
-    Action::requeue(wait)
+impl TargetContext {
+    /// Whether new samples (or a new collection failure) in its namespace concern `ast`:
+    /// a forecast of it is due at the new data time, or what its status says about the
+    /// collection is no longer true. Any other target of the namespace keeps its own
+    /// schedule: waking all of them at every collection (each namespace every 15 s) was
+    /// a reconcile storm that told nothing new.
+    pub fn collection_concerns(&self, ast: &AIScaleTarget) -> bool {
+        let ns = ast.namespace().unwrap_or_default();
+        let (data_time, failing) = {
+            let health = self.collector.lock().unwrap_or_else(|e| e.into_inner());
+            (health.last_data_time(&ns), health.failing(&ns).is_some())
+        };
+        let reported_collecting = ast
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.iter().find(|c| c.type_ == "MetricsAvailable"))
+            .map(|c| c.status == "True");
+        if reported_collecting != Some(!failing) {
+            return true;
+        }
+        if ast.metadata.deletion_timestamp.is_some()
+            || !validate_target_spec(&ast.spec, Some(&ns)).is_empty()
+            || self.cache.resolve(ast).is_empty()
+        {
+            return false;
+        }
+        let key = (ns, ast.name_any());
+        let memory = self.memory.lock().unwrap_or_else(|e| e.into_inner());
+        let empty = BTreeMap::new();
+        let last = memory.get(&key).map_or(&empty, |m| &m.last_forecast);
+        !forecast::due(&ast.spec, data_time, last, &format!("{}/{}", key.0, key.1)).is_empty()
+    }
 }
 
 async fn reconcile_target(
     ast: &AIScaleTarget,
     ctx: &TargetContext,
     key: Key,
-) -> Result<Action, TargetError> {
+) -> Result<Duration, TargetError> {
     let (ns, name) = key.clone();
     let id = format!("{ns}/{name}");
     let workloads = ctx.cache.resolve(ast);
@@ -340,6 +368,7 @@ async fn reconcile_target(
         oom_kills,
         refused: memory.refused.clone(),
         last_evictions: memory.last_evictions.clone(),
+        last_raises: memory.last_raises.clone(),
         restarts_issued: memory.restarts_issued.clone(),
         has_finalizer: ast.finalizers().iter().any(|f| f == TARGET_FINALIZER),
         deleting_since,
@@ -352,7 +381,7 @@ async fn reconcile_target(
     let provisioning = provisioning(&outcome.status, &workloads);
     ctx.set_provisioning(&memory.provisioning, &provisioning);
     memory.provisioning = provisioning;
-    let applied = apply(ctx, ast, &mut memory, outcome).await;
+    let applied = apply(ctx, ast, &workloads, &mut memory, outcome).await;
     let next_forecast = forecast::next(&ast.spec, &memory.last_forecast, &id);
     ctx.remember(key, memory);
     applied?;
@@ -374,7 +403,7 @@ async fn reconcile_target(
                 .max(Duration::from_millis(200)),
         );
     }
-    Ok(Action::requeue(wake))
+    Ok(wake)
 }
 
 /// Reads the history of `workloads` and runs the `due` directions' forecasts on the pool.
@@ -387,9 +416,11 @@ async fn run_forecast(
     t: i64,
 ) -> Result<ForecastOutcome, TargetError> {
     let target = format!("{}/{}", ast.namespace().unwrap_or_default(), ast.name_any());
+    let hpa = single_hpa(&ctx.cache, workloads);
     let backfilled = backfilled_days(
         ctx.backfill.as_ref(),
         workloads,
+        &crate::horizontal::sampler::backfill_queries(&ast.spec, workloads, hpa.as_ref()),
         ctx.clock.now().as_second(),
     );
     let permit = ctx
@@ -401,7 +432,6 @@ async fn run_forecast(
             target: target.clone(),
             message: e.to_string(),
         })?;
-    let hpa = single_hpa(&ctx.cache, workloads);
     let (store, spec, workloads, due, prior) = (
         ctx.store.clone(),
         ast.spec.clone(),
@@ -412,13 +442,20 @@ async fn run_forecast(
     let job = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let histories = histories(&*store, &workloads, t)?;
+        let custom =
+            crate::horizontal::sampler::histories(&*store, &spec, &workloads, hpa.as_ref(), t)?;
         let results: BTreeMap<Direction, _> = due
             .iter()
             .map(|d| {
-                (
-                    *d,
-                    suggest(&d.spec(&spec), &histories, hpa.as_ref(), prior.as_ref(), t),
-                )
+                let s = suggest(
+                    &d.spec(&spec),
+                    &histories,
+                    &custom,
+                    hpa.as_ref(),
+                    prior.as_ref(),
+                    t,
+                );
+                (*d, s)
             })
             .collect();
         Ok::<_, StoreError>((history_summary(&histories, backfilled), results))
@@ -458,6 +495,7 @@ async fn run_forecast(
 async fn apply(
     ctx: &TargetContext,
     ast: &AIScaleTarget,
+    workloads: &[WorkloadView],
     memory: &mut Memory,
     outcome: TargetOutcome,
 ) -> Result<(), TargetError> {
@@ -513,11 +551,9 @@ async fn apply(
         .map_err(finalizer_err("adding the finalizer to"))?;
     }
     // Forget issued restarts the cache now shows on the template.
-    let cached_tokens: BTreeMap<String, Option<String>> = ctx
-        .cache
-        .resolve(ast)
-        .into_iter()
-        .map(|w| (w.id(), w.restart_token))
+    let cached_tokens: BTreeMap<String, Option<String>> = workloads
+        .iter()
+        .map(|w| (w.id(), w.restart_token.clone()))
         .collect();
     memory
         .restarts_issued
@@ -561,6 +597,12 @@ async fn apply(
             (action, &applied, &suggestion)
         {
             memory.refused.insert((id.clone(), pod.clone()));
+        }
+        if let (ClusterAction::ScaleUp { workload, to, .. }, Applied::Done) = (action, &applied) {
+            memory.last_raises.insert(
+                workload_id(&workload.kind, &workload.name),
+                (ctx.clock.now().as_second(), *to),
+            );
         }
         if let (ClusterAction::Evict { workload, .. }, Applied::Done) = (action, &applied) {
             memory.last_evictions.insert(

@@ -19,7 +19,7 @@ use crate::vertical::pods::PodView;
 use crate::workload::WorkloadView;
 
 /// How far back forecasts read history.
-const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
+pub const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 
 /// The plan's view of each workload: pod counts from the workload's own status, its pods
 /// as the cache shows them, the HPAs that scale it, the PodDisruptionBudgets that cover
@@ -137,17 +137,19 @@ pub fn history_summary(
     }
 }
 
-/// Starts the backfill of workloads seen for the first time; the days backfilled so far
-/// (the least over the target's workloads: what every one of them has).
+/// Starts the backfill of workloads seen for the first time — with `custom`, the (history
+/// id, query) of the HPA metrics of a single workload — and says the days backfilled so
+/// far (the least over the target's workloads: what every one of them has).
 pub fn backfilled_days(
     backfill: Option<&std::sync::Arc<crate::backfill::Backfill>>,
     workloads: &[WorkloadView],
+    custom: &[(String, String)],
     now: i64,
 ) -> Option<f64> {
     let backfill = backfill?;
     let mut days: Option<f64> = None;
     for w in workloads {
-        backfill.start(&w.namespace, &w.kind, &w.name, now);
+        backfill.start(&w.namespace, &w.kind, &w.name, custom.to_vec(), now);
         let d = backfill
             .progress(&w.namespace, &w.kind, &w.name)
             .map_or(0.0, |p| p.days());

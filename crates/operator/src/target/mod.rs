@@ -5,7 +5,7 @@
 //! `provisioning` is a target's share of the provisioning ratio, `replicas` the plan's
 //! horizontal part (the replica floor), and
 //! `controller` runs them for one target and applies the outcome (`events` records its
-//! Events). `claims` splits the targets between processes sharing a PostgreSQL store.
+//! Events); `runner` takes targets from the work queue and runs `controller`. `claims` splits the targets between processes sharing a PostgreSQL store.
 
 pub mod actuation;
 pub mod claims;
@@ -17,5 +17,6 @@ pub mod plan;
 pub mod provisioning;
 pub mod replicas;
 pub mod revert;
+pub mod runner;
 pub mod schedule;
 pub mod suggest;

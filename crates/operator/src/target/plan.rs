@@ -118,6 +118,9 @@ pub struct TargetInputs {
     pub refused: BTreeSet<(String, String)>,
     /// When this process last evicted a pod of each workload (`Kind/name`), seconds.
     pub last_evictions: BTreeMap<String, i64>,
+    /// When this process last raised each workload's replicas (`Kind/name`), seconds, and
+    /// to how many.
+    pub last_raises: BTreeMap<String, (i64, u32)>,
     /// The last restart token this process issued per workload (`Kind/name`).
     pub restarts_issued: BTreeMap<String, String>,
     /// Whether the target carries `TARGET_FINALIZER`, and its deletionTimestamp (seconds)

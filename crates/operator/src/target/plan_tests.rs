@@ -37,6 +37,7 @@ fn inputs() -> TargetInputs {
         oom_kills: vec![],
         refused: Default::default(),
         last_evictions: Default::default(),
+        last_raises: Default::default(),
         restarts_issued: Default::default(),
         has_finalizer: false,
         deleting_since: None,
@@ -426,6 +427,44 @@ fn an_autonomous_target_with_enough_data_resizes_its_pods_unless_paused() {
     assert_eq!(o.recheck, None);
     assert_eq!(o.status.applied_pods.as_deref(), Some("2/2"));
     assert_eq!(o.status.workloads[0].pods_at_suggestion, Some(2));
+}
+
+/// `update_mode: initial` never touches running pods: with pods not at the suggestion it
+/// reports a terminal state (no recheck), not `Applying` forever.
+#[test]
+fn initial_mode_is_applied_at_pod_creation_and_not_rechecked() {
+    let mut i = inputs();
+    i.spec = spec(json!({"vertical": {"mode": "autonomous",
+        "update_policy": {"update_mode": "initial"},
+        "containers": [{"name": "*", "cpu": {"lowerbound": "10m"}, "memory": {"lowerbound": "16Mi"}}]}}));
+    i.workloads[0].replicas = 2;
+    i.workloads[0].running = vec![
+        running_pod("web-a", "100m", "128Mi"),
+        running_pod("web-b", "250m", "300Mi"),
+    ];
+    i.previous.suggestion = Some(suggestion("s2", "2026-11-29T09:59:00Z", true));
+    let o = plan(&i);
+    assert!(o.actions.is_empty(), "{:?}", o.actions);
+    let (status, reason, message) = get(&o, "AbleToScale");
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("True", crate::target::actuation::APPLIED_AT_CREATION)
+    );
+    assert!(
+        message.contains("1 of 2 pods run suggestion s2"),
+        "{message}"
+    );
+    assert_eq!(o.recheck, None, "nothing is pending: no recheck");
+    assert_eq!(o.status.applied_pods.as_deref(), Some("1/2"));
+    // Every pod created since runs it: Applied, as for any mode.
+    i.workloads[0].running[0] = running_pod("web-c", "250m", "300Mi");
+    assert_eq!(get(&plan(&i), "AbleToScale").1, "Applied");
+    // The pause still says so first.
+    i.pause = PauseState {
+        paused: true,
+        problem: None,
+    };
+    assert_eq!(get(&plan(&i), "AbleToScale").1, "ScalingPaused");
 }
 
 #[test]

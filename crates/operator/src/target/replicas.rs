@@ -69,6 +69,13 @@ pub fn floor_of(i: &TargetInputs, suggestion: Option<&Suggestion>) -> FloorDecis
         metrics: &metrics,
         next_forecast,
         scale_up,
+        last_raise: match workloads.as_slice() {
+            [w] => i
+                .last_raises
+                .get(&format!("{}/{}", w.kind, w.name))
+                .copied(),
+            _ => None,
+        },
         now: i.now,
     })
 }

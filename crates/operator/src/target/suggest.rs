@@ -186,6 +186,7 @@ fn memory_text(bytes: f64) -> String {
 pub fn suggest(
     spec: &AIScaleTargetSpec,
     history: &[ContainerHistory],
+    custom: &BTreeMap<String, Vec<(i64, f64)>>,
     hpa: Option<&crate::horizontal::metrics::HpaView>,
     previous: Option<&Suggestion>,
     now: i64,
@@ -294,6 +295,7 @@ pub fn suggest(
             h,
             &metrics,
             history,
+            custom,
             (&cpu_model, &mem_model),
             previous,
             now,
@@ -395,7 +397,15 @@ mod tests {
 
     #[test]
     fn suggestion_has_requests_replicas_and_a_stable_id() {
-        let s = suggest(&spec(), &[history(4)], None, None, 4 * 86_400).unwrap();
+        let s = suggest(
+            &spec(),
+            &[history(4)],
+            &BTreeMap::new(),
+            None,
+            None,
+            4 * 86_400,
+        )
+        .unwrap();
         assert!(s.has_enough_data_to_scale);
         let c = &s.containers[0];
         assert!(
@@ -405,9 +415,16 @@ mod tests {
         assert!(s.suggested_replicas.unwrap() >= 1);
         assert_eq!(
             s.id,
-            suggest(&spec(), &[history(4)], None, None, 4 * 86_400)
-                .unwrap()
-                .id
+            suggest(
+                &spec(),
+                &[history(4)],
+                &BTreeMap::new(),
+                None,
+                None,
+                4 * 86_400
+            )
+            .unwrap()
+            .id
         );
     }
 
@@ -417,7 +434,7 @@ mod tests {
     fn replicas_follow_the_larger_of_cpu_and_memory_and_their_steps() {
         let replicas =
             |spec: &AIScaleTargetSpec, h: ContainerHistory, prior: Option<&Suggestion>| {
-                suggest(spec, &[h], None, prior, 4 * 86_400)
+                suggest(spec, &[h], &BTreeMap::new(), None, prior, 4 * 86_400)
                     .unwrap()
                     .suggested_replicas
                     .unwrap()
@@ -445,13 +462,20 @@ mod tests {
 
     #[test]
     fn little_history_is_not_enough_to_scale_and_none_is_an_error() {
-        let s = suggest(&spec(), &[history(0).clone()], None, None, 0);
+        let s = suggest(
+            &spec(),
+            &[history(0).clone()],
+            &BTreeMap::new(),
+            None,
+            None,
+            0,
+        );
         assert!(s.is_err());
         let mut short = history(1);
         short.cpu.truncate(5);
         short.memory.truncate(5);
         assert!(
-            !suggest(&spec(), &[short], None, None, 1500)
+            !suggest(&spec(), &[short], &BTreeMap::new(), None, None, 1500)
                 .unwrap()
                 .has_enough_data_to_scale
         );
@@ -500,7 +524,15 @@ mod tests {
                 .map(|(i, v)| (i as i64 * step, *v))
                 .collect();
             h.memory = h.cpu.clone();
-            let s = suggest(&spec(), &[h], None, previous.as_ref(), t as i64 * step).unwrap();
+            let s = suggest(
+                &spec(),
+                &[h],
+                &BTreeMap::new(),
+                None,
+                previous.as_ref(),
+                t as i64 * step,
+            )
+            .unwrap();
             let state = &s.decisions["Deployment/web/app/cpu"];
             match state.applied {
                 Some(v) => {

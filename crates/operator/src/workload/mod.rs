@@ -54,6 +54,17 @@ pub struct WorkloadView {
     pub rolled_out: bool,
 }
 
+/// Whether a pod is Ready and not going away: a pod that shares its workload's load (a
+/// Service sends nothing to one that is starting or terminating).
+pub fn pod_is_ready(pod: &k8s_openapi::api::core::v1::Pod) -> bool {
+    pod.metadata.deletion_timestamp.is_none()
+        && pod
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
 /// A quantity field (`"250m"`, `"1Gi"` or a bare number) as a number, through the one
 /// quantity parser.
 pub fn quantity(v: &Value) -> Option<f64> {
@@ -81,8 +92,14 @@ impl WorkloadView {
             name: obj.name_any(),
             uid: obj.uid().unwrap_or_default(),
             labels: obj.labels().clone(),
-            pod_labels: serde_json::from_value(template["metadata"]["labels"].clone())
-                .unwrap_or_default(),
+            // Read in place: views are made for every workload of a template pass, the
+            // janitor and the dashboard, and at each reconcile.
+            pod_labels: template["metadata"]["labels"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect(),
             replicas: spec["replicas"]
                 .as_u64()
                 .map_or(1, |r| u32::try_from(r).unwrap_or(u32::MAX)),

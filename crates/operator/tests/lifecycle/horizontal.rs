@@ -34,11 +34,12 @@ const PEAK: f64 = 8.0;
 /// The sim starts at 09:00 of this day.
 pub const START: &str = "2026-11-30T09:00:00Z";
 const PATIENCE: Duration = Duration::from_secs(240);
-/// Replicas `web` runs ahead of the rise. The floor is the HPA's formula (70 %) on the
-/// *expected* load of the 3-hour horizon: from 11:30 on it holds half an hour of ramp
-/// (5 on average), the 8 of the peak until 14:00 and the way down, 6 pods' worth on
-/// average, so 9 replicas; from 11:00, 5.5 → 8. The HPA alone runs 3 (2 / 0.7).
-const AHEAD: i32 = 8;
+/// Replicas `web` runs ahead of the rise: the peak's need. The floor is the HPA's
+/// formula (70 %) on the peak of the 3-hour horizon's 15-minute stretches, each at its
+/// expected load: once the plateau is within the horizon, the plateau's 8 pods' worth,
+/// so ⌈8 / 0.7⌉ = 12 — not the horizon's average with the quiet hours before it (6 pods'
+/// worth at 11:30, 9 replicas). The HPA alone runs 3 (2 / 0.7).
+const AHEAD: i32 = 12;
 
 /// Demand (pods' worth of requests) at second `s` of the day: a 30-minute ramp from
 /// `BASE` to `PEAK` at 12:00, held until 14:00, down by 14:30.
@@ -244,7 +245,7 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     });
     crate::webhook_scenarios::registered(env).await;
 
-    // Before the rise: the floor is the expected load's need, and web runs it.
+    // Before the rise: the floor is the peak's need, and web runs it.
     w.web_at_least("web scaled up ahead of the peak", AHEAD)
         .await;
     assert!(of_day() < RISE, "risen before the load does");

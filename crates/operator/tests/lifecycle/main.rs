@@ -12,6 +12,7 @@ mod autonomous;
 mod common;
 mod dashboard;
 mod horizontal;
+mod horizontal_custom;
 mod oom;
 mod podautoscaler;
 mod rbac;
@@ -102,6 +103,7 @@ on_the_sim! {
     podautoscaler::kpa_burst_and_stable_window: &["prod"];
     podautoscaler::apa_band_and_ratio: &["prod"];
     podautoscaler::conflicts_and_bad_specs: &["prod"];
+    horizontal_custom::hpa_custom_metrics: &["prod"];
 }
 
 /// Only on the simulated cluster: a suggestion needs usage, which the real server (no

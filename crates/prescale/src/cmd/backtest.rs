@@ -136,7 +136,17 @@ pub fn read_series(path: &Path) -> anyhow::Result<Series> {
         let ts: f64 = field(0, "timestamp")?
             .parse()
             .with_context(|| format!("{}:{line}: timestamp is not a number", path.display()))?;
-        let value: f64 = field(1, "value")?.parse().unwrap_or(f64::NAN);
+        // An empty value (or NaN) is a gap in the trace; anything else must be a number.
+        let value = match field(1, "value")? {
+            "" => f64::NAN,
+            text => text.parse::<f64>().with_context(|| {
+                format!(
+                    "{}:{line}: value {text:?} is not a number (write a number such as 0.25, or \
+                     leave it empty for a gap)",
+                    path.display()
+                )
+            })?,
+        };
         samples.push((ts as i64, value));
     }
     Series::from_samples(&samples).with_context(|| format!("{}", path.display()))

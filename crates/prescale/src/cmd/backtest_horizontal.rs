@@ -42,7 +42,7 @@ pub struct Flags {
     #[arg(long, default_value_t = format!("{}%", prescale_forecast::replicas::DEFAULT_UTILIZATION * 100.0))]
     target_utilization: String,
     /// Horizontal: the utilisation prescale's floor sizes the forecast load at. Unset: the
-    /// target utilisation, as the operator does; 100% provisions the expected load at full
+    /// target utilisation, as the operator does; 100% provisions the forecast load at full
     /// capacity, with no headroom of its own.
     #[arg(long)]
     floor_utilization: Option<String>,

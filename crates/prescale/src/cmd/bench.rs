@@ -15,16 +15,26 @@ pub struct Args {
     what: What,
 }
 
+/// A count of at least one: zero runs, days or pods measures nothing.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a count: write a whole number of 1 or more"
+        )),
+    }
+}
+
 #[derive(Debug, clap::Subcommand)]
 enum What {
     /// Forecasting speed: one 30-day series at 1-minute resolution (43,200 points),
     /// seasonality detection and model selection included.
     Forecast {
         /// How many forecasts to time.
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = 50, value_parser = at_least_one)]
         runs: usize,
         /// Days of history.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = at_least_one)]
         days: usize,
         /// Print JSON.
         #[arg(long)]
@@ -45,13 +55,13 @@ enum What {
     /// The simulated API server: a full list of N pods, and pod GETs per second.
     Sim {
         /// Pods to create.
-        #[arg(long, default_value_t = 10_000)]
+        #[arg(long, default_value_t = 10_000, value_parser = at_least_one)]
         pods: usize,
         /// GET requests to time.
-        #[arg(long, default_value_t = 20_000)]
+        #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
         gets: usize,
         /// Concurrent clients for the GETs.
-        #[arg(long, default_value_t = 8)]
+        #[arg(long, default_value_t = 8, value_parser = at_least_one)]
         concurrency: usize,
         /// Print JSON.
         #[arg(long)]
@@ -127,6 +137,26 @@ pub(crate) fn memory_mb(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
+/// The operator's `/metrics` page, over plain HTTP/1.0 (one short request: no client to
+/// keep alive).
+async fn operator_metrics(port: u16) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .await?;
+    let mut body = String::new();
+    stream.read_to_string(&mut body).await?;
+    Ok(body)
+}
+
+/// The value of `series` (name and labels, as the page writes them) on a metrics page.
+fn metric_value(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// A loopback port free at the moment, for a benchmark's operator process to listen on.
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -193,13 +223,13 @@ fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Resu
         }
         list_ms.sort_by(f64::total_cmp);
         let start = Instant::now();
-        let per_task = gets / concurrency.max(1);
+        let per_task = gets / concurrency;
         let mut tasks = vec![];
-        for t in 0..concurrency.max(1) {
+        for t in 0..concurrency {
             let api = api.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..per_task {
-                    api.get(&format!("pod-{}", (t * per_task + i) % pods.max(1))).await?;
+                    api.get(&format!("pod-{}", (t * per_task + i) % pods)).await?;
                 }
                 Ok::<_, kube::Error>(())
             }));
@@ -207,7 +237,7 @@ fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Resu
         for t in tasks {
             t.await??;
         }
-        let rate = (per_task * concurrency.max(1)) as f64 / start.elapsed().as_secs_f64();
+        let rate = (per_task * concurrency) as f64 / start.elapsed().as_secs_f64();
         let median = list_ms[list_ms.len() / 2];
         if json {
             output::outln!("{}", serde_json::json!({"pods": pods, "list_median_ms": median, "gets_per_second": rate}))?;
@@ -219,12 +249,12 @@ fn sim(pods: usize, gets: usize, concurrency: usize, json: bool) -> anyhow::Resu
 }
 
 fn forecast(runs: usize, days: usize, json: bool) -> anyhow::Result<ExitCode> {
-    let values = synthetic(days.max(1));
+    let values = synthetic(days);
     let horizon = 15;
     let rate = Mode::Balanced.target_rate(Resource::Cpu);
-    let mut times = Vec::with_capacity(runs.max(1));
+    let mut times = Vec::with_capacity(runs);
     let mut last = None;
-    for _ in 0..runs.max(1) {
+    for _ in 0..runs {
         let start = Instant::now();
         let cycles = detect_cycles(&values, 60);
         last = Some(forecast_peak(&values, 60, horizon, rate, &cycles)?);

@@ -273,17 +273,11 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Milliseconds from `written` until the operator's metrics report the pause, polled
-/// every 2 ms over plain HTTP/1.0 (one short request each: no client to keep alive).
+/// every 2 ms.
 async fn pause_seen(port: u16, written: Instant) -> anyhow::Result<f64> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-        stream
-            .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            .await?;
-        let mut body = String::new();
-        stream.read_to_string(&mut body).await?;
-        if body.lines().any(|l| l == "prescale_scaling_paused 1") {
+        let body = super::operator_metrics(port).await?;
+        if super::metric_value(&body, "prescale_scaling_paused") == Some(1.0) {
             return Ok(written.elapsed().as_secs_f64() * 1000.0);
         }
         tokio::time::sleep(Duration::from_millis(2)).await;

@@ -356,7 +356,7 @@ pub fn run(args: WebhookArgs) -> anyhow::Result<ExitCode> {
             .stderr(std::fs::File::create(&log_path)?)
             .spawn()
             .context("starting `prescale operator`")?;
-        let result = measure(&cluster, &args, operator.id(), webhook_port).await;
+        let result = measure(&cluster, &args, operator.id(), webhook_port, metrics_port).await;
         let _ = operator.kill();
         let _ = operator.wait();
         let figures = result.with_context(|| {
@@ -375,6 +375,8 @@ pub fn run(args: WebhookArgs) -> anyhow::Result<ExitCode> {
 /// The figures of one run.
 struct Figures {
     drive: super::bench_webhook_drive::Drive,
+    /// Target reconciles a second in the operator while the reviews were sent.
+    reconciles_per_s: f64,
     /// With every target synced, after the drive.
     rss_after_mb: f64,
     peak_rss_mb: f64,
@@ -399,6 +401,7 @@ async fn measure(
     args: &WebhookArgs,
     pid: u32,
     webhook_port: u16,
+    metrics_port: u16,
 ) -> anyhow::Result<Figures> {
     let timeout = Duration::from_secs(args.timeout_secs);
     output::errln!("waiting for the operator's webhook registration")?;
@@ -424,6 +427,8 @@ async fn measure(
         args.rate,
         args.duration_secs
     )?;
+    let reconciles_before = target_reconciles(metrics_port).await?;
+    let drive_began = std::time::Instant::now();
     let drive = super::bench_webhook_drive::drive(
         &ca,
         &format!(
@@ -440,15 +445,27 @@ async fn measure(
         Duration::from_secs(args.duration_secs),
     )
     .await?;
+    let reconciles_per_s = (target_reconciles(metrics_port).await? - reconciles_before)
+        / drive_began.elapsed().as_secs_f64();
     let (_, rss_after_mb) = memory_mb(pid).context("reading the operator's memory")?;
     let memory = added_target_memory(cluster, args, pid, timeout).await?;
     let (peak_rss_mb, _) = memory_mb(pid).context("reading the operator's memory")?;
     Ok(Figures {
         drive,
+        reconciles_per_s,
         rss_after_mb,
         peak_rss_mb,
         memory,
     })
+}
+
+/// The target reconciles the operator has run so far (its `/metrics`).
+async fn target_reconciles(metrics_port: u16) -> anyhow::Result<f64> {
+    let page = super::operator_metrics(metrics_port).await?;
+    Ok(
+        super::metric_value(&page, "prescale_reconciles_total{controller=\"target\"}")
+            .unwrap_or(0.0),
+    )
 }
 
 /// The operator's memory before and after one more target per uncovered Deployment is
@@ -512,6 +529,7 @@ fn report(args: &WebhookArgs, f: &Figures) -> anyhow::Result<()> {
                    "p50_ms": d.percentile_ms(0.50), "p99_ms": d.percentile_ms(0.99), "max_ms": d.max_ms(),
                    "mutated": d.mutated, "unchanged": d.unchanged, "errors": d.errors,
                    "unexpected": d.unexpected, "first_error": d.first_error,
+                   "target_reconciles_per_s": f.reconciles_per_s,
                    "operator_rss_mb": f.rss_after_mb,
                    "operator_peak_rss_mb": f.peak_rss_mb,
                    "memory_targets_added": f.memory.added,
@@ -522,7 +540,7 @@ fn report(args: &WebhookArgs, f: &Figures) -> anyhow::Result<()> {
     } else {
         output::outln!(
             "{} targets over {} namespaces: {} reviews at {:.0}/s (asked {:.0}/s): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
-             {} mutated, {} unchanged, {} errors, {} unexpected answers; operator RSS {:.0} MB (peak {:.0} MB); \
+             {} mutated, {} unchanged, {} errors, {} unexpected answers; {:.1} target reconciles/s meanwhile; operator RSS {:.0} MB (peak {:.0} MB); \
              {:.1} KB more per target ({} targets added: {:.0} → {:.0} MB)",
             args.targets,
             args.namespaces,
@@ -536,6 +554,7 @@ fn report(args: &WebhookArgs, f: &Figures) -> anyhow::Result<()> {
             d.unchanged,
             d.errors,
             d.unexpected,
+            f.reconciles_per_s,
             f.rss_after_mb,
             f.peak_rss_mb,
             per_target_kb,

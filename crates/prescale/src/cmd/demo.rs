@@ -85,6 +85,16 @@ const AUTONOMOUS: (&str, &str) = ("shop", "checkout");
 /// The workload scaled horizontally and autonomously: its HPA (cpu at 80 %) is fed
 /// prescale's replica floor ahead of the daily rise; the HPA's spec is never written.
 const HORIZONTAL: (&str, &str) = ("shop", "catalog");
+/// The horizontal workload's demand, in pods' requests at the load pattern's level
+/// (`sim.prescale.io/demand-scale`): its daily rise needs several replicas, its trough
+/// the HPA's minimum. The others' whole demand is about one pod's requests.
+const HORIZONTAL_DEMAND_SCALE: f64 = 5.0;
+/// The HPA's bounds and cpu target, as its owner wrote them.
+const HPA_MIN: u32 = 2;
+const HPA_MAX: u32 = 12;
+const HPA_TARGET: f64 = 0.8;
+/// Simulated seconds a new pod needs to become Ready: the lag an HPA alone cannot avoid.
+const STARTUP_SECS: i64 = 90;
 
 /// The horizontal workload's AIScaleTarget: the template's settings, horizontal
 /// autonomous, vertical left to recommendations.
@@ -92,7 +102,8 @@ fn horizontal_target(template: &serde_json::Value) -> serde_json::Value {
     let mut spec = template["spec"]["template"].clone();
     spec["scaleTargetRef"] =
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1});
-    spec["horizontal"] = json!({"mode": "autonomous", "minReplicas": 2, "maxReplicas": 12});
+    spec["horizontal"] =
+        json!({"mode": "autonomous", "minReplicas": HPA_MIN, "maxReplicas": HPA_MAX});
     json!({"apiVersion": "thoras.ai/v1", "kind": "AIScaleTarget",
            "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0}, "spec": spec})
 }
@@ -102,9 +113,10 @@ fn horizontal_hpa() -> serde_json::Value {
     json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
            "metadata": {"name": HORIZONTAL.1, "namespace": HORIZONTAL.0},
            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": HORIZONTAL.1},
-                    "minReplicas": 2, "maxReplicas": 12,
+                    "minReplicas": HPA_MIN, "maxReplicas": HPA_MAX,
                     "metrics": [{"type": "Resource", "resource": {"name": "cpu",
-                                 "target": {"type": "Utilization", "averageUtilization": 80}}}]}})
+                                 "target": {"type": "Utilization",
+                                            "averageUtilization": (HPA_TARGET * 100.0).round() as i32}}}]}})
 }
 
 /// The autonomous workload's AIScaleTarget: the template's settings, with vertical
@@ -186,10 +198,15 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
         } else {
             "true"
         };
+        let annotations = if (ns, name) == HORIZONTAL {
+            json!({prescale_sim::cluster::load::DEMAND_SCALE_ANNOTATION: HORIZONTAL_DEMAND_SCALE.to_string()})
+        } else {
+            json!({})
+        };
         let obj = json!({
             "metadata": {"name": name, "labels": {"thoras.ai/enabled": enrolled, "app": name}},
             "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}}, "serviceName": name,
-                     "template": {"metadata": {"labels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations},
                                   "spec": {"containers": [{"name": "app", "image": format!("example/{name}:1"),
                                            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}}}
         });
@@ -220,8 +237,10 @@ fn seed(sim: &Sim) -> anyhow::Result<()> {
 }
 
 /// A week of the synthetic load's usage (what the collector would have recorded every
-/// minute), written into `history` ending at `now`. Workloads that replay a trace start
-/// with none: a trace has no past.
+/// minute: each container's peak over the pods, and the replicas), written into `history`
+/// ending at `now`. The horizontal workload's replicas are what its HPA would have kept;
+/// the others' their declared ones. Workloads that replay a trace start with none: a
+/// trace has no past.
 fn backfill(
     history: &dyn prescale_store::HistoryStore,
     now: i64,
@@ -242,9 +261,21 @@ fn backfill(
             container: container.into(),
             metric,
         };
+        let horizontal = (ns, name) == HORIZONTAL;
+        let scale = if horizontal {
+            HORIZONTAL_DEMAND_SCALE
+        } else {
+            1.0
+        };
         let mut batch = vec![];
         for t in (now - BACKFILLED_DAYS * 86_400..now).step_by(60) {
-            let usage = prescale_sim::cluster::load::workload_usage(&owner, &base, replicas, t);
+            let replicas = if horizontal {
+                let demand = prescale_sim::cluster::load::demand(&owner, t) * scale;
+                ((demand / HPA_TARGET).ceil() as u32).clamp(HPA_MIN, HPA_MAX)
+            } else {
+                replicas
+            };
+            let usage = prescale_sim::cluster::load::pod_usage(&owner, &base, replicas, scale, t);
             for (container, (cpu, mem)) in usage {
                 batch.push((series(&container, Metric::Cpu), (t, cpu)));
                 batch.push((series(&container, Metric::Memory), (t, mem)));
@@ -451,6 +482,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let sim = Sim::new(Arc::new(Clock::new(jiff::Timestamp::now(), args.speed)));
+        sim.set_startup_delay(STARTUP_SECS);
         seed(&sim)?;
         let traced = match &args.traces {
             Some(dir) => attach_traces(&sim, dir)?,
@@ -466,6 +498,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mut config = kube::Config::new(url.parse().context("the simulated cluster's URL")?);
         config.default_namespace = "default".into();
         let client = prescale_operator::client::operator_client(config).context("connecting to the simulated cluster")?;
+        let webhook_port = std::net::TcpListener::bind(("127.0.0.1", 0))
+            .and_then(|l| l.local_addr())
+            .context("finding a free port for the admission webhooks")?
+            .port();
         let operator = OperatorConfig {
             namespace: "prescale-system".into(),
             metrics_addr: None,
@@ -482,8 +518,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 now: { let c = sim.clock.clone(); move || c.now() },
                 real_duration: { let c = sim.clock.clone(); move |d| c.real_duration(d) },
             }),
-            dashboard: super::operator::bind_dashboard(Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)))).await?,
-            webhook: None,
+            dashboard: super::operator::bind_dashboard(
+                Some(std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port))),
+                &format!("--dashboard-port {}", args.dashboard_port),
+                "another demo or operator may be using it: pass --dashboard-port 0 for a free port",
+            ).await?,
+            // The admission webhooks, registered by URL: new pods start with their
+            // autonomous target's requests, and the `*/scale` webhook holds the replica
+            // floor against the HPA's own writes (without it the HPA would undo each
+            // raise at its next sync).
+            webhook: Some(prescale_operator::webhook::WebhookConfig {
+                listen: std::net::SocketAddr::from(([127, 0, 0, 1], webhook_port)),
+                certs: prescale_operator::webhook::CertSource::SelfSigned,
+                url: Some(format!("https://127.0.0.1:{webhook_port}")),
+                service: prescale_operator::install::APP.into(),
+                refresh: Duration::from_secs(600),
+            }),
         };
         let dashboard_url = format!("http://{}", operator.dashboard.as_ref().and_then(|l| l.local_addr().ok()).context("the dashboard's address")?);
         // Writes from the dashboard need a token the (simulated) API server's TokenReview

@@ -8,6 +8,7 @@ pub mod install;
 pub mod operator;
 pub mod output;
 pub mod pause;
+pub mod report;
 pub mod sim;
 pub mod validate;
 

@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=90))]
     pub backfill_days: u32,
     /// Manage only these namespaces (comma-separated); default: every namespace.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', value_parser = namespace_name)]
     pub watch_namespaces: Vec<String>,
     /// Manage only the ClusterAIScaleTemplates whose labels match this selector
     /// (`key=value[,key=value]`); default: every template.
@@ -96,16 +96,28 @@ fn parse_listen(s: &str) -> Result<Listen, String> {
         .map_err(|e| format!("{s}: {e} (expected HOST:PORT or `off`)"))
 }
 
-/// Binds the dashboard's listener, saying which flag is wrong when it cannot.
+/// A namespace name as the API server accepts it: a typo such as `Shop` would otherwise
+/// watch a namespace that cannot exist, and the operator would manage nothing, silently.
+fn namespace_name(text: &str) -> Result<String, String> {
+    use prescale_api::validate::{NameKind, name_problem};
+    match name_problem(NameKind::Label, text) {
+        Some(problem) => Err(problem),
+        None => Ok(text.to_string()),
+    }
+}
+
+/// Binds the dashboard's listener, saying which flag is wrong when it cannot: `flag` is
+/// the flag and value as the user wrote them (`--dashboard-addr 127.0.0.1:8090`), `fix`
+/// what to do instead.
 pub async fn bind_dashboard(
     addr: Option<SocketAddr>,
+    flag: &str,
+    fix: &str,
 ) -> anyhow::Result<Option<tokio::net::TcpListener>> {
     match addr {
-        Some(a) => {
-            Ok(Some(tokio::net::TcpListener::bind(a).await.with_context(
-                || format!("--dashboard-addr {a}: cannot listen"),
-            )?))
-        }
+        Some(a) => Ok(Some(tokio::net::TcpListener::bind(a).await.map_err(
+            |e| anyhow::anyhow!("{flag}: cannot listen on {a}: {e} ({fix})"),
+        )?)),
         None => Ok(None),
     }
 }
@@ -253,7 +265,12 @@ fn run_as(args: Args, worker_only: bool) -> anyhow::Result<ExitCode> {
             dashboard: if worker_only {
                 None
             } else {
-                bind_dashboard(args.dashboard_addr.0).await?
+                let addr = args.dashboard_addr.0;
+                let flag = format!(
+                    "--dashboard-addr {}",
+                    addr.map(|a| a.to_string()).unwrap_or_default()
+                );
+                bind_dashboard(addr, &flag, "pass a free HOST:PORT, or `off`").await?
             },
             // Workers serve no webhooks: the operator's replicas behind the Service do.
             webhook: (args.webhooks && !worker_only).then(|| {

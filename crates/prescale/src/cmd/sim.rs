@@ -48,7 +48,8 @@ fn attach_trace(sim: &Sim, spec: &str) -> anyhow::Result<()> {
         ),
         None => (file, 1.0),
     };
-    let trace = prescale_sim::cluster::trace::Trace::from_csv(std::path::Path::new(file), peak)?;
+    let trace = prescale_sim::cluster::trace::Trace::from_csv(std::path::Path::new(file), peak)
+        .with_context(|| format!("--trace {spec}"))?;
     sim.drive_with_trace(namespace, name, trace);
     Ok(())
 }

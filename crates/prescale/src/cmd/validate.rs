@@ -47,6 +47,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let docs = match parse_documents(&text) {
             Ok(docs) => docs,
             Err(e) => {
+                // The YAML parser's snippet names its input `<input>`: name the file.
+                let e = e.to_string().replace("<input>", &shown);
                 lines.push(Line(Stream::Err, format!("{shown}: {e}")));
                 problems += 1;
                 continue;

@@ -21,6 +21,23 @@ use crate::store::{Part, Store, name_of};
 /// leak or a bigger data set would — the one whose memory outgrows its limit.
 pub const WORKING_SET_ANNOTATION: &str = "sim.prescale.io/memory-working-set";
 
+/// The annotation (on the pod template) that multiplies the workload's synthetic demand
+/// (a positive number, default 1): a workload whose demand is that many pods' requests
+/// at the pattern's level, so that its daily rise needs more replicas — the one an HPA
+/// scales. Without it a workload's whole demand is about one pod's requests.
+pub const DEMAND_SCALE_ANNOTATION: &str = "sim.prescale.io/demand-scale";
+
+/// The demand multiplier a pod's annotations declare (`DEMAND_SCALE_ANNOTATION`); 1 when
+/// absent or not a positive number.
+pub fn demand_scale(annotations: Option<&Value>) -> f64 {
+    annotations
+        .and_then(|a| a.get(DEMAND_SCALE_ANNOTATION))
+        .and_then(Value::as_str)
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .unwrap_or(1.0)
+}
+
 /// The pod annotation holding the requests its workload's demand is relative to (JSON:
 /// container name → `[cpu cores, memory bytes]`), written when the sim's controllers
 /// create the pod from its template. Pods without it use their own requests.
@@ -78,23 +95,22 @@ pub fn container_usage(base: (f64, f64), d: f64) -> (f64, f64) {
     (base.0 * d, base.1 * (0.35 + 0.45 * d))
 }
 
-/// The usage a workload of `replicas` ready pods with containers sized `base` (as
-/// `base_requests` records them) reports at `t` under the synthetic demand: per
-/// container, the sums over pods of cpu and memory. For history made up before a
+/// The usage each of a workload's `replicas` ready pods, with containers sized `base` (as
+/// `base_requests` records them) and its demand multiplied by `scale`
+/// (`DEMAND_SCALE_ANNOTATION`), reports at `t` under the synthetic demand: per container,
+/// one pod's cpu and memory — the demand is split evenly, so this is also the peak over
+/// pods, what a collector of metrics.k8s.io records. For history made up before a
 /// simulation starts (`prescale demo` backfills a week this way).
-pub fn workload_usage(
+pub fn pod_usage(
     owner: &str,
     base: &BTreeMap<String, (f64, f64)>,
     replicas: u32,
+    scale: f64,
     t: i64,
 ) -> BTreeMap<String, (f64, f64)> {
-    let pods = f64::from(replicas.max(1));
-    let d = demand(owner, t) / pods;
+    let d = demand(owner, t) * scale / f64::from(replicas.max(1));
     base.iter()
-        .map(|(c, b)| {
-            let (cpu, mem) = container_usage(*b, d);
-            (c.clone(), (cpu * pods, mem * pods))
-        })
+        .map(|(c, b)| (c.clone(), container_usage(*b, d)))
         .collect()
 }
 
@@ -137,7 +153,7 @@ pub fn update_usage(
         let ready = *ready_per_owner.get(&owner).unwrap_or(&1) as f64;
         let total = match traces.get(&owner) {
             Some((trace, began)) => trace.at(now - began),
-            None => demand(&owner, now),
+            None => demand(&owner, now) * demand_scale(pod.pointer("/metadata/annotations")),
         };
         let d = total / ready;
         usage.demand.insert((ns.clone(), name.clone()), d);
@@ -272,14 +288,24 @@ mod tests {
         pod
     }
 
-    #[test]
-    fn demand_follows_the_template_not_what_the_pod_was_resized_to() {
+    /// A store with a stopped clock, the pods key, and the base requests of a template of
+    /// one container at 1 cpu and 256Mi.
+    fn one_cpu_template() -> (jiff::Timestamp, Store, (String, String), String) {
         let start = jiff::Timestamp::from_second(1_800_000_000).unwrap();
-        let mut store = Store::new(Arc::new(Clock::new(start, 0.0)));
-        let pods = ("".to_string(), "pods".to_string());
+        let store = Store::new(Arc::new(Clock::new(start, 0.0)));
         let template =
             [json!({"name": "app", "resources": {"requests": {"cpu": "1", "memory": "256Mi"}}})];
-        let base = base_requests(&template);
+        (
+            start,
+            store,
+            ("".to_string(), "pods".to_string()),
+            base_requests(&template),
+        )
+    }
+
+    #[test]
+    fn demand_follows_the_template_not_what_the_pod_was_resized_to() {
+        let (_, mut store, pods, base) = one_cpu_template();
         // Created at 1 cpu, resized to 100m: still the demand of 1 cpu.
         store
             .create(
@@ -306,6 +332,47 @@ mod tests {
         assert!(
             (bare - 0.1 * d).abs() < 1e-9,
             "{bare} vs demand {d} of 100m"
+        );
+    }
+
+    #[test]
+    fn demand_scale_multiplies_the_demand_and_pod_usage_matches_what_pods_report() {
+        let (start, mut store, pods, base) = one_cpu_template();
+        for (i, scale) in [(0, None), (1, Some("4")), (2, Some("-3"))] {
+            let mut pod = ready_pod(
+                &format!("w{i}-0"),
+                &format!("w{i}"),
+                "1",
+                Some(base.clone()),
+            );
+            if let Some(scale) = scale {
+                pod["metadata"]["annotations"][DEMAND_SCALE_ANNOTATION] = json!(scale);
+            }
+            store.create(&pods, "default", pod).unwrap();
+        }
+        let usage = update_usage(&mut store, &HashMap::new());
+        let d = |pod: &str| usage.demand[&("default".to_string(), pod.to_string())];
+        let now = start.as_second();
+        let owner = |w: &str| format!("default/{w}");
+        assert!((d("w1-0") - 4.0 * demand(&owner("w1"), now)).abs() < 1e-9);
+        // Not a positive number: the default.
+        assert!((d("w2-0") - demand(&owner("w2"), now)).abs() < 1e-9);
+        // What `pod_usage` makes up is what the pod reports.
+        let made_up = pod_usage(
+            &owner("w1"),
+            &serde_json::from_str(&base).unwrap(),
+            1,
+            4.0,
+            now,
+        );
+        let reported = &usage.pods[&("default".to_string(), "w1-0".to_string())][0];
+        assert!(
+            (made_up["app"].0 - reported.1).abs() < 1e-9,
+            "{made_up:?} vs {reported:?}"
+        );
+        assert!(
+            (made_up["app"].1 - reported.2).abs() < 1.0,
+            "{made_up:?} vs {reported:?}"
         );
     }
 

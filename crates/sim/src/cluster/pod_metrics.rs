@@ -132,6 +132,16 @@ struct Wanted {
     model: String,
 }
 
+/// The requests a pod holds at its requests' load (`CAPACITY_ANNOTATION`, else 8).
+pub fn capacity_of(pod: &Value) -> f64 {
+    pod.pointer("/metadata/annotations")
+        .and_then(|a| a.get(CAPACITY_ANNOTATION))
+        .and_then(Value::as_str)
+        .and_then(|c| c.trim().parse::<f64>().ok())
+        .filter(|c| c.is_finite() && *c > 0.0)
+        .unwrap_or(DEFAULT_CAPACITY)
+}
+
 fn wanted(pod: &Value) -> Option<Wanted> {
     let annotations = pod.pointer("/metadata/annotations")?;
     let port: u16 = annotations
@@ -146,12 +156,7 @@ fn wanted(pod: &Value) -> Option<Wanted> {
         .and_then(Value::as_str)
         .map(|p| format!("/{}", p.trim_start_matches('/')))
         .unwrap_or_else(|| DEFAULT_PATH.into());
-    let capacity = annotations
-        .get(CAPACITY_ANNOTATION)
-        .and_then(Value::as_str)
-        .and_then(|c| c.trim().parse::<f64>().ok())
-        .filter(|c| c.is_finite() && *c > 0.0)
-        .unwrap_or(DEFAULT_CAPACITY);
+    let capacity = capacity_of(pod);
     let model = pod
         .pointer("/metadata/labels/app")
         .and_then(Value::as_str)

@@ -1,16 +1,18 @@
 //! The HTTP face of the simulated API server: Kubernetes REST paths mapped onto the store.
 
 mod admission;
+mod custom_metrics;
 mod discovery;
 pub mod protobuf;
 mod request;
 pub mod request_log;
 pub mod review;
+mod state;
 mod subresource;
 mod table;
 mod watch;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -19,176 +21,12 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::patch::{PatchType, apply_patch};
 use crate::selector::{FieldSelector, LabelSelector};
-use crate::store::{Part, Propagation, Store};
+use crate::store::{Part, Propagation};
 use request::{Query, Target, decode_body, parse_path};
-
-/// Everything the server shares between requests.
-pub struct Sim {
-    store: Mutex<Store>,
-    usage: Mutex<Usage>,
-    faults: Mutex<Vec<crate::faults::Fault>>,
-    hpa: Mutex<crate::cluster::hpa::HpaMemory>,
-    /// The metrics endpoints of pods that serve one (`cluster::pod_metrics`).
-    pod_metrics: Mutex<crate::cluster::pod_metrics::Endpoints>,
-    /// Replayed load per workload (`namespace/name`): the trace and when its replay began.
-    traces: Mutex<std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>,
-    /// Seconds each (namespace, pod, container) has spent throttled at its CPU limit.
-    throttling: Mutex<std::collections::BTreeMap<(String, String, String), u64>>,
-    /// Simulated seconds a scheduled pod takes to become Ready.
-    startup_secs: std::sync::atomic::AtomicI64,
-    /// Requests served, per (resource[/subresource], verb): what benchmarks count.
-    requests: Mutex<std::collections::BTreeMap<(String, String), u64>>,
-    /// Every request with its RBAC attributes, while recording (`record_requests`).
-    request_log: Mutex<Option<Vec<request_log::RequestRecord>>>,
-    /// Bearer tokens TokenReview accepts (`add_token`).
-    tokens: Mutex<review::Tokens>,
-    pub clock: Arc<Clock>,
-}
-
-/// (container, cpu cores, memory bytes)
-pub type ContainerUsage = (String, f64, f64);
-
-/// The latest usage figures of the load model, served as metrics.k8s.io.
-#[derive(Debug, Clone, Default)]
-pub struct Usage {
-    /// (namespace, pod) → [(container, cpu cores, memory bytes)]
-    pub pods: std::collections::BTreeMap<(String, String), Vec<ContainerUsage>>,
-    /// node → (cpu cores, memory bytes)
-    pub nodes: std::collections::BTreeMap<String, (f64, f64)>,
-    /// (namespace, pod, container) held at its CPU limit in this tick.
-    pub throttled: Vec<(String, String, String)>,
-    /// (namespace, pod) → the pod's load relative to its requests (1.0 = at requests).
-    pub demand: std::collections::BTreeMap<(String, String), f64>,
-}
-
-impl Sim {
-    pub fn new(clock: Arc<Clock>) -> Arc<Self> {
-        Arc::new(Sim {
-            store: Mutex::new(Store::new(clock.clone())),
-            usage: Mutex::default(),
-            faults: Mutex::default(),
-            hpa: Mutex::default(),
-            pod_metrics: Mutex::default(),
-            requests: Mutex::default(),
-            request_log: Mutex::default(),
-            tokens: Mutex::default(),
-            traces: Mutex::default(),
-            throttling: Mutex::default(),
-            startup_secs: std::sync::atomic::AtomicI64::new(crate::cluster::STARTUP_SECS),
-            clock,
-        })
-    }
-
-    /// The HPA controller's recommendation history.
-    pub fn hpa_memory(&self) -> MutexGuard<'_, crate::cluster::hpa::HpaMemory> {
-        self.hpa.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The metrics endpoints of pods (`cluster::pod_metrics`).
-    pub fn pod_metrics(&self) -> MutexGuard<'_, crate::cluster::pod_metrics::Endpoints> {
-        self.pod_metrics.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Replaces the fault-injection rules (empty: no faults).
-    pub fn set_faults(&self, faults: Vec<crate::faults::Fault>) {
-        *self.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
-    }
-
-    pub fn usage(&self) -> MutexGuard<'_, Usage> {
-        self.usage.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Drives workload `namespace/name` (any kind) with `trace`, replayed from now on;
-    /// workloads without one follow the synthetic pattern.
-    pub fn drive_with_trace(
-        &self,
-        namespace: &str,
-        name: &str,
-        trace: crate::cluster::trace::Trace,
-    ) {
-        let now = self.clock.now().as_second();
-        self.traces()
-            .insert(format!("{namespace}/{name}"), (trace, now));
-    }
-
-    pub(crate) fn traces(
-        &self,
-    ) -> MutexGuard<'_, std::collections::HashMap<String, (crate::cluster::trace::Trace, i64)>>
-    {
-        self.traces.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Sets how long a scheduled pod takes to become Ready (simulated seconds).
-    pub fn set_startup_delay(&self, secs: i64) {
-        self.startup_secs
-            .store(secs.max(0), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    pub fn startup_delay(&self) -> i64 {
-        self.startup_secs.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// Simulated seconds a container has been throttled at its CPU limit.
-    pub fn throttled_seconds(&self, namespace: &str, pod: &str, container: &str) -> u64 {
-        self.throttling
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&(namespace.into(), pod.into(), container.into()))
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Adds one tick of `secs` to every container throttled in it.
-    pub(crate) fn record_throttling(&self, throttled: &[(String, String, String)], secs: u64) {
-        let mut t = self.throttling.lock().unwrap_or_else(|e| e.into_inner());
-        for key in throttled {
-            *t.entry(key.clone()).or_default() += secs;
-        }
-    }
-
-    /// Requests served so far, per (resource[/subresource], verb).
-    pub fn request_counts(&self) -> std::collections::BTreeMap<(String, String), u64> {
-        self.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Starts (or restarts, empty) the log of requests with their RBAC attributes.
-    pub fn record_requests(&self) {
-        *self.request_log.lock().unwrap_or_else(|e| e.into_inner()) = Some(vec![]);
-    }
-
-    /// Logs one more RBAC check of a request already logged (while recording).
-    fn log_also(&self, record: request_log::RequestRecord) {
-        if let Some(log) = self
-            .request_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_mut()
-        {
-            log.push(record);
-        }
-    }
-
-    /// The requests logged since `record_requests`.
-    pub fn recorded_requests(&self) -> Vec<request_log::RequestRecord> {
-        self.request_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .unwrap_or_default()
-    }
-
-    /// The store, for in-process controllers and tests.
-    pub fn store(&self) -> MutexGuard<'_, Store> {
-        self.store.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub use state::{ContainerUsage, Sim, Usage};
 
 pub fn router(sim: Arc<Sim>) -> Router {
     Router::new().fallback(handle).with_state(sim)
@@ -239,6 +77,9 @@ async fn handle(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         ));
     }
     if let Some(resp) = discovery::serve(&sim, &path) {
+        return resp;
+    }
+    if let Some(resp) = custom_metrics::serve(&sim, &path, &query) {
         return resp;
     }
     let target = match parse_path(&sim.store(), &path) {
