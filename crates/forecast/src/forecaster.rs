@@ -88,10 +88,26 @@ struct Candidate {
 }
 
 impl<'a> Replays<'a> {
+    /// The replays of the next `horizon` samples after `history`.
     pub fn new(
         history: &'a [f64],
         step: i64,
         horizon: usize,
+        cycles: &[i64],
+    ) -> Result<Replays<'a>, ForecastError> {
+        Replays::ahead(history, step, horizon, 0, cycles)
+    }
+
+    /// The replays of the `horizon` samples that start `lead` × `horizon` samples after
+    /// `history` ends (`lead` 0: the next ones). Each candidate's estimate of that block is
+    /// made from the history before it, and calibrated on past blocks estimated from the
+    /// history `lead` blocks before each of them: a forecast made as far ahead as this one.
+    /// MSTL forecasts only the next block, so it is a candidate at `lead` 0 only.
+    pub fn ahead(
+        history: &'a [f64],
+        step: i64,
+        horizon: usize,
+        lead: usize,
         cycles: &[i64],
     ) -> Result<Replays<'a>, ForecastError> {
         if horizon == 0 {
@@ -108,8 +124,7 @@ impl<'a> Replays<'a> {
         if cycles.contains(&WEEK) {
             models.push(Model::SeasonalWeekly);
         }
-        let mstl = cycles
-            .contains(&DAY)
+        let mstl = (lead == 0 && cycles.contains(&DAY))
             .then(|| crate::mstl::fit_blocks(history, step, horizon, cycles))
             .flatten();
         if mstl.is_some() {
@@ -140,8 +155,8 @@ impl<'a> Replays<'a> {
                 (Model::Mstl, Some(fit)) => window.replay(model, Some(fit.next), |j| {
                     fit.past.get(j).copied().flatten()
                 }),
-                _ => window.replay(model, blocks.raw(model, len), |j| {
-                    blocks.raw(model, len.checked_sub(j + 1)?)
+                _ => window.replay(model, blocks.raw_ahead(model, len, lead), |j| {
+                    blocks.raw_ahead(model, len.checked_sub(j + 1 + lead)?, lead)
                 }),
             };
             candidates.extend(candidate);
@@ -150,7 +165,7 @@ impl<'a> Replays<'a> {
         // the day: what the coming daily rise will need.
         let daily_peak = cycles
             .contains(&DAY)
-            .then(|| envelope(&blocks.peaks, blocks.per_day, 7, (0, 2), 0.5))
+            .then(|| envelope(&blocks.peaks, 0, blocks.per_day, 7, (0, 2), 0.5))
             .flatten()
             .map(|p| p.min(ceiling));
         Ok(Replays {
@@ -171,24 +186,7 @@ impl<'a> Replays<'a> {
         } else {
             (1.0 - rate).clamp(0.0, 1.0)
         };
-        let mut best: Option<Forecast> = None;
-        for c in &self.candidates {
-            let (correction, loss) = c.calibrated(q);
-            let candidate = Forecast {
-                peak: correction.apply(c.raw_now).min(self.ceiling),
-                model: c.model,
-                relative_error: loss,
-                calibrated: true,
-                daily_peak: self.daily_peak,
-            };
-            if best
-                .as_ref()
-                .is_none_or(|b| candidate.relative_error < b.relative_error)
-            {
-                best = Some(candidate);
-            }
-        }
-        best.unwrap_or_else(|| {
+        self.best(|c| c.calibrated(q)).unwrap_or_else(|| {
             // Cold start: a high quantile of everything seen, recent samples weighing more.
             let peak = raw_forecast(
                 Model::DecayingHistogram,
@@ -206,6 +204,71 @@ impl<'a> Replays<'a> {
                 daily_peak: None,
             }
         })
+    }
+}
+
+impl Replays<'_> {
+    /// The expected value of the horizon's samples: every calibrated candidate's raw
+    /// estimate scaled by the weighted mean ratio of the replayed samples to their block's
+    /// estimate, or shifted by their mean difference (the one with the lower squared
+    /// error), and of the candidates the one with the lowest error. (`Forecast::peak`
+    /// then holds that expectation.) The cold-start forecast, not calibrated, when no
+    /// candidate could be.
+    pub fn expected(&self) -> Forecast {
+        self.best(Candidate::expected)
+            .unwrap_or_else(|| self.at(0.5))
+    }
+
+    /// Every candidate corrected by `correct` (its correction and that correction's
+    /// loss), the one with the lowest loss; `None` without a calibrated candidate.
+    fn best(&self, correct: impl Fn(&Candidate) -> (Correction, f64)) -> Option<Forecast> {
+        let mut best: Option<Forecast> = None;
+        for c in &self.candidates {
+            let (correction, loss) = correct(c);
+            let candidate = Forecast {
+                peak: correction.apply(c.raw_now).min(self.ceiling),
+                model: c.model,
+                relative_error: loss,
+                calibrated: true,
+                daily_peak: self.daily_peak,
+            };
+            if best
+                .as_ref()
+                .is_none_or(|b| candidate.relative_error < b.relative_error)
+            {
+                best = Some(candidate);
+            }
+        }
+        best
+    }
+}
+
+impl Candidate {
+    /// The mean correction (scale or shift) with the lower squared error, and that error's
+    /// root over the mean usage.
+    fn expected(&self) -> (Correction, f64) {
+        let loss = |c: Correction| {
+            let n = self.samples.len().max(1) as f64;
+            let l: f64 = self
+                .samples
+                .iter()
+                .map(|(raw, u)| (u - c.apply(*raw)).powi(2))
+                .sum();
+            let mean = self.used / n;
+            if mean > 0.0 {
+                (l / n).sqrt() / mean
+            } else {
+                0.0
+            }
+        };
+        [
+            Correction::Scale(self.ratios.mean().unwrap_or(1.0)),
+            Correction::Shift(self.diffs.mean().unwrap_or(0.0)),
+        ]
+        .into_iter()
+        .map(|c| (c, loss(c)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .expect("two corrections")
     }
 }
 

@@ -52,6 +52,37 @@ impl Mode {
     }
 }
 
+/// What the horizontal replica floor provisions of each stretch of the horizon's load
+/// (`crate::replicas::floor_load`): the seasonal models' expectation of it, or a per-sample
+/// quantile of it as the calibrated replays predict it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FloorLevel {
+    /// The mean of the stretch's samples.
+    Expected,
+    /// The level this share (0..1) of the stretch's samples stays at or below; at or below
+    /// the median never above `Expected`, above it never below.
+    Quantile(f64),
+}
+
+impl Mode {
+    /// The mode's meaning for the horizontal replica floor: one ladder for every series,
+    /// higher modes provisioning more of the load. `balanced` is the expected load (the
+    /// HPA keeps its own headroom above it and answers the rest within its lag;
+    /// docs/FORECASTING.md, "Replicas", says why and docs/BENCHMARKS.md measures it); the
+    /// others are per-sample quantiles below and above it, and `percentile:<p>` is the
+    /// p-th.
+    pub fn floor_level(self) -> FloorLevel {
+        match self {
+            Mode::Undershoot => FloorLevel::Quantile(0.25),
+            Mode::CostOptimized => FloorLevel::Quantile(0.5),
+            Mode::Balanced => FloorLevel::Expected,
+            Mode::AssuranceOptimized => FloorLevel::Quantile(0.9),
+            Mode::Overshoot => FloorLevel::Quantile(0.98),
+            Mode::Percentile(p) => FloorLevel::Quantile((p / 100.0).clamp(0.0, 1.0)),
+        }
+    }
+}
+
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -113,5 +144,22 @@ mod tests {
         assert!((p.target_rate(Resource::Memory) - 0.025).abs() < 1e-12);
         assert!("percentile:120".parse::<Mode>().is_err());
         assert_eq!("balanced".parse::<Mode>().unwrap().to_string(), "balanced");
+    }
+
+    #[test]
+    fn the_floor_ladder_is_explicit_for_every_mode() {
+        let q = |m: Mode| match m.floor_level() {
+            FloorLevel::Quantile(q) => Some(q),
+            FloorLevel::Expected => None,
+        };
+        assert_eq!(Mode::Balanced.floor_level(), FloorLevel::Expected);
+        assert_eq!(q(Mode::Undershoot), Some(0.25));
+        // Below balanced's mean, the median and less; above it, upper quantiles.
+        assert!(q(Mode::Undershoot) < q(Mode::CostOptimized));
+        assert_eq!(q(Mode::CostOptimized), Some(0.5));
+        assert!(q(Mode::AssuranceOptimized) < q(Mode::Overshoot));
+        assert!(q(Mode::AssuranceOptimized) > Some(0.5));
+        let p = "percentile:97.5".parse::<Mode>().unwrap();
+        assert_eq!(p.floor_level(), FloorLevel::Quantile(0.975));
     }
 }

@@ -73,6 +73,13 @@ impl Blocks {
 
     /// The raw estimate of `model` for the block after the first `len` blocks.
     pub fn raw(&self, model: Model, len: usize) -> Option<f64> {
+        self.raw_ahead(model, len, 0)
+    }
+
+    /// The raw estimate of `model` for the block `lead` blocks after the one following the
+    /// first `len` blocks (`lead` 0: the next one), from those `len` blocks only: the
+    /// seasonal models read the same phase of past cycles, the recent ones persist.
+    pub fn raw_ahead(&self, model: Model, len: usize, lead: usize) -> Option<f64> {
         let peaks = &self.peaks[..len.min(self.peaks.len())];
         let est = match model {
             Model::RecentPeak => recent_peak(peaks)?,
@@ -86,9 +93,11 @@ impl Blocks {
                 let k = (valid.len() - 1) / 2;
                 *valid.select_nth_unstable_by(k, f64::total_cmp).1
             }
-            Model::SeasonalDaily => seasonal(peaks, self.per_day, 7)?,
-            Model::SeasonalWeekly => seasonal(peaks, self.per_week, 3)?,
-            Model::RecentOrSeasonal => recent_peak(peaks)?.max(seasonal(peaks, self.per_day, 7)?),
+            Model::SeasonalDaily => seasonal(peaks, lead, self.per_day, 7)?,
+            Model::SeasonalWeekly => seasonal(peaks, lead, self.per_week, 3)?,
+            Model::RecentOrSeasonal => {
+                recent_peak(peaks)?.max(seasonal(peaks, lead, self.per_day, 7)?)
+            }
             // Neither is a function of the block peaks (see `raw_forecast`, `mstl.rs`).
             Model::DecayingHistogram | Model::Mstl => return None,
         };
@@ -107,32 +116,38 @@ fn recent_peak(peaks: &[f64]) -> Option<f64> {
 }
 
 /// The weighted median, over one, two, ... `cycles` periods ago, of the highest peak at
-/// this phase and the blocks either side of it.
-fn seasonal(peaks: &[f64], period: usize, cycles: usize) -> Option<f64> {
-    envelope(peaks, period, cycles, (1, 1), 0.5)
+/// the phase of the block `lead` blocks after the next and the blocks either side of it.
+fn seasonal(peaks: &[f64], lead: usize, period: usize, cycles: usize) -> Option<f64> {
+    envelope(peaks, lead, period, cycles, (1, 1), 0.5)
 }
 
 /// The weighted `q` quantile, over one, two, ... `cycles` periods ago, of the highest
-/// peak within `reach` blocks of this phase.
+/// peak within `reach` blocks of the phase of the block `lead` blocks after the next
+/// (only blocks of `peaks` are read: a reach beyond them is cut).
 pub fn envelope(
     peaks: &[f64],
+    lead: usize,
     period: usize,
     cycles: usize,
     (back, ahead): (usize, usize),
     q: f64,
 ) -> Option<f64> {
     let n = peaks.len();
-    if period < 2 || n < period + 1 {
+    let target = n + lead;
+    if period < 2 || target < period + 1 {
         return None;
     }
     let mut pairs = vec![];
     for d in 1..=cycles {
-        // The block being forecast is index n; d periods before it is n − d·period.
-        let Some(at) = n.checked_sub(d * period) else {
+        // The block being forecast is index `target`; d periods before it, target − d·period.
+        let Some(at) = target.checked_sub(d * period) else {
             break;
         };
         let from = at.saturating_sub(back);
         let to = (at + ahead + 1).min(n);
+        if from >= to {
+            continue;
+        }
         pairs.push((block_max(&peaks[from..to]), 0.75f64.powi(d as i32 - 1)));
     }
     if pairs.iter().filter(|(v, _)| !v.is_nan()).count() < 2 {
@@ -208,5 +223,14 @@ mod tests {
         );
         assert_eq!(blocks.raw(Model::RecentLevel, 8), Some(1.5));
         assert_eq!(blocks.raw(Model::Mstl, 8), None);
+        // From the same 8 blocks, two blocks ahead (block 2 of a day): a day earlier it
+        // was quiet, but block 1 beside it was not; three ahead, nothing near the peak.
+        assert_eq!(blocks.raw_ahead(Model::SeasonalDaily, 8, 2), Some(9.0));
+        assert_eq!(blocks.raw_ahead(Model::SeasonalDaily, 8, 3), Some(1.5));
+        // The recent models persist whatever the lead.
+        assert_eq!(blocks.raw_ahead(Model::RecentPeak, 8, 3), Some(1.5));
+        // From 5 blocks, 2 ahead is block 7: only one past day (blocks 2–4) reaches its
+        // phase, too few cycles for a seasonal estimate.
+        assert_eq!(blocks.raw_ahead(Model::SeasonalDaily, 5, 2), None);
     }
 }

@@ -41,6 +41,20 @@ impl Distribution {
     }
 }
 
+impl Distribution {
+    /// The weighted mean; `None` when empty.
+    pub fn mean(&self) -> Option<f64> {
+        let total = *self.cumulative.last()?;
+        let mut previous = 0.0;
+        let mut sum = 0.0;
+        for (v, c) in self.values.iter().zip(&self.cumulative) {
+            sum += v * (c - previous);
+            previous = *c;
+        }
+        (total > 0.0).then(|| sum / total)
+    }
+}
+
 /// Unweighted quantile.
 pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
     let mut pairs: Vec<(f64, f64)> = values.iter().map(|v| (*v, 1.0)).collect();
@@ -58,6 +72,13 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn the_mean_is_weighted() {
+        let d = Distribution::new(vec![(1.0, 1.0), (4.0, 2.0), (f64::NAN, 5.0), (9.0, 0.0)]);
+        assert_eq!(d.mean(), Some(3.0));
+        assert_eq!(Distribution::new(vec![]).mean(), None);
+    }
 
     #[test]
     fn quantiles() {

@@ -1,10 +1,12 @@
-//! Horizontal: how many replicas a forecast peak needs, by the HPA's own formula for each
+//! Horizontal: how many replicas a forecast load needs, by the HPA's own formula for each
 //! kind of metric target, and the rules seed 001 applies on top of it — the largest need
 //! over metrics, `multipleOf` or `allowedReplicas`, `minReplicas`/`maxReplicas`, and
-//! `scaling_behavior` steps from the previous suggestion. Pure functions over plain data;
+//! `scaling_behavior` steps from the previous suggestion, and the horizontal forecast those
+//! needs are computed on (`floor_load`). Pure functions over plain data;
 //! the operator maps an HPA's metrics and an AIScaleTarget's settings onto these types.
 
-use crate::forecaster::forecast_peak;
+use crate::forecaster::Replays;
+use crate::mode::FloorLevel;
 use crate::recommend::{ReplicaPolicy, Step};
 use crate::seasons::detect_cycles_today;
 
@@ -150,23 +152,54 @@ mod tests;
 /// backtest's flags).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TotalForecast {
-    /// Seconds ahead the peak is forecast over.
+    /// Seconds ahead the load is forecast over.
     pub horizon: i64,
-    /// The share of samples allowed above the forecast (the mode's rate).
-    pub rate: f64,
+    /// What the floor provisions of each stretch of it (the mode's `Mode::floor_level`).
+    pub level: FloorLevel,
     /// `forecast_buffer_percentage` as a fraction.
     pub buffer: f64,
     /// `min_lookback_to_scale` in seconds.
     pub min_lookback: i64,
 }
 
-/// The horizontal forecast: the peak of a workload's total (`values` on a grid of `step`
-/// seconds from `start`, all before `now`) over the next `f.horizon`, with its buffer, and
-/// whether it may be acted on (calibrated, on at least `min_lookback` of history). Unlike a
-/// container's request (`crate::decide`), no hysteresis and no daily-peak floor: once the
-/// peak has left the horizon the forecast drops with it, so a replica floor never holds
-/// replicas up after the peak. The operator and the horizontal backtest both call this.
-pub fn total_peak(
+/// The longest stretch of the horizon the floor provisions as one (seconds): the default
+/// forecast cadence, the shortest span the operator re-decides a floor for. A longer
+/// stretch would average a peak with the quiet hours around it; a sustained rise shorter
+/// than this is what the HPA answers within its lag.
+pub const STRETCH: i64 = 15 * 60;
+
+/// The horizon (in samples) as `(stretches, samples per stretch)`: the fewest equal
+/// stretches of at most `STRETCH` (at least one sample each) that cover it.
+pub fn stretches(horizon: usize, step: i64) -> (usize, usize) {
+    let horizon = horizon.max(1);
+    let longest = (STRETCH / step.max(1)).max(1) as usize;
+    let count = horizon.div_ceil(longest);
+    (count, horizon.div_ceil(count))
+}
+
+/// The horizontal forecast: the load of a workload's total (`values` on a grid of `step`
+/// seconds from `start`, all before `now`) the replica floor provisions over the next
+/// `f.horizon`, with its buffer, and whether it may be acted on (calibrated, on at least
+/// `min_lookback` of history). That load is the **peak of the horizon's stretches**: the
+/// horizon is cut into `stretches`, each stretch's level (`f.level`: its expected load, or
+/// a per-sample quantile of it, never above the expectation for a quantile at or below the
+/// median nor below it for a higher one) is forecast as far ahead as it lies
+/// (`Replays::ahead`), and the largest is the floor's. So a long horizon still provisions the predicted peak
+/// rather than its average with the quiet hours around it.
+///
+/// Why, by default, an expected level and not an upper quantile of the horizon's peak:
+/// the floor feeds an HPA that keeps its own headroom (its target utilisation) and
+/// answers any load above the floor within its own lag. What it cannot do is see a rise
+/// coming — the daily cycle, a trend — so that is what the floor provisions: the replicas
+/// the HPA would run at the load each stretch is expected to bring (the HPA's formula at
+/// its own target, in `needed`), in place before it comes. An upper quantile sized at the
+/// HPA's target counts the margin twice (the quantile's, then the HPA's headroom):
+/// docs/BENCHMARKS.md measures both. Unlike a container's request (`crate::decide`), no
+/// hysteresis and no daily-peak floor: once a predicted rise has passed the forecast
+/// drops with it, so a replica floor never holds replicas up after it, and scale-downs are
+/// the HPA's own (its stabilisation). The operator and the horizontal backtest both call
+/// this.
+pub fn floor_load(
     values: &[f64],
     start: i64,
     step: i64,
@@ -174,10 +207,25 @@ pub fn total_peak(
     f: TotalForecast,
 ) -> Option<(f64, bool)> {
     let step = step.max(1);
-    let horizon = (f.horizon / step).max(1) as usize;
+    let (count, samples) = stretches((f.horizon / step).max(1) as usize, step);
     let cycles = detect_cycles_today(values, start, step, now);
-    let forecast = forecast_peak(values, step, horizon, f.rate, &cycles).ok()?;
-    let peak = forecast.peak.max(0.0) * (1.0 + f.buffer.max(0.0));
-    let enough = forecast.calibrated && crate::decide::history_span(values, step) >= f.min_lookback;
-    peak.is_finite().then_some((peak, enough))
+    let mut level = 0.0f64;
+    let mut calibrated = true;
+    for lead in 0..count {
+        let replays = Replays::ahead(values, step, samples, lead, &cycles).ok()?;
+        let expected = replays.expected();
+        let stretch = match f.level {
+            FloorLevel::Expected => expected.peak,
+            // The ladder stays in order whatever the load's distribution: a quantile at or
+            // below the median never provisions more than the expectation, one above it
+            // never less.
+            FloorLevel::Quantile(q) if q <= 0.5 => replays.at(1.0 - q).peak.min(expected.peak),
+            FloorLevel::Quantile(q) => replays.at(1.0 - q).peak.max(expected.peak),
+        };
+        level = level.max(stretch);
+        calibrated &= expected.calibrated;
+    }
+    let level = level * (1.0 + f.buffer.max(0.0));
+    let enough = calibrated && crate::decide::history_span(values, step) >= f.min_lookback;
+    level.is_finite().then_some((level, enough))
 }

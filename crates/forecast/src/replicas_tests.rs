@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 
 use super::*;
+use crate::mode::Mode;
 
 fn need(metric: &str, replicas: u32) -> Need {
     Need {
@@ -129,6 +130,159 @@ fn steps_limit_each_move_in_pods_or_percent() {
 fn the_hpa_still_scales_above_the_floor() {
     assert_eq!(fed(5, 9), 9);
     assert_eq!(fed(5, 2), 5);
+}
+
+/// A daily cycle on a 5-minute grid: a 2-hour rise to 5 × the base at 12:00, with noise
+/// that repeats every day.
+fn cycle(days: usize) -> Vec<f64> {
+    (0..days * 288)
+        .map(|i| {
+            let of_day = i % 288;
+            let rise = if (144..168).contains(&of_day) {
+                40.0
+            } else {
+                0.0
+            };
+            10.0 + rise + ((i * 7919) % 13) as f64 * 0.5
+        })
+        .collect()
+}
+
+/// The balanced floor's forecast of `cycle(14)` with `horizon` seconds, at sample
+/// `day_sample` of the last day.
+fn expected_at(values: &[f64], horizon: i64, day_sample: usize) -> (f64, bool) {
+    let how = TotalForecast {
+        horizon,
+        level: FloorLevel::Expected,
+        buffer: 0.0,
+        min_lookback: 3600,
+    };
+    let i = 13 * 288 + day_sample;
+    floor_load(&values[..i], 0, 300, i as i64 * 300, how).unwrap()
+}
+
+#[test]
+fn the_floor_provisions_the_expected_rise_before_it_comes_and_drops_after() {
+    let values = cycle(14);
+    // Ten minutes before the rise, the horizon holds it: the expectation is the raised
+    // level's, not the base.
+    let (before, enough) = expected_at(&values, 1200, 142);
+    assert!(enough);
+    assert!(before > 25.0, "{before}");
+    // Long after it, the forecast is the base level again: nothing is held up.
+    let (after, _) = expected_at(&values, 1200, 200);
+    assert!((10.0..20.0).contains(&after), "{after}");
+    // The expectation, not an upper quantile: below the highest sample of the raised level.
+    assert!(before <= 56.0, "{before}");
+}
+
+#[test]
+fn a_long_horizon_provisions_its_predicted_peak_not_its_average() {
+    let values = cycle(14);
+    // At 10:00 with a 3-hour horizon: two quiet hours (about 13) and the first hour of the
+    // rise (about 53). The horizon's average would be about 26; its peak stretch is the
+    // raised level's.
+    let (peak, enough) = expected_at(&values, 3 * 3600, 120);
+    assert!(enough);
+    assert!((45.0..=56.0).contains(&peak), "{peak}");
+    let i = 13 * 288 + 120;
+    let cycles = crate::seasons::detect_cycles_today(&values[..i], 0, 300, i as i64 * 300);
+    let average = Replays::new(&values[..i], 300, 36, &cycles)
+        .unwrap()
+        .expected()
+        .peak;
+    assert!(average < 40.0, "the horizon's average {average}");
+    // After the peak has passed the horizon, the base again.
+    let (after, _) = expected_at(&values, 3 * 3600, 200);
+    assert!((10.0..20.0).contains(&after), "{after}");
+}
+
+#[test]
+fn a_plateau_ahead_in_a_long_horizon_gets_its_full_level() {
+    // A week of 1-minute samples: 2 until 12:00, a 30-minute ramp to 8, held until 14:00
+    // (the operator's daily-cycle lifecycle scenario). At 10:00 with a 3-hour horizon the
+    // plateau is an hour away: the floor's load is the plateau's, 8, not the horizon's
+    // average.
+    let day = 1440;
+    let demand = |m: usize| {
+        let m = (m % day) as f64;
+        let up = ((m - 720.0) / 30.0).clamp(0.0, 1.0);
+        let down = ((m - 840.0) / 30.0).clamp(0.0, 1.0);
+        2.0 + 6.0 * (up - down).max(0.0)
+    };
+    let values: Vec<f64> = (0..7 * day + 600).map(demand).collect();
+    let how = TotalForecast {
+        horizon: 3 * 3600,
+        level: FloorLevel::Expected,
+        buffer: 0.0,
+        min_lookback: 3600,
+    };
+    let (load, enough) = floor_load(&values, 0, 60, values.len() as i64 * 60, how).unwrap();
+    assert!(enough);
+    // Above 7.7, so that at 70 % of 1 per pod the need is the plateau's: ⌈8 / 0.7⌉ = 12.
+    assert!((7.7..=8.4).contains(&load), "{load}");
+}
+
+#[test]
+fn the_horizon_is_cut_into_the_fewest_equal_stretches_of_at_most_15_minutes() {
+    // 20 minutes of 5-minute samples: two stretches of 10 minutes.
+    assert_eq!(stretches(4, 300), (2, 2));
+    assert_eq!(stretches(3, 300), (1, 3));
+    assert_eq!(stretches(36, 300), (12, 3));
+    assert_eq!(stretches(16, 60), (2, 8));
+    // Samples longer than a stretch: one sample each.
+    assert_eq!(stretches(3, 3600), (3, 1));
+    assert_eq!(stretches(0, 300), (1, 1));
+}
+
+#[test]
+fn higher_modes_provision_more_and_percentile_names_the_quantile() {
+    let values = cycle(14);
+    let i = 13 * 288 + 60;
+    let level = |mode: Mode| {
+        let how = TotalForecast {
+            horizon: 1200,
+            level: mode.floor_level(),
+            buffer: 0.0,
+            min_lookback: 3600,
+        };
+        floor_load(&values[..i], 0, 300, i as i64 * 300, how)
+            .unwrap()
+            .0
+    };
+    let [under, cost, balanced, assurance, over] = Mode::NAMED.map(level);
+    assert!(under < cost, "{under} {cost}");
+    assert!(
+        cost <= balanced && balanced < assurance,
+        "{cost} {balanced} {assurance}"
+    );
+    assert!(assurance < over, "{assurance} {over}");
+    assert_eq!(level(Mode::Percentile(50.0)), cost);
+    assert_eq!(level(Mode::Percentile(98.0)), over);
+}
+
+#[test]
+fn the_expectation_is_not_acted_on_without_enough_history() {
+    let values = cycle(14);
+    let how = TotalForecast {
+        horizon: 1200,
+        level: FloorLevel::Expected,
+        buffer: 0.0,
+        min_lookback: 30 * 86_400,
+    };
+    let (_, enough) = floor_load(&values, 0, 300, values.len() as i64 * 300, how).unwrap();
+    assert!(!enough);
+    let cold = floor_load(
+        &values[..10],
+        0,
+        300,
+        3000,
+        TotalForecast {
+            min_lookback: 0,
+            ..how
+        },
+    );
+    assert!(cold.is_none_or(|(_, enough)| !enough), "{cold:?}");
 }
 
 fn step() -> impl Strategy<Value = Option<Step>> {

@@ -2,9 +2,10 @@
 //! replayed through a simulated workload (a per-pod capacity, a start-up delay before a new
 //! pod serves) under each autoscaler, sync tick by sync tick, against the oracle.
 //!
-//! prescale's floor is the operator's: the forecast peak of the workload's total over the
-//! coming horizon comes from `prescale_forecast::replicas::total_peak` — the function the
-//! operator's horizontal suggestion calls — and becomes replicas through `needed` and
+//! prescale's floor is the operator's: the load of the workload's total the floor provisions
+//! over the coming horizon (the peak of its stretches at the mode's level) comes from
+//! `prescale_forecast::replicas::floor_load` — the function
+//! the operator's horizontal suggestion calls — and becomes replicas through `needed` and
 //! `decide_replicas`, as the operator's suggestion does. The reactive autoscalers are this crate's own functions.
 //!
 //! The model, tick by tick (every `sync` seconds): the load is the trace interpolated
@@ -18,8 +19,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use prescale_forecast::backtest::{BacktestConfig, BacktestError};
 use prescale_forecast::recommend::ReplicaPolicy;
-use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, needed, total_peak};
-use prescale_forecast::resource::Resource;
+use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, floor_load, needed};
 use prescale_forecast::series::Series;
 use serde::Serialize;
 
@@ -52,7 +52,7 @@ pub struct HorizontalConfig {
     pub sync: i64,
     /// Target utilisation of the capacity (HPA, PodAutoscaler targets and prescale's floor).
     pub target_utilization: f64,
-    /// The utilisation prescale's floor sizes the forecast peak at; `None`: the target
+    /// The utilisation prescale's floor sizes the forecast load at; `None`: the target
     /// utilisation, as the operator does (the HPA's own target).
     pub floor_utilization: Option<f64>,
     pub min_replicas: u32,
@@ -138,7 +138,7 @@ pub struct HorizontalTrace {
 }
 
 /// prescale's forecast (load units) and floor per trace sample, from the operator's
-/// decision path: every `cadence`, `total_peak` on the history so far (the horizontal
+/// decision path: every `cadence`, `floor_load` on the history so far (the horizontal
 /// forecast the operator makes), then `needed` and `decide_replicas`, held until the next
 /// decision; NaN / `None` until the forecast may be acted on (`min_lookback`, calibrated).
 pub fn forecast_floors(
@@ -148,10 +148,9 @@ pub fn forecast_floors(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<f64>, Vec<Option<u32>>) {
     let fc = &config.forecast;
-    let resource = fc.resource.unwrap_or(Resource::Cpu);
     let how = TotalForecast {
         horizon: config.horizon(series.step),
-        rate: fc.mode.target_rate(resource),
+        level: fc.mode.floor_level(),
         buffer: fc.buffer,
         min_lookback: fc.min_lookback,
     };
@@ -178,7 +177,7 @@ pub fn forecast_floors(
     for i in 0..n {
         if i > 0 && i % every == 0 {
             let now = series.start + i as i64 * step;
-            held = match total_peak(&series.values[..i], series.start, step, now, how) {
+            held = match floor_load(&series.values[..i], series.start, step, now, how) {
                 Some((peak, true)) => {
                     let need = needed(peak, goal).map(|replicas| Need {
                         metric: "load".into(),

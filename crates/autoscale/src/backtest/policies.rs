@@ -33,8 +33,9 @@ pub struct Observation {
     pub load: f64,
     pub ready: u32,
     pub current: u32,
-    /// prescale's forecast peak for the coming horizon (in load units) and the replica
-    /// floor `decide_replicas` made of it; `None` before its first decision.
+    /// prescale's forecast (the load its floor provisions over the coming horizon, in load
+    /// units) and the replica floor `decide_replicas` made of it; `None` before its first
+    /// decision.
     pub forecast: Option<f64>,
     pub floor: Option<u32>,
 }
@@ -71,7 +72,7 @@ pub enum ProjectionSource {
     None,
     /// AIBrix's least-squares line over the observe window.
     Trend,
-    /// prescale's forecast peak.
+    /// prescale's forecast (the load its floor provisions over the horizon).
     Prescale,
 }
 

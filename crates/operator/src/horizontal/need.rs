@@ -1,14 +1,14 @@
 //! The suggested replicas, pure: for each Resource metric the horizontal forecast scales
 //! on (`metrics`), the workload's total — per-pod usage times the pods that ran then, so
 //! a daily cycle the HPA follows stays visible in it — is forecast over the horizontal
-//! horizon (`forecast_peak`, plus `forecast_buffer_percentage`), and the HPA's own formula
-//! (`prescale_forecast::replicas::needed`) turns the peak into replicas; each Pods, Object
-//! and External metric's recorded load (`sampler`) likewise, with `desired = ceil(peak /
+//! horizon (`forecast`, plus `forecast_buffer_percentage`), and the HPA's own formula
+//! (`prescale_forecast::replicas::needed`) turns that load into replicas; each Pods, Object
+//! and External metric's recorded load (`sampler`) likewise, with `desired = ceil(load /
 //! target)`; the largest need, `multipleOf`/`allowedReplicas`, `scaling_behavior` and the
 //! bounds follow (`decide_replicas`).
 //!
 //! Unlike a container's request, the suggestion keeps no hysteresis and no floor of the
-//! daily peak (`prescale_forecast::decide`): once the forecast peak has left the horizon
+//! daily peak (`prescale_forecast::decide`): once a predicted rise has left the horizon
 //! the suggestion drops with it, so the replica floor never holds replicas up after the
 //! peak — the HPA's own stabilisation smooths the way down.
 
@@ -18,8 +18,7 @@ use prescale_api::settings::EffectiveModel;
 use prescale_api::target::horizontal::HorizontalSpec;
 use prescale_api::target::status::Suggestion;
 use prescale_forecast::recommend::ReplicaPolicy;
-use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, needed, total_peak};
-use prescale_forecast::resource::Resource;
+use prescale_forecast::replicas::{Goal, Need, TotalForecast, decide_replicas, floor_load, needed};
 use prescale_forecast::series::Series;
 
 use super::metrics::{HorizontalMetrics, ResourceTarget};
@@ -57,23 +56,19 @@ pub fn total_series(history: &[ContainerHistory], metric: &str) -> Vec<(i64, f64
     totals.into_iter().collect()
 }
 
-/// The forecast peak of `samples` over `model`'s horizon at `now`, with its buffer, and
+/// The load of `samples` the replica floor provisions over `model`'s horizon at `now` —
+/// the peak of its stretches at the mode's level (`floor_load`) — with its buffer, and
 /// whether it is calibrated on enough history (`min_lookback_to_scale`).
-fn forecast(
-    samples: &[(i64, f64)],
-    model: &EffectiveModel,
-    resource: Resource,
-    now: i64,
-) -> Option<(f64, bool)> {
+fn forecast(samples: &[(i64, f64)], model: &EffectiveModel, now: i64) -> Option<(f64, bool)> {
     let series = Series::from_samples(samples).ok()?;
-    total_peak(
+    floor_load(
         &series.values,
         series.start,
         series.step,
         now,
         TotalForecast {
             horizon: model.horizon.as_secs() as i64,
-            rate: mode_of(model).target_rate(resource),
+            level: mode_of(model).floor_level(),
             buffer: model.buffer_fraction,
             min_lookback: model.min_lookback.as_secs() as i64,
         },
@@ -109,16 +104,15 @@ pub fn suggest_replicas(
     let mut needs = vec![];
     let mut enough = true;
     for m in &metrics.resource {
-        let (model, resource, request): (_, _, fn(&ContainerHistory) -> Option<f64>) =
-            match m.name.as_str() {
-                "cpu" => (cpu_model, Resource::Cpu, |c| c.cpu_request),
-                _ => (memory_model, Resource::Memory, |c| c.memory_request),
-            };
+        let (model, request): (_, fn(&ContainerHistory) -> Option<f64>) = match m.name.as_str() {
+            "cpu" => (cpu_model, |c| c.cpu_request),
+            _ => (memory_model, |c| c.memory_request),
+        };
         let peak = match peaks.get(&m.name) {
             Some(p) => *p,
             None => {
                 let samples = total_series(history, &m.name);
-                let Some((peak, calibrated)) = forecast(&samples, model, resource, now) else {
+                let Some((peak, calibrated)) = forecast(&samples, model, now) else {
                     continue;
                 };
                 enough &= calibrated;
@@ -146,7 +140,7 @@ pub fn suggest_replicas(
             continue;
         };
         // Rates and counts carry the risk of CPU (a shortfall is latency, not a kill).
-        let Some((peak, calibrated)) = forecast(samples, cpu_model, Resource::Cpu, now) else {
+        let Some((peak, calibrated)) = forecast(samples, cpu_model, now) else {
             continue;
         };
         enough &= calibrated;

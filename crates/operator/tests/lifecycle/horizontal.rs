@@ -34,6 +34,12 @@ const PEAK: f64 = 8.0;
 /// The sim starts at 09:00 of this day.
 pub const START: &str = "2026-11-30T09:00:00Z";
 const PATIENCE: Duration = Duration::from_secs(240);
+/// Replicas `web` runs ahead of the rise: the peak's need. The floor is the HPA's
+/// formula (70 %) on the peak of the 3-hour horizon's 15-minute stretches, each at its
+/// expected load: once the plateau is within the horizon, the plateau's 8 pods' worth,
+/// so ⌈8 / 0.7⌉ = 12 — not the horizon's average with the quiet hours before it (6 pods'
+/// worth at 11:30, 9 replicas). The HPA alone runs 3 (2 / 0.7).
+const AHEAD: i32 = 12;
 
 /// Demand (pods' worth of requests) at second `s` of the day: a 30-minute ramp from
 /// `BASE` to `PEAK` at 12:00, held until 14:00, down by 14:30.
@@ -239,8 +245,9 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     });
     crate::webhook_scenarios::registered(env).await;
 
-    // Before the rise: the floor is the forecast peak's need, and web runs it.
-    w.web_at_least("web scaled up ahead of the peak", 10).await;
+    // Before the rise: the floor is the peak's need, and web runs it.
+    w.web_at_least("web scaled up ahead of the peak", AHEAD)
+        .await;
     assert!(of_day() < RISE, "risen before the load does");
     let t = w.asts.get("web").await.unwrap();
     let floor = t.status.unwrap().replica_floor.unwrap();
@@ -265,7 +272,8 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     cms.replace(SYSTEM_CONFIG_MAP, &PostParams::default(), &pause(false))
         .await
         .unwrap();
-    w.web_at_least("resumed: web back at the floor", 10).await;
+    w.web_at_least("resumed: web back at the floor", AHEAD)
+        .await;
 
     // Recommendation mode: the same, through the target's own mode.
     let mode = |m: &str| Patch::Merge(json!({"spec": {"horizontal": {"mode": m}}}));
@@ -277,13 +285,13 @@ pub async fn horizontal_feeds_the_hpa(env: &TestEnv) {
     w.web_at_most("recommendation: the HPA alone scales web down", 4)
         .await;
     w.asts.patch("web", &pp, &mode("autonomous")).await.unwrap();
-    w.web_at_least("autonomous again: web back at the floor", 10)
+    w.web_at_least("autonomous again: web back at the floor", AHEAD)
         .await;
 
     // Ready before the load; the HPA alone has not moved yet.
     w.until("web's pods ready before the load", || async {
         let (web, control) = (w.ready("web").await, w.ready("control").await);
-        (web >= 10 && control <= 4)
+        (web >= AHEAD as usize && control <= 4)
             .then_some(())
             .ok_or(format!("web {web} ready, control {control}"))
     })

@@ -41,9 +41,9 @@ pub struct Flags {
     /// PodAutoscalers' per-pod target, and prescale's floor).
     #[arg(long, default_value_t = format!("{}%", prescale_forecast::replicas::DEFAULT_UTILIZATION * 100.0))]
     target_utilization: String,
-    /// Horizontal: the utilisation prescale's floor sizes the forecast peak at. Unset: the
-    /// target utilisation, as the operator does; 100% provisions the forecast peak at full
-    /// capacity and leaves the headroom to the HPA.
+    /// Horizontal: the utilisation prescale's floor sizes the forecast load at. Unset: the
+    /// target utilisation, as the operator does; 100% provisions the forecast load at full
+    /// capacity, with no headroom of its own.
     #[arg(long)]
     floor_utilization: Option<String>,
     /// Horizontal: minReplicas of every autoscaler.
