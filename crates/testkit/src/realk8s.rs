@@ -167,16 +167,47 @@ impl Drop for TestNamespace {
     fn drop(&mut self) {
         // Drop cannot await: kubectl deletes it without waiting, so a failing test leaves
         // nothing behind either.
-        let _ = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args([
-                "delete",
-                "namespace",
+        let kubectl = |args: &[&str]| {
+            Command::new("kubectl")
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        kubectl(&[
+            "delete",
+            "namespace",
+            &self.name,
+            "--wait=false",
+            "--ignore-not-found",
+        ]);
+        // A target keeps prescale's revert finalizer until an operator reverts it; the
+        // test's operator may be gone already, and then the namespace would stay
+        // Terminating for good, its controller retrying it (and loading the shared server)
+        // for the rest of the run. The namespace is being deleted, so no operator can add
+        // the finalizer back.
+        let targets = kubectl(&[
+            "get",
+            "aiscaletargets.thoras.ai",
+            "-n",
+            &self.name,
+            "-o",
+            "name",
+            "--ignore-not-found",
+        ]);
+        for target in targets.iter().flat_map(|t| t.lines()) {
+            kubectl(&[
+                "patch",
+                target,
+                "-n",
                 &self.name,
-                "--wait=false",
-                "--ignore-not-found",
-            ])
-            .output();
+                "--type=merge",
+                "-p",
+                r#"{"metadata":{"finalizers":null}}"#,
+            ]);
+        }
     }
 }
