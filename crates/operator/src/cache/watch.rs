@@ -142,8 +142,12 @@ where
                 Err(e) if !failing => {
                     failing = true;
                     match failure_hint(&e) {
-                        Some(hint) => tracing::warn!(resource = %what, error = %e, hint, "watch failed; retrying with backoff"),
-                        None => tracing::warn!(resource = %what, error = %e, "watch failed; retrying with backoff"),
+                        Some(hint) => {
+                            tracing::warn!(resource = %what, error = %e, hint, "watch failed; retrying with backoff")
+                        }
+                        None => {
+                            tracing::warn!(resource = %what, error = %e, "watch failed; retrying with backoff")
+                        }
                     }
                     continue;
                 }
@@ -617,7 +621,11 @@ mod tests {
 
     #[test]
     fn a_missing_crd_or_permission_gets_a_hint_and_other_failures_none() {
-        assert!(failure_hint(&listing_failed(404)).unwrap().contains("prescale crds"));
+        assert!(
+            failure_hint(&listing_failed(404))
+                .unwrap()
+                .contains("prescale crds")
+        );
         assert!(failure_hint(&listing_failed(403)).unwrap().contains("RBAC"));
         assert_eq!(failure_hint(&listing_failed(500)), None);
         assert_eq!(failure_hint(&watcher::Error::NoResourceVersion), None);
