@@ -74,7 +74,14 @@ async fn collection_records_usage_and_pod_status_and_rides_out_a_metrics_outage(
         .into_iter()
         .find(|k| k.metric == Metric::Replicas)
         .unwrap();
-    assert_eq!(store.read(&replicas, 0, i64::MAX).unwrap()[0].1, 1.0);
+    // Replicas count Ready pods: a collection before the pod turned Ready records 0.
+    eventually("the Ready pod is counted", 90, || async {
+        let samples = store.read(&replicas, 0, i64::MAX).unwrap();
+        (samples.last().map(|s| s.1) == Some(1.0))
+            .then_some(())
+            .ok_or_else(|| format!("{samples:?}"))
+    })
+    .await;
     eventually("metrics are available", 90, || async {
         let (status, ..) = metrics_condition(&asts).await?;
         (status == "True").then_some(()).ok_or(status)
