@@ -26,13 +26,20 @@ fn fifty_sigkills_lose_nothing_acknowledged() {
     let mut acknowledged = -1i64;
     let mut seed = 0x2545F4914F6CDD1Du64;
     for round in 0..50 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_crash_child"))
+        let program = env!("CARGO_BIN_EXE_crash_child");
+        let mut child = Command::new(program)
             .arg(&path)
             .arg(next.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap();
+            .unwrap_or_else(|e| {
+                panic!(
+                    "round {round}: starting {program} failed: {e} (the file exists: {}; cwd {:?})",
+                    std::path::Path::new(program).exists(),
+                    std::env::current_dir()
+                )
+            });
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
             let mut last = None;
