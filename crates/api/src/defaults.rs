@@ -23,8 +23,6 @@ pub const FORECAST_INTERVAL: Duration = Duration::from_secs(15 * 60);
 pub const FORECAST_BUFFER_PERCENT: f64 = 0.0;
 /// History needed before forecasts are trusted (seed 001: "at least a day").
 pub const MIN_LOOKBACK_TO_SCALE: Duration = Duration::from_secs(24 * 3600);
-/// Target utilisation assumed for horizontal recommendations without an HPA.
-pub const TARGET_UTILIZATION: f64 = 0.8;
 /// Pods of one workload disrupted at once.
 pub const MAX_DISRUPTED_PERCENT: f64 = 20.0;
 pub const DISRUPTION_INTERVAL: Duration = Duration::from_secs(60);

@@ -55,7 +55,7 @@ pub fn vpa_recommendation(
 
 /// Reactive HPA defaults (kube-controller-manager).
 pub mod hpa {
-    pub const TARGET_UTILIZATION: f64 = 0.8;
+    pub const TARGET_UTILIZATION: f64 = crate::replicas::DEFAULT_UTILIZATION;
     pub const TOLERANCE: f64 = 0.1;
     pub const DOWNSCALE_STABILIZATION_SECS: i64 = 300;
 }

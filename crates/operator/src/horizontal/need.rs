@@ -89,7 +89,7 @@ pub fn suggest_replicas(
     now: i64,
 ) -> Option<ReplicaSuggestion> {
     let policy = ReplicaPolicy {
-        target_utilization: prescale_api::defaults::TARGET_UTILIZATION,
+        target_utilization: prescale_forecast::replicas::DEFAULT_UTILIZATION,
         min: spec.min_replicas.map(|m| m.max(0) as u32),
         max: spec.max_replicas.map(|m| m.max(1) as u32),
         multiple_of: spec.multiple_of.map(|m| m.max(1) as u32),

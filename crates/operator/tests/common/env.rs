@@ -262,6 +262,12 @@ impl TestEnv {
     /// A Deployment `name` in `ns` (one replica, container `app` with requests), labelled
     /// with the test's run id and, when `enabled`, `thoras.ai/enabled: "true"`.
     pub async fn deploy(&self, ns: &str, name: &str, enabled: bool) {
+        self.deploy_annotated(ns, name, enabled, json!({})).await;
+    }
+
+    /// `deploy` with `annotations` on the pod template (the sim's load model reads them,
+    /// e.g. `sim.prescale.io/demand-scale` for a workload that needs several replicas).
+    pub async fn deploy_annotated(&self, ns: &str, name: &str, enabled: bool, annotations: Value) {
         let mut labels = json!({RUN_LABEL: self.run});
         if enabled {
             labels["thoras.ai/enabled"] = json!("true");
@@ -269,7 +275,7 @@ impl TestEnv {
         let d: Deployment = serde_json::from_value(json!({
             "metadata": {"name": name, "labels": labels},
             "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
-                     "template": {"metadata": {"labels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}, "annotations": annotations},
                                   "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/pause:3.10",
                                            "resources": {"requests": {"cpu": "200m", "memory": "128Mi"}}}]}}}
         }))
