@@ -8,6 +8,7 @@
 //! is the controllers' business (`crate::triggers`). Reading the cache makes no request.
 
 mod decode;
+mod index;
 pub mod strip;
 mod target_changes;
 mod views;
@@ -28,6 +29,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use prescale_api::AIScaleTarget;
 use prescale_api::template::ClusterAIScaleTemplate;
 
+pub use self::index::NamespaceIndex;
 pub use self::views::WorkloadViews;
 pub use self::watch::{CacheTasks, start};
 use crate::collector::owners::{WorkloadRef, controller, workload_of_pod};
@@ -105,6 +107,10 @@ pub struct Cache {
     pub replica_sets: Store<ReplicaSet>,
     pub hpas: Store<HorizontalPodAutoscaler>,
     pub pdbs: Store<PodDisruptionBudget>,
+    /// Pods, HPAs and PDBs by namespace (`index`): what a reconcile reads of them.
+    pub pods_by_namespace: Arc<NamespaceIndex<Pod>>,
+    hpas_by_namespace: Arc<NamespaceIndex<HorizontalPodAutoscaler>>,
+    pdbs_by_namespace: Arc<NamespaceIndex<PodDisruptionBudget>>,
     /// Events whose `involvedObject` is an AIScaleTarget (field selector).
     pub target_events: Store<Event>,
     pause: tokio::sync::watch::Receiver<PauseState>,
@@ -188,8 +194,8 @@ impl Cache {
 
     /// The pods of `namespace`, each with its workload (pods no workload owns are left out).
     pub fn pods_by_workload(&self, namespace: &str) -> Vec<(WorkloadRef, Arc<Pod>)> {
-        self.pods
-            .state_filter(|p| in_namespace(p, namespace))
+        self.pods_by_namespace
+            .in_namespace(namespace)
             .into_iter()
             .filter_map(|p| {
                 Some((
@@ -207,12 +213,13 @@ impl Cache {
         kind: &str,
         name: &str,
     ) -> Vec<Arc<HorizontalPodAutoscaler>> {
-        self.hpas.state_filter(|h| {
-            in_namespace(h, namespace)
-                && h.spec.as_ref().is_some_and(|s| {
-                    s.scale_target_ref.kind == kind && s.scale_target_ref.name == name
-                })
-        })
+        let mut hpas = self.hpas_by_namespace.in_namespace(namespace);
+        hpas.retain(|h| {
+            h.spec
+                .as_ref()
+                .is_some_and(|s| s.scale_target_ref.kind == kind && s.scale_target_ref.name == name)
+        });
+        hpas
     }
 
     /// The PodDisruptionBudgets of `namespace` whose selector matches `pod_labels`.
@@ -221,13 +228,14 @@ impl Cache {
         namespace: &str,
         pod_labels: &BTreeMap<String, String>,
     ) -> Vec<Arc<PodDisruptionBudget>> {
-        self.pdbs.state_filter(|p| {
-            in_namespace(p, namespace)
-                && p.spec
-                    .as_ref()
-                    .and_then(|s| s.selector.as_ref())
-                    .is_some_and(|sel| crate::selector::selector_matches(sel, pod_labels))
-        })
+        let mut pdbs = self.pdbs_by_namespace.in_namespace(namespace);
+        pdbs.retain(|p| {
+            p.spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .is_some_and(|sel| crate::selector::selector_matches(sel, pod_labels))
+        });
+        pdbs
     }
 
     /// The system-wide pause, as last seen.

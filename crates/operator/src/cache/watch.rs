@@ -27,7 +27,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::{Cache, Change, strip};
+use super::{Cache, Change, NamespaceIndex, strip};
 use crate::collector::owners::WorkloadRef;
 use crate::pause::{PauseState, SYSTEM_CONFIG_MAP, pause_state};
 use crate::scope::Scope;
@@ -287,6 +287,8 @@ pub fn start(
 
     let w = Writer::<Pod>::new(());
     let pods = w.as_reader();
+    let pods_by_namespace = NamespaceIndex::new(pods.clone());
+    let index = pods_by_namespace.clone();
     let tx = changes.clone();
     // What the targets report of a pod; a change of anything else triggers nothing.
     let mut last_seen: HashMap<String, (i32, bool, Option<String>)> = HashMap::new();
@@ -299,6 +301,7 @@ pub fn start(
         scope.clone(),
         strip::pod,
         move |seen| {
+            index.seen(&seen);
             let (p, deleted) = match seen {
                 Seen::Applied(p) | Seen::Relisted(p) => (p, false),
                 Seen::Deleted(p) => (p, true),
@@ -334,6 +337,8 @@ pub fn start(
 
     let w = Writer::<HorizontalPodAutoscaler>::new(());
     let hpas = w.as_reader();
+    let hpas_by_namespace = NamespaceIndex::new(hpas.clone());
+    let index = hpas_by_namespace.clone();
     let tx = changes.clone();
     tasks.push(reflect(
         "horizontalpodautoscalers",
@@ -343,6 +348,7 @@ pub fn start(
         scope.clone(),
         strip::hpa,
         move |seen| {
+            index.seen(&seen);
             let h = match seen {
                 Seen::Applied(h) | Seen::Relisted(h) | Seen::Deleted(h) => h,
                 Seen::Listed => return,
@@ -362,6 +368,8 @@ pub fn start(
 
     let w = Writer::<PodDisruptionBudget>::new(());
     let pdbs = w.as_reader();
+    let pdbs_by_namespace = NamespaceIndex::new(pdbs.clone());
+    let index = pdbs_by_namespace.clone();
     tasks.push(reflect(
         "poddisruptionbudgets",
         Api::all(client.clone()),
@@ -369,7 +377,7 @@ pub fn start(
         w,
         scope.clone(),
         strip::pdb,
-        |_| {},
+        move |seen| index.seen(&seen),
     ));
     ready.push(ready_future(pdbs.clone()));
 
@@ -431,6 +439,9 @@ pub fn start(
         replica_sets,
         hpas,
         pdbs,
+        pods_by_namespace,
+        hpas_by_namespace,
+        pdbs_by_namespace,
         target_events,
         pause: pause_rx,
         views: Arc::default(),

@@ -313,11 +313,11 @@ fn ready_pods(cache: &Cache, namespace: &str, selector: &str) -> Result<Vec<Arc<
         return Ok(vec![]);
     }
     let selector = crate::selector::parse_selector_text(selector)?;
-    Ok(cache.pods.state_filter(|p| {
-        crate::cache::in_namespace(p, namespace)
-            && crate::selector::selector_matches(&selector, p.labels())
-            && crate::workload::pod_is_ready(p)
-    }))
+    let mut pods = cache.pods_by_namespace.in_namespace(namespace);
+    pods.retain(|p| {
+        crate::selector::selector_matches(&selector, p.labels()) && crate::workload::pod_is_ready(p)
+    });
+    Ok(pods)
 }
 
 async fn reconcile(
