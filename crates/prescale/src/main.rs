@@ -4,6 +4,10 @@
 
 mod cmd;
 
+/// mimalloc rather than glibc's malloc: see the workspace's Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// prescale: scale Kubernetes workloads ahead of demand.

@@ -23,6 +23,11 @@ pub struct ControllersArgs {
     /// Namespaces they are spread over.
     #[arg(long, default_value_t = 50)]
     namespaces: usize,
+    /// Pods of each workload. 0 measures the controllers alone; with pods the operator
+    /// also watches them, reconciles with them and collects their usage from
+    /// metrics.k8s.io (`metrics_requests_per_min`).
+    #[arg(long, default_value_t = 0)]
+    replicas: u32,
     /// The operator's resync (the safety net), in seconds: the steady minute spans
     /// several.
     #[arg(long, default_value_t = 10)]
@@ -167,7 +172,7 @@ fn seed(cluster: &TestCluster, args: &ControllersArgs) -> anyhow::Result<()> {
             &format!("team-{}", w % namespaces),
             json!({
                 "metadata": {"name": name, "labels": {"thoras.ai/enabled": "true"}},
-                "spec": {"replicas": 0, "selector": {"matchLabels": {"app": name}},
+                "spec": {"replicas": args.replicas, "selector": {"matchLabels": {"app": name}},
                          "template": {"metadata": {"labels": {"app": name}},
                                       "spec": {"containers": [{"name": "app", "image": "app:1",
                                                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}}}
@@ -195,10 +200,14 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let dir = tempfile::tempdir().context("creating a temporary directory")?;
     runtime.block_on(async {
-        // A frozen clock and Deployments of zero replicas: the benchmark is about the
-        // template and target controllers over many objects, not pods or the load model.
-        let cluster = TestCluster::start_with(jiff::Timestamp::now(), 0.0).await?;
+        // A frozen clock, and by default Deployments of zero replicas: the benchmark is
+        // about the template and target controllers over many objects, not the load model.
+        // With pods, the cluster runs in real time: its controllers make and start them
+        // and serve their usage.
+        let speed = if args.replicas > 0 { 1.0 } else { 0.0 };
+        let cluster = TestCluster::start_with(jiff::Timestamp::now(), speed).await?;
         seed(&cluster, &args)?;
+        let cluster_loop = (args.replicas > 0).then(|| prescale_sim::cluster::spawn(cluster.sim.clone()));
         cluster.sim.record_requests();
         let kubeconfig = dir.path().join("kubeconfig");
         cluster.write_kubeconfig(&kubeconfig)?;
@@ -223,6 +232,9 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
             .spawn()
             .context("starting `prescale operator`")?;
         let result = measure(&cluster, &args, operator.id(), metrics_port).await;
+        if let Some(task) = cluster_loop {
+            task.abort();
+        }
         let _ = operator.kill();
         let _ = operator.wait();
         let f = result.with_context(|| {
@@ -242,7 +254,7 @@ pub fn run(args: ControllersArgs) -> anyhow::Result<ExitCode> {
         if args.json {
             output::outln!(
                 "{}",
-                json!({"workloads": args.workloads, "namespaces": args.namespaces,
+                json!({"workloads": args.workloads, "namespaces": args.namespaces, "replicas": args.replicas,
                        "all_targets_s": f.all_targets_s, "operator_peak_rss_mb": peak_mb, "operator_rss_mb": rss_mb,
                        "resync_secs": args.resync_secs, "steady_secs": f.steady_secs,
                        "resync_writes": f.steady.writes,
