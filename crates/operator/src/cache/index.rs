@@ -14,6 +14,9 @@ use super::watch::Seen;
 pub struct NamespaceIndex<K: Resource<DynamicType = ()> + Clone + 'static> {
     store: Store<K>,
     names: RwLock<HashMap<String, BTreeSet<String>>>,
+    /// When each namespace last changed, and when the last relist landed, on one counter
+    /// (`generation`): what is derived from a namespace's objects is kept until then.
+    changes: RwLock<(u64, u64, HashMap<String, u64>)>,
 }
 
 impl<K: Resource<DynamicType = ()> + Clone + 'static> NamespaceIndex<K> {
@@ -21,11 +24,42 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> NamespaceIndex<K> {
         Arc::new(NamespaceIndex {
             store,
             names: RwLock::default(),
+            changes: RwLock::default(),
         })
+    }
+
+    /// A number that changes whenever an object of `namespace` does (a relist counts for
+    /// every namespace).
+    pub fn generation(&self, namespace: &str) -> u64 {
+        let changes = self.changes.read().unwrap_or_else(|e| e.into_inner());
+        let (_, listed, by_namespace) = &*changes;
+        by_namespace
+            .get(namespace)
+            .copied()
+            .unwrap_or(0)
+            .max(*listed)
+    }
+
+    fn changed(&self, namespace: Option<&str>) {
+        let mut changes = self.changes.write().unwrap_or_else(|e| e.into_inner());
+        let (counter, listed, by_namespace) = &mut *changes;
+        *counter += 1;
+        match namespace {
+            Some(ns) => {
+                by_namespace.insert(ns.to_string(), *counter);
+            }
+            None => *listed = *counter,
+        }
     }
 
     /// Follows one watch event; called after the store has taken it in.
     pub(super) fn seen(&self, seen: &Seen<'_, K>) {
+        match seen {
+            Seen::Applied(o) | Seen::Relisted(o) | Seen::Deleted(o) => {
+                self.changed(o.meta().namespace.as_deref())
+            }
+            Seen::Listed => self.changed(None),
+        }
         let mut names = self.names.write().unwrap_or_else(|e| e.into_inner());
         match seen {
             Seen::Applied(o) | Seen::Relisted(o) => {
@@ -123,15 +157,26 @@ mod tests {
         assert_eq!(names(&index, "b"), ["three"]);
         assert!(names(&index, "c").is_empty());
 
+        let (a, b) = (index.generation("a"), index.generation("b"));
         deliver(&mut writer, &index, Event::Delete(pod("a", "one")));
         assert_eq!(names(&index, "a"), ["two"]);
+        assert!(
+            index.generation("a") > a,
+            "a change in `a` is a new generation of `a`"
+        );
+        assert_eq!(index.generation("b"), b, "and not of `b`");
 
         // A relist that no longer has `two` (deleted while the watch was down) and brings
         // `four`: once listed, the index holds exactly what the store does.
         deliver(&mut writer, &index, Event::Init);
         deliver(&mut writer, &index, Event::InitApply(pod("a", "four")));
         deliver(&mut writer, &index, Event::InitApply(pod("b", "three")));
+        let b = index.generation("b");
         deliver(&mut writer, &index, Event::InitDone);
+        assert!(
+            index.generation("b") > b,
+            "a relist is a new generation everywhere"
+        );
         assert_eq!(names(&index, "a"), ["four"]);
         assert_eq!(names(&index, "b"), ["three"]);
     }

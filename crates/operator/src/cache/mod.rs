@@ -14,9 +14,9 @@ mod target_changes;
 mod views;
 mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -97,6 +97,12 @@ pub fn pod_workload(
     workload_of_pod(pod_owners, &rs_owners)
 }
 
+/// A namespace's pods by the workload they belong to (pods no workload owns left out).
+pub type PodGroups = BTreeMap<WorkloadRef, Vec<Arc<Pod>>>;
+
+/// `PodGroups` with the generations of the namespace's pods and ReplicaSets they hold for.
+type GroupedPods = ((u64, u64), Arc<PodGroups>);
+
 /// The stores. Cloning a `Store` is cheap (it is shared).
 pub struct Cache {
     pub targets: Store<AIScaleTarget>,
@@ -109,6 +115,10 @@ pub struct Cache {
     pub pdbs: Store<PodDisruptionBudget>,
     /// Pods, HPAs and PDBs by namespace (`index`): what a reconcile reads of them.
     pub pods_by_namespace: Arc<NamespaceIndex<Pod>>,
+    replica_sets_by_namespace: Arc<NamespaceIndex<ReplicaSet>>,
+    /// Each namespace's pods grouped by workload, with the generations of its pods and
+    /// ReplicaSets they were grouped at (`pods_of_workloads`).
+    pod_groups: Mutex<HashMap<String, GroupedPods>>,
     hpas_by_namespace: Arc<NamespaceIndex<HorizontalPodAutoscaler>>,
     pdbs_by_namespace: Arc<NamespaceIndex<PodDisruptionBudget>>,
     /// Events whose `involvedObject` is an AIScaleTarget (field selector).
@@ -204,6 +214,36 @@ impl Cache {
                 ))
             })
             .collect()
+    }
+
+    /// The pods of `namespace` grouped by workload, grouped again only once its pods or
+    /// ReplicaSets changed: every target of the namespace reads them at each reconcile,
+    /// and a pause reconciles every target at once.
+    pub fn pods_of_workloads(&self, namespace: &str) -> Arc<PodGroups> {
+        let generation = (
+            self.pods_by_namespace.generation(namespace),
+            self.replica_sets_by_namespace.generation(namespace),
+        );
+        let known = self
+            .pod_groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(namespace)
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, groups)| groups.clone());
+        if let Some(groups) = known {
+            return groups;
+        }
+        let mut groups = PodGroups::new();
+        for (w, p) in self.pods_by_workload(namespace) {
+            groups.entry(w).or_default().push(p);
+        }
+        let groups = Arc::new(groups);
+        self.pod_groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(namespace.to_string(), (generation, groups.clone()));
+        groups
     }
 
     /// The HPAs that scale workload `kind/name` of `namespace`.

@@ -274,6 +274,8 @@ pub fn start(
 
     let w = Writer::<ReplicaSet>::new(());
     let replica_sets = w.as_reader();
+    let replica_sets_by_namespace = NamespaceIndex::new(replica_sets.clone());
+    let index = replica_sets_by_namespace.clone();
     tasks.push(reflect(
         "replicasets",
         Api::all(client.clone()),
@@ -281,7 +283,7 @@ pub fn start(
         w,
         scope.clone(),
         strip::replica_set,
-        |_| {},
+        move |seen| index.seen(&seen),
     ));
     ready.push(ready_future(replica_sets.clone()));
 
@@ -440,6 +442,8 @@ pub fn start(
         hpas,
         pdbs,
         pods_by_namespace,
+        replica_sets_by_namespace,
+        pod_groups: Default::default(),
         hpas_by_namespace,
         pdbs_by_namespace,
         target_events,

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
 use prescale_api::target::status::HistoryStatus;
 use prescale_store::{HistoryStore, Metric, SeriesKey, StoreError};
 
@@ -25,20 +24,24 @@ pub const HISTORY_WINDOW_SECS: i64 = 14 * 86_400;
 /// as the cache shows them, the HPAs that scale it, the PodDisruptionBudgets that cover
 /// its pods.
 pub fn workload_inputs(cache: &Cache, workloads: &[Arc<WorkloadView>]) -> Vec<WorkloadInput> {
-    let mut pods_by_ns: BTreeMap<&str, Vec<(WorkloadRef, Arc<Pod>)>> = BTreeMap::new();
+    let mut pods_by_ns = BTreeMap::new();
     for w in workloads {
         pods_by_ns
-            .entry(&w.namespace)
-            .or_insert_with(|| cache.pods_by_workload(&w.namespace));
+            .entry(w.namespace.as_str())
+            .or_insert_with(|| cache.pods_of_workloads(&w.namespace));
     }
     workloads
         .iter()
         .map(|w| WorkloadInput {
             replicas: w.replicas,
             running: pods_by_ns[w.namespace.as_str()]
-                .iter()
-                .filter(|(r, _)| r.kind == w.kind && r.name == w.name)
-                .map(|(_, p)| PodView::of(p))
+                .get(&WorkloadRef {
+                    kind: w.kind.clone(),
+                    name: w.name.clone(),
+                })
+                .into_iter()
+                .flatten()
+                .map(|p| PodView::of(p))
                 .collect(),
             kind: w.kind.clone(),
             name: w.name.clone(),
