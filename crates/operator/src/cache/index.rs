@@ -54,12 +54,19 @@ impl<K: Resource<DynamicType = ()> + Clone + 'static> NamespaceIndex<K> {
 
     /// Follows one watch event; called after the store has taken it in.
     pub(super) fn seen(&self, seen: &Seen<'_, K>) {
+        self.update_names(seen);
+        // Only once the names are in: a reader that sees the new generation must find
+        // the new object too (the other way round, it kept what it grouped without the
+        // object under the new generation, until the namespace changed again).
         match seen {
             Seen::Applied(o) | Seen::Relisted(o) | Seen::Deleted(o) => {
                 self.changed(o.meta().namespace.as_deref())
             }
             Seen::Listed => self.changed(None),
         }
+    }
+
+    fn update_names(&self, seen: &Seen<'_, K>) {
         let mut names = self.names.write().unwrap_or_else(|e| e.into_inner());
         match seen {
             Seen::Applied(o) | Seen::Relisted(o) => {
