@@ -106,9 +106,13 @@ async fn shot(browser: &Client, name: &str) {
         .expect("writing a screenshot");
 }
 
+/// The text of the element `css`, waiting up to 15 s for it to appear (some are drawn
+/// only once the page's request is answered, e.g. the error of a refused write).
 async fn text(browser: &Client, css: &str) -> String {
     browser
-        .find(Locator::Css(css))
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
         .text()
