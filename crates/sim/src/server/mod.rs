@@ -3,6 +3,7 @@
 mod admission;
 mod custom_metrics;
 mod discovery;
+mod paging;
 pub mod protobuf;
 mod request;
 pub mod request_log;
@@ -331,18 +332,22 @@ async fn dispatch(
                 .collect();
             let rv = store.resource_version().to_string();
             drop(store);
-            if wants_table(headers) {
-                return Ok(json_response(
-                    StatusCode::OK,
-                    &table::table(&t.rt, &items, &sim.clock, &rv),
-                ));
+            let page = paging::page(items, &rv, query.limit, query.continue_token.as_deref())
+                .map_err(|e| ApiError::bad_request(&e))?;
+            let mut list = if wants_table(headers) {
+                table::table(&t.rt, &page.items, &sim.clock, &page.resource_version)
+            } else {
+                json!({
+                    "kind": format!("{}List", t.rt.kind),
+                    "apiVersion": t.rt.api_version(),
+                    "metadata": {"resourceVersion": page.resource_version},
+                    "items": page.items,
+                })
+            };
+            if let Some(next) = page.next {
+                list["metadata"]["continue"] = json!(next);
+                list["metadata"]["remainingItemCount"] = json!(page.remaining);
             }
-            let list = json!({
-                "kind": format!("{}List", t.rt.kind),
-                "apiVersion": t.rt.api_version(),
-                "metadata": {"resourceVersion": rv},
-                "items": items,
-            });
             Ok(json_response(StatusCode::OK, &list))
         }
         (&Method::GET, Some(name), None | Some("status")) => {

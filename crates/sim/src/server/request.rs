@@ -29,6 +29,10 @@ pub struct Query {
     pub propagation_policy: Option<String>,
     /// `dryRun=All`: every check, no write.
     pub dry_run: bool,
+    /// `limit`: at most this many items per list page (0 or absent: all).
+    pub limit: Option<usize>,
+    /// `continue`: where the previous page ended (`list_page`).
+    pub continue_token: Option<String>,
 }
 
 impl Query {
@@ -44,6 +48,8 @@ impl Query {
                 "allowWatchBookmarks" => out.allow_bookmarks = v == "true",
                 "propagationPolicy" => out.propagation_policy = Some(v),
                 "dryRun" => out.dry_run = v == "All",
+                "limit" => out.limit = v.parse().ok().filter(|l| *l > 0),
+                "continue" => out.continue_token = Some(v).filter(|v| !v.is_empty()),
                 _ => {}
             }
         }
