@@ -73,8 +73,8 @@ pub enum Change {
 }
 
 /// Whether `o` lives in `namespace`, compared in place: these filters run over whole
-/// stores (every pod, every ReplicaSet) once per reconcile, and `ResourceExt::namespace`
-/// would copy the namespace of each object looked at.
+/// stores (targets, workloads; pods, HPAs and PDBs go through `index` instead), and
+/// `ResourceExt::namespace` would copy the namespace of each object looked at.
 pub fn in_namespace<K: kube::Resource>(o: &K, namespace: &str) -> bool {
     o.meta().namespace.as_deref() == Some(namespace)
 }

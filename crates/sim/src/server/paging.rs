@@ -17,12 +17,17 @@ pub struct Page {
     pub remaining: usize,
 }
 
-fn key_of(o: &Value) -> String {
-    format!(
-        "{}/{}",
+/// (namespace, name): the store's order.
+fn key(o: &Value) -> (&str, &str) {
+    (
         o["metadata"]["namespace"].as_str().unwrap_or_default(),
-        o["metadata"]["name"].as_str().unwrap_or_default()
+        o["metadata"]["name"].as_str().unwrap_or_default(),
     )
+}
+
+fn key_of(o: &Value) -> String {
+    let (ns, name) = key(o);
+    format!("{ns}/{name}")
 }
 
 /// The page of `items` (sorted by namespace, then name) that `limit` and `token` ask for;
@@ -53,13 +58,7 @@ pub fn page(
     let mut rest: Vec<Value> = match &after {
         Some((ns, name)) => items
             .into_iter()
-            .filter(|o| {
-                let key = (
-                    o["metadata"]["namespace"].as_str().unwrap_or_default(),
-                    o["metadata"]["name"].as_str().unwrap_or_default(),
-                );
-                key > (ns.as_str(), name.as_str())
-            })
+            .filter(|o| key(o) > (ns.as_str(), name.as_str()))
             .collect(),
         None => items,
     };

@@ -31,7 +31,7 @@ pub struct Query {
     pub dry_run: bool,
     /// `limit`: at most this many items per list page (0 or absent: all).
     pub limit: Option<usize>,
-    /// `continue`: where the previous page ended (`list_page`).
+    /// `continue`: where the previous page ended (`paging`).
     pub continue_token: Option<String>,
 }
 
